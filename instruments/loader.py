@@ -1,0 +1,317 @@
+"""Load and validate instrument definition files (YAML + JSON Schema + semantic checks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from instruments.model import (
+    EnableWhen,
+    Instrument,
+    Item,
+    Licence,
+    Option,
+    Page,
+    Scale,
+    Scoring,
+    Text,
+)
+
+DEFINITIONS_DIR = Path(__file__).resolve().parent
+SCHEMA_PATH = DEFINITIONS_DIR / "schema.json"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: file, item (or section) and message."""
+
+    file: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.where}: {self.message}"
+
+
+class InstrumentError(ValueError):
+    """A definition file is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def definition_files(directory: Path = DEFINITIONS_DIR) -> list[Path]:
+    """All instrument definition files (``*.yaml``) in ``directory``, sorted."""
+    return sorted(directory.glob("*.yaml"))
+
+
+def content_hash(data: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON form of a parsed definition (``sha256:<hex>``)."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _schema_path(error: jsonschema.ValidationError, data: Any) -> str:
+    """Name the item (``items[3]`` -> its id) a schema error belongs to."""
+    path = list(error.absolute_path)
+    if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+        try:
+            item_id = data["items"][path[1]]["id"]
+        except (KeyError, IndexError, TypeError):
+            item_id = f"items[{path[1]}]"
+        rest = ".".join(str(p) for p in path[2:])
+        return f"{item_id}" + (f".{rest}" if rest else "")
+    return ".".join(str(p) for p in path) or "-"
+
+
+def _texts(data: Mapping[str, Any]) -> Iterable[tuple[str, str, Mapping[str, str]]]:
+    """Every translatable text in a definition, as (where, field, text)."""
+    for key in ("title", "intro", "source"):
+        if key in data:
+            yield "-", key, data[key]
+    for item in data.get("items", []):
+        iid = item.get("id", "?")
+        yield iid, "text", item.get("text", {})
+        if "help" in item:
+            yield iid, "help", item["help"]
+        for end, text in (item.get("anchors") or {}).items():
+            yield iid, f"anchors.{end}", text
+        for opt in item.get("options", []):
+            yield iid, f"option {opt.get('code')}", opt.get("label", {})
+    for page in data.get("pages", []):
+        if "title" in page:
+            yield f"page {page.get('id')}", "title", page["title"]
+    for scale in data.get("scales", []):
+        yield f"scale {scale.get('id')}", "label", scale.get("label", {})
+
+
+def check(data: Any, file: str) -> list[Problem]:
+    """Every problem in a parsed definition: schema errors first, then semantic checks."""
+    if not isinstance(data, Mapping):
+        return [Problem(file, "-", "the file must hold a mapping (id, version, items, ...)")]
+    problems = [
+        Problem(file, _schema_path(e, data), e.message)
+        for e in sorted(
+            jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+    ]
+    languages = [lang for lang in data.get("languages", []) if isinstance(lang, str)]
+    for where, name, text in _texts(data):
+        if isinstance(text, Mapping):
+            for lang in languages:
+                if lang not in text:
+                    problems.append(Problem(file, where, f"missing translation '{lang}' in {name}"))
+            for lang in text:
+                if lang not in languages:
+                    problems.append(
+                        Problem(file, where, f"{name} has '{lang}', not in the file's languages")
+                    )
+
+    items = [i for i in data.get("items", []) if isinstance(i, Mapping)]
+    seen: set[str] = set()
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        iid = item.get("id", "?")
+        if iid in seen:
+            problems.append(Problem(file, iid, "duplicate item id"))
+        seen.add(iid)
+        by_id[iid] = item
+        kind = item.get("type")
+        options = item.get("options", [])
+        if kind == "choice":
+            if not options:
+                problems.append(Problem(file, iid, "a choice item needs options"))
+            codes = [o.get("code") for o in options if isinstance(o, Mapping)]
+            for code in {c for c in codes if codes.count(c) > 1}:
+                problems.append(Problem(file, iid, f"duplicate option code {code}"))
+        elif options:
+            problems.append(Problem(file, iid, f"a {kind} item cannot have options"))
+        if kind == "integer":
+            lo, hi = item.get("min"), item.get("max")
+            if lo is None or hi is None:
+                problems.append(Problem(file, iid, "an integer item needs min and max"))
+            elif lo > hi:
+                problems.append(Problem(file, iid, f"min {lo} is greater than max {hi}"))
+
+    for item in items:
+        for cond in item.get("enable_when", []) or []:
+            target = by_id.get(cond.get("item"))
+            iid = item.get("id", "?")
+            if target is None:
+                problems.append(
+                    Problem(file, iid, f"enable_when names unknown item '{cond.get('item')}'")
+                )
+            elif target.get("type") == "choice":
+                codes = {o.get("code") for o in target.get("options", [])}
+                if cond.get("answer") not in codes:
+                    problems.append(
+                        Problem(
+                            file,
+                            iid,
+                            f"enable_when uses unknown option code {cond.get('answer')} "
+                            f"of item '{cond.get('item')}'",
+                        )
+                    )
+
+    paged: list[str] = []
+    for page in data.get("pages", []) or []:
+        for iid in page.get("items", []):
+            if iid not in by_id:
+                problems.append(Problem(file, f"page {page.get('id')}", f"unknown item '{iid}'"))
+            paged.append(iid)
+    if data.get("pages"):
+        for iid in by_id:
+            if iid not in paged:
+                problems.append(Problem(file, iid, "item is on no page"))
+        for iid in {i for i in paged if paged.count(i) > 1}:
+            problems.append(Problem(file, iid, "item is on more than one page"))
+
+    scale_ids: set[str] = set()
+    for scale in data.get("scales", []) or []:
+        sid = scale.get("id")
+        if sid in scale_ids:
+            problems.append(Problem(file, f"scale {sid}", "duplicate scale id"))
+        scale_ids.add(sid)
+        for iid in scale.get("items", []):
+            if iid not in by_id:
+                problems.append(Problem(file, f"scale {sid}", f"unknown item '{iid}'"))
+            elif by_id[iid].get("type") == "display":
+                problems.append(Problem(file, f"scale {sid}", f"'{iid}' is a display item"))
+
+    scoring = data.get("scoring") or {}
+    default = scoring.get("default_value_set") if isinstance(scoring, Mapping) else None
+    if default is not None and default not in (scoring.get("value_sets") or []):
+        problems.append(
+            Problem(file, "scoring", f"default_value_set '{default}' is not in value_sets")
+        )
+    return problems
+
+
+def _text(raw: Mapping[str, str] | None) -> Text | None:
+    return None if raw is None else Text(raw)
+
+
+def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
+    """Turn a checked definition mapping into an :class:`Instrument`."""
+    items = tuple(
+        Item(
+            id=i["id"],
+            type=i["type"],
+            text=Text(i["text"]),
+            required=bool(i.get("required", False)),
+            options=tuple(
+                Option(
+                    code=o["code"],
+                    label=Text(o["label"]),
+                    not_applicable=bool(o.get("not_applicable", False)),
+                )
+                for o in i.get("options", [])
+            ),
+            min=i.get("min"),
+            max=i.get("max"),
+            help=_text(i.get("help")),
+            anchors={k: Text(v) for k, v in (i.get("anchors") or {}).items()},
+            enable_when=tuple(EnableWhen(**c) for c in i.get("enable_when", []) or []),
+        )
+        for i in data["items"]
+    )
+    lic = data["licence"]
+    sc = data["scoring"]
+    return Instrument(
+        id=data["id"],
+        version=str(data["version"]),
+        kind=data["kind"],
+        languages=tuple(data["languages"]),
+        title=Text(data["title"]),
+        intro=_text(data.get("intro")),
+        source=_text(data.get("source")),
+        items=items,
+        pages=tuple(
+            Page(id=p["id"], items=tuple(p["items"]), title=_text(p.get("title")))
+            for p in data.get("pages", []) or []
+        ),
+        scales=tuple(
+            Scale(
+                id=s["id"],
+                items=tuple(s["items"]),
+                direction=s["direction"],
+                label=Text(s["label"]),
+            )
+            for s in data.get("scales", []) or []
+        ),
+        licence=Licence(
+            holder=lic["holder"],
+            notice=lic["notice"],
+            url=lic["url"],
+            required=bool(lic.get("required", False)),
+        ),
+        scoring=Scoring(
+            algorithm=sc["algorithm"],
+            missing=sc["missing"],
+            value_sets=tuple(sc.get("value_sets", []) or []),
+            default_value_set=sc.get("default_value_set"),
+        ),
+        content_hash=content_hash(data),
+        path=path,
+    )
+
+
+def parse(text: str, file: str = "<string>") -> Instrument:
+    """Parse and validate YAML text; raises :class:`InstrumentError` listing every problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "-"
+        raise InstrumentError([Problem(file, where, f"bad YAML: {exc}")]) from exc
+    problems = check(data, file)
+    if problems:
+        raise InstrumentError(problems)
+    return build(data, path=file)
+
+
+def load_file(path: str | Path) -> Instrument:
+    """Load one definition file; raises :class:`InstrumentError` when it is invalid."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstrumentError([Problem(str(path), "-", f"cannot read: {exc}")]) from exc
+    return parse(text, str(path))
+
+
+@cache
+def load_all() -> dict[str, Instrument]:
+    """Every bundled instrument, keyed by id (cached; the files are immutable data)."""
+    result: dict[str, Instrument] = {}
+    for path in definition_files():
+        inst = load_file(path)
+        if inst.id in result:
+            raise InstrumentError([Problem(str(path), "-", f"instrument id {inst.id!r} repeated")])
+        result[inst.id] = inst
+    return result
+
+
+def load(instrument_id: str) -> Instrument:
+    """The bundled instrument with ``instrument_id``; KeyError names the known ids."""
+    instruments = load_all()
+    try:
+        return instruments[instrument_id]
+    except KeyError:
+        known = ", ".join(sorted(instruments))
+        raise KeyError(f"unknown instrument {instrument_id!r} (known: {known})") from None

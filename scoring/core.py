@@ -1,0 +1,170 @@
+"""Public scoring entry points: :func:`score` (one response) and :func:`score_table` (many).
+
+Both go through the same vectorised code. Input cells are validated against the
+instrument's possible codes first; an invalid cell is reported as a :class:`CellError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from scoring.registry import Algorithm, get
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An impossible answer: row index (0-based), item id, the raw value and why."""
+
+    row: int
+    item: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row + 1}, column {self.item}: {self.message}"
+
+
+class ScoringInputError(ValueError):
+    """Some cells hold impossible answers; ``errors`` lists them."""
+
+    def __init__(self, errors: list[CellError]):
+        self.errors = errors
+        shown = "; ".join(str(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"{len(errors)} invalid answer(s): {shown}{more}")
+
+
+def _column(raw: Any, n: int | None) -> np.ndarray:
+    arr = np.asarray(raw)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"columns differ in length ({arr.shape[0]} != {n})")
+    return arr
+
+
+def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Convert a column to float64; returns (values, mask of cells that are not numbers)."""
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64, copy=False), np.zeros(arr.shape[0], dtype=bool)
+    out = np.full(arr.shape[0], np.nan)
+    bad = np.zeros(arr.shape[0], dtype=bool)
+    for i, v in enumerate(arr.tolist()):  # only for text/object input (e.g. a CSV column)
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        s = str(v).strip()
+        if s == "":
+            continue
+        try:
+            out[i] = float(s)
+        except ValueError:
+            bad[i] = True
+    return out, bad
+
+
+def prepare(
+    algorithm: Algorithm, table: Mapping[str, Any] | Any
+) -> tuple[dict[str, np.ndarray], list[CellError], np.ndarray]:
+    """Validate a table (DataFrame or mapping item -> array).
+
+    Returns float64 columns for every item (NaN = missing or invalid), the list of
+    invalid cells, and a boolean mask of rows holding at least one invalid cell.
+    Columns not named by the instrument are ignored; a missing item column is all missing.
+    """
+    n: int | None = None
+    raw: dict[str, np.ndarray] = {}
+    for item in algorithm.items:
+        if item in table:
+            col = _column(table[item], n)
+            n = col.shape[0]
+            raw[item] = col
+    if n is None:
+        known = ", ".join(algorithm.items)
+        raise ValueError(f"no item column of {algorithm.instrument_id} found (expected: {known})")
+    columns: dict[str, np.ndarray] = {}
+    errors: list[CellError] = []
+    bad_rows = np.zeros(n, dtype=bool)
+    for item in algorithm.items:
+        if item not in raw:
+            columns[item] = np.full(n, np.nan)
+            continue
+        values, not_number = _to_float(raw[item])
+        allowed = np.fromiter(sorted(algorithm.codes[item]), dtype=np.float64)
+        present = ~np.isnan(values)
+        impossible = present & ~np.isin(values, allowed)
+        invalid = not_number | impossible
+        if invalid.any():
+            lo, hi = int(allowed.min()), int(allowed.max())
+            for r in np.flatnonzero(invalid):
+                value = raw[item][r]
+                why = "not a number" if not_number[r] else "impossible code"
+                errors.append(
+                    CellError(int(r), item, value, f"{why} {value!r} (allowed {lo}..{hi})")
+                )
+            values = np.where(invalid, np.nan, values)
+            bad_rows |= invalid
+        columns[item] = values
+    errors.sort(key=lambda e: (e.row, algorithm.items.index(e.item)))
+    return columns, errors, bad_rows
+
+
+def _blank(arr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    if not rows.any():
+        return arr
+    arr = arr.copy()
+    arr[rows] = None if arr.dtype == object else np.nan
+    return arr
+
+
+def score_table(
+    instrument_id: str,
+    table: Mapping[str, Any] | Any,
+    *,
+    value_set: str | None = None,
+    errors: Literal["raise", "blank"] = "raise",
+) -> dict[str, np.ndarray]:
+    """Score many responses: one array per score name, one element per row.
+
+    ``table`` is a pandas DataFrame or a mapping of item id -> array (NaN/None/"" =
+    missing). Impossible answers raise :class:`ScoringInputError` by default; with
+    ``errors="blank"`` the rows holding them get missing scores instead.
+    """
+    algorithm = get(instrument_id)
+    vs = algorithm.value_set(value_set)
+    columns, problems, bad_rows = prepare(algorithm, table)
+    if problems and errors == "raise":
+        raise ScoringInputError(problems)
+    result = algorithm.compute(columns, vs)
+    return {name: _blank(result[name], bad_rows) for name in algorithm.scores}
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def score(
+    instrument_id: str, answers: Mapping[str, Any], *, value_set: str | None = None
+) -> dict[str, Any]:
+    """Score one response (item id -> code; missing items or None = not answered).
+
+    Returns score name -> value (float, str or None when the score is missing). Raises
+    :class:`ScoringInputError` for an impossible answer and ValueError for an unknown item.
+    """
+    algorithm = get(instrument_id)
+    unknown = sorted(set(answers) - set(algorithm.items))
+    if unknown:
+        raise ValueError(f"unknown item(s) for {instrument_id}: {', '.join(unknown)}")
+    table = {
+        item: np.array([np.nan if answers.get(item) is None else answers[item]], dtype=object)
+        for item in algorithm.items
+    }
+    result = score_table(instrument_id, table, value_set=value_set)
+    return {name: _scalar(arr[0]) for name, arr in result.items()}

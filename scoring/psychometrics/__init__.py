@@ -1,0 +1,38 @@
+"""Psychometric validation: reliability, agreement, validity, factor analysis, DIF, report.
+
+Functions take pandas DataFrames (rows = respondents, columns = items or scores) and
+return small result objects (estimate, confidence interval, n). Names are imported
+lazily so that ``import scoring`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Estimate": "scoring.psychometrics.results",
+    "item_analysis": "scoring.psychometrics.items",
+    "cronbach_alpha": "scoring.psychometrics.reliability",
+    "omega": "scoring.psychometrics.reliability",
+    "icc": "scoring.psychometrics.agreement",
+    "sem": "scoring.psychometrics.agreement",
+    "sdc": "scoring.psychometrics.agreement",
+    "efa": "scoring.psychometrics.factor",
+    "parallel_analysis": "scoring.psychometrics.factor",
+    "cfa": "scoring.psychometrics.cfa",
+    "hypotheses": "scoring.psychometrics.validity",
+    "responsiveness": "scoring.psychometrics.responsiveness",
+    "dif": "scoring.psychometrics.dif",
+    "build_report": "scoring.psychometrics.report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)
