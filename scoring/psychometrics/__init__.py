@@ -8,6 +8,8 @@ lazily so that ``import scoring`` stays light.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
@@ -36,3 +38,20 @@ def __getattr__(name: str) -> Any:
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     return getattr(importlib.import_module(module), name)
+
+
+class _Package(types.ModuleType):
+    """Exported names win over submodules of the same name (``cfa``, ``dif``).
+
+    Importing ``scoring.psychometrics.cfa`` sets the package attribute ``cfa`` to the
+    submodule; without this, ``from scoring.psychometrics import cfa`` would then return
+    the module instead of the function.
+    """
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _EXPORTS:
+            return getattr(importlib.import_module(_EXPORTS[name]), name)
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Package
