@@ -1,0 +1,67 @@
+"""openprom web application: ``create_app()`` builds a configured Flask app.
+
+The web layer is thin: views turn HTTP into calls of :mod:`webapp.services`, which use the
+domain core (:mod:`instruments`, :mod:`scoring`) and the models.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import flask_config, load_settings
+from webapp.extensions import csrf, db, migrate
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = REPO_ROOT / "migrations"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app; ``config`` overrides settings read from ``OPENPROM_*`` variables."""
+    instance_path = Path(os.environ.get("OPENPROM_INSTANCE_PATH") or REPO_ROOT / "instance")
+    app = Flask(__name__, instance_path=str(instance_path.resolve()))
+    overrides = dict(config or {})
+    env = None
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        env = {**os.environ, "OPENPROM_DATABASE_URL": overrides["SQLALCHEMY_DATABASE_URI"]}
+    app.config.update(flask_config(load_settings(Path(app.instance_path), env)))
+    app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+
+    from webapp import models  # noqa: F401  (register the tables on the metadata)
+    from webapp.admin import bp as admin_bp
+    from webapp.api import bp as api_bp
+    from webapp.cli import register_commands
+    from webapp.clinician import bp as clinician_bp
+    from webapp.health import bp as health_bp
+    from webapp.patient import bp as patient_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(patient_bp)
+    app.register_blueprint(clinician_bp, url_prefix="/clinician")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api")
+    csrf.exempt(api_bp)
+    register_commands(app)
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

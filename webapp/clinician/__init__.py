@@ -1,0 +1,7 @@
+"""Clinician pages: patient lookup and scores over time (login required)."""
+
+from flask import Blueprint
+
+bp = Blueprint("clinician", __name__, template_folder="../templates")
+
+from webapp.clinician import views  # noqa: E402,F401

@@ -1,0 +1,90 @@
+"""Configuration from ``OPENPROM_*`` environment variables.
+
+On the embedded default (SQLite under ``instance/``) missing keys are generated once into
+``instance/keys.json`` (mode 0600, never committed). With any other database every key
+must be given explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from webapp.crypto import decode_key, generate_key
+
+KEY_NAMES = ("OPENPROM_SECRET_KEY", "OPENPROM_ID_KEY", "OPENPROM_PSEUDONYM_KEY")
+
+
+class ConfigError(RuntimeError):
+    """The configuration is incomplete or invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings (mapped onto Flask config keys by :func:`flask_config`)."""
+
+    database_url: str
+    secret_key: str
+    id_key: bytes
+    pseudonym_key: bytes
+    smtp_url: str | None
+    base_url: str
+    instance_path: Path
+
+
+def _instance_keys(instance_path: Path) -> dict[str, str]:
+    path = instance_path / "keys.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    instance_path.mkdir(parents=True, exist_ok=True)
+    keys = {name: generate_key() for name in KEY_NAMES}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(keys, fh, indent=2)
+    return keys
+
+
+def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Settings:
+    """Read the environment; generate dev keys only on the embedded SQLite default."""
+    env = dict(os.environ if env is None else env)
+    default_db = f"sqlite:///{instance_path / 'openprom.sqlite'}"
+    database_url = env.get("OPENPROM_DATABASE_URL") or default_db
+    embedded = "OPENPROM_DATABASE_URL" not in env or database_url == default_db
+    missing = [name for name in KEY_NAMES if not env.get(name)]
+    if missing:
+        if not embedded:
+            raise ConfigError(
+                "missing " + ", ".join(missing) + " (required when OPENPROM_DATABASE_URL is set;"
+                " generate one with: python -c 'import secrets,base64;"
+                "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
+            )
+        generated = _instance_keys(instance_path)
+        for name in missing:
+            env[name] = generated[name]
+    return Settings(
+        database_url=database_url,
+        secret_key=env["OPENPROM_SECRET_KEY"],
+        id_key=decode_key(env["OPENPROM_ID_KEY"], "OPENPROM_ID_KEY"),
+        pseudonym_key=decode_key(env["OPENPROM_PSEUDONYM_KEY"], "OPENPROM_PSEUDONYM_KEY"),
+        smtp_url=env.get("OPENPROM_SMTP_URL") or None,
+        base_url=(env.get("OPENPROM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        instance_path=instance_path,
+    )
+
+
+def flask_config(settings: Settings) -> dict[str, object]:
+    """Flask config mapping for ``settings``."""
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "OPENPROM_ID_KEY": settings.id_key,
+        "OPENPROM_PSEUDONYM_KEY": settings.pseudonym_key,
+        "OPENPROM_SMTP_URL": settings.smtp_url,
+        "OPENPROM_BASE_URL": settings.base_url,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,295 @@
+"""Database models (SQLAlchemy 2.0 typed mappings). Schema changes go through Alembic.
+
+Register IDs are never stored in clear text: :class:`Patient` keeps the ciphertext and a
+keyed blind index. Raw answers in :class:`Response` are never changed after completion;
+each :class:`Score` records the algorithm version and value set it was computed with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+ROLES = ("clinician", "unit_lead", "register_admin", "methodologist", "sysadmin")
+RESPONSE_MODES = ("self", "proxy", "paper")
+INVITATION_STATES = ("scheduled", "sent", "opened", "completed", "expired", "revoked")
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware current UTC time."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Timestamped:
+    """Adds ``created_at``."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Register(Timestamped, db.Model):
+    """A national medical quality register (or a research project)."""
+
+    __tablename__ = "register"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    units: Mapped[list[Unit]] = relationship(back_populates="register")
+    protocols: Mapped[list[Protocol]] = relationship(back_populates="register")
+
+
+class Unit(Timestamped, db.Model):
+    """A hospital department or municipal service that reports to a register."""
+
+    __tablename__ = "unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    register: Mapped[Register] = relationship(back_populates="units")
+
+
+class User(Timestamped, db.Model):
+    """A clinician, unit lead, register administrator, methodologist or sysadmin."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    password_changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class RoleAssignment(db.Model):
+    """A role of a user, scoped to a unit (clinician, unit_lead) or register."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("user_id", "role", "unit_id", "register_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    register_id: Mapped[int | None] = mapped_column(ForeignKey("register.id"))
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[Unit | None] = relationship()
+    register: Mapped[Register | None] = relationship()
+
+
+class UserSession(db.Model):
+    """A server-side clinician session (revocable: logout, disabled user, new password)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    second_factor_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user: Mapped[User] = relationship()
+
+
+class AttemptCounter(db.Model):
+    """Database-backed counter of attempts per key and time window (logins, tokens)."""
+
+    __tablename__ = "attempt_counter"
+    __table_args__ = (UniqueConstraint("key", "window_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Patient(Timestamped, db.Model):
+    """A person with a register ID (encrypted, with a keyed blind index for lookup)."""
+
+    __tablename__ = "patient"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_id_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    national_id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    id_kind: Mapped[str] = mapped_column(String(8))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    email_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    language: Mapped[str] = mapped_column(String(2), default="nb")
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="patient")
+
+
+class Protocol(Timestamped, db.Model):
+    """A register's measurement plan: time points relative to an index date."""
+
+    __tablename__ = "protocol"
+    __table_args__ = (UniqueConstraint("register_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    window_days: Mapped[int] = mapped_column(Integer, default=30)
+    reminder_days: Mapped[int | None] = mapped_column(Integer, default=7)
+    register: Mapped[Register] = relationship(back_populates="protocols")
+    time_points: Mapped[list[TimePoint]] = relationship(
+        back_populates="protocol", order_by="TimePoint.position", cascade="all, delete-orphan"
+    )
+
+
+class TimePoint(db.Model):
+    """A measurement time point, e.g. baseline (0 days), 3 months (91 days)."""
+
+    __tablename__ = "time_point"
+    __table_args__ = (UniqueConstraint("protocol_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    offset_days: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    instruments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    protocol: Mapped[Protocol] = relationship(back_populates="time_points")
+
+
+class Enrolment(Timestamped, db.Model):
+    """A patient followed by a protocol at a unit from an index date."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("patient_id", "protocol_id", "unit_id", "index_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    index_date: Mapped[dt.date] = mapped_column(Date)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    patient: Mapped[Patient] = relationship(back_populates="enrolments")
+    protocol: Mapped[Protocol] = relationship()
+    unit: Mapped[Unit] = relationship()
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="enrolment")
+
+
+class Invitation(Timestamped, db.Model):
+    """An invitation to answer one time point's questionnaires (only the token hash is kept)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (UniqueConstraint("enrolment_id", "time_point_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    time_point_id: Mapped[int] = mapped_column(ForeignKey("time_point.id"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    language: Mapped[str | None] = mapped_column(String(2))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    innsyn_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    enrolment: Mapped[Enrolment] = relationship(back_populates="invitations")
+    time_point: Mapped[TimePoint] = relationship()
+    responses: Mapped[list[Response]] = relationship(back_populates="invitation")
+
+
+class Response(db.Model):
+    """The answers to one instrument within an invitation (draft until completed)."""
+
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("invitation_id", "instrument_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(80))
+    instrument_hash: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(2))
+    mode: Mapped[str] = mapped_column(String(8), default="self")
+    proxy_relation: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    current_page: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    invitation: Mapped[Invitation] = relationship(back_populates="responses")
+    scores: Mapped[list[Score]] = relationship(back_populates="response")
+
+
+class PageSubmission(db.Model):
+    """Idempotency keys of submitted pages: a replayed page submit is recognised."""
+
+    __tablename__ = "page_submission"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    page: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Score(db.Model):
+    """One score of a completed response, with the algorithm version and value set used."""
+
+    __tablename__ = "score"
+    __table_args__ = (UniqueConstraint("response_id", "scale", "value_set"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    scale: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float | None] = mapped_column(Float)
+    text_value: Mapped[str | None] = mapped_column(String(80))
+    algorithm_version: Mapped[str] = mapped_column(String(40))
+    value_set: Mapped[str] = mapped_column(String(40), default="")
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    response: Mapped[Response] = relationship(back_populates="scores")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which patient (internal id), when and from where. Append-only."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_label: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxMessage(Timestamped, db.Model):
+    """An e-mail or SMS queued for sending; (invitation, kind) is unique: never sent twice."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (UniqueConstraint("invitation_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8), default="email")
+    recipient_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[str] = mapped_column(String(200))
+    body_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    send_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
