@@ -5,76 +5,113 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
-from instruments.loader import InstrumentError, definition_files, load_all, load_file
+from instruments.loader import InstrumentError, definition_files, load, load_file
+from instruments.model import Instrument
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _cmd_list(_: argparse.Namespace) -> int:
     rows = [("id", "version", "kind", "languages", "items", "file")]
-    for inst in sorted(load_all().values(), key=lambda i: i.id):
-        rows.append(
-            (
-                inst.id,
-                inst.version,
-                inst.kind,
-                ",".join(inst.languages),
-                str(len(inst.questions)),
-                Path(inst.path or "").name,
-            )
-        )
+    bad = 0
+    for path in definition_files():
+        try:
+            inst = load_file(_shown(path))
+        except InstrumentError as exc:
+            bad += 1
+            print(exc, file=sys.stderr)
+            continue
+        row = (inst.id, inst.version, inst.kind, ",".join(inst.languages))
+        rows.append((*row, str(len(inst.questions)), path.name))
+    rows[1:] = sorted(rows[1:])
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
+    return 1 if bad else 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    files = [Path(f) for f in args.files] or definition_files()
+    files = [Path(f) for f in args.files] or [Path(_shown(p)) for p in definition_files()]
+    if not files:
+        print("no definition files found", file=sys.stderr)
+        return 1
     bad = 0
+    first_file: dict[str, Path] = {}
     for path in files:
         try:
-            load_file(path)
+            inst = load_file(path)
         except InstrumentError as exc:
             bad += 1
             for problem in exc.problems:
                 print(problem)
+            continue
+        if inst.id in first_file:
+            bad += 1
+            print(f"{path}:-: instrument id '{inst.id}' is also used by {first_file[inst.id]}")
+        first_file.setdefault(inst.id, path)
     print(f"{len(files) - bad} of {len(files)} files valid", file=sys.stderr)
     return 1 if bad else 0
 
 
+def _load_instrument(name: str) -> Instrument:
+    """A bundled instrument by id, or a definition file by path (``*.yaml``)."""
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        return load_file(name)
+    return load(name)
+
+
 def _cmd_fhir(args: argparse.Namespace) -> int:
     from instruments.fhir import to_questionnaire
-    from instruments.loader import load
 
     try:
-        inst = load(args.id)
+        inst = _load_instrument(args.id)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
+    except InstrumentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     if args.lang not in inst.languages:
         print(
             f"error: {inst.id} has no language {args.lang!r} (has {', '.join(inst.languages)})",
             file=sys.stderr,
         )
         return 2
-    print(json.dumps(to_questionnaire(inst, lang=args.lang), ensure_ascii=False, indent=2))
+    text = json.dumps(to_questionnaire(inst, lang=args.lang), ensure_ascii=False, indent=2)
+    _write(text + "\n", args.output)
     return 0
 
 
 def _cmd_from_fhir(args: argparse.Namespace) -> int:
     from instruments.fhir import FhirImportError, from_questionnaire_file
 
-    try:
-        text = from_questionnaire_file(Path(args.file))
-    except FhirImportError as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 1
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            text = from_questionnaire_file(Path(args.file), skip_unsupported=args.skip_unsupported)
+        except FhirImportError as exc:
+            print(f"error: {args.file}: {exc}", file=sys.stderr)
+            return 1
+    for warning in caught:
+        print(f"warning: {args.file}: {warning.message}", file=sys.stderr)
+    _write(text, args.output)
+    return 0
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="validate definition files (default: all bundled)")
     p.add_argument("files", nargs="*", metavar="FILE")
     p = sub.add_parser("fhir", help="print an HL7 FHIR R4 Questionnaire (JSON)")
-    p.add_argument("id")
+    p.add_argument("id", help="a bundled instrument id, or the path of a definition file")
     p.add_argument("--lang", default="nb", help="main language of the texts (default nb)")
+    p.add_argument("-o", "--output", help="write the JSON here instead of standard output")
     p = sub.add_parser("from-fhir", help="convert a FHIR R4 Questionnaire to a definition file")
     p.add_argument("file", metavar="FILE.json")
     p.add_argument("-o", "--output", help="write the YAML here instead of standard output")
+    p.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="leave out items openprom cannot hold (free text, dates ...) instead of failing",
+    )
     args = parser.parse_args(argv)
     handlers = {
         "list": _cmd_list,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import yaml
 
 from instruments.model import (
     EnableWhen,
+    FrozenMap,
     Instrument,
     Item,
     Licence,
@@ -60,7 +61,11 @@ def definition_files(directory: Path = DEFINITIONS_DIR) -> list[Path]:
 
 
 def content_hash(data: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON form of a parsed definition (``sha256:<hex>``)."""
+    """SHA-256 of the canonical JSON form of a definition mapping (``sha256:<hex>``).
+
+    :func:`build` hashes :meth:`Instrument.to_definition`, so the hash depends on the
+    content only, not on YAML layout, comments, key order or spelled-out defaults.
+    """
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -78,25 +83,171 @@ def _schema_path(error: jsonschema.ValidationError, data: Any) -> str:
     return ".".join(str(p) for p in path) or "-"
 
 
-def _texts(data: Mapping[str, Any]) -> Iterable[tuple[str, str, Mapping[str, str]]]:
+def _maps(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings in a list (anything else: none); the schema reports wrong shapes."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _by_id(items: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {i["id"]: i for i in items if isinstance(i.get("id"), str)}
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _texts(data: Mapping[str, Any]) -> Iterable[tuple[str, str, Any]]:
     """Every translatable text in a definition, as (where, field, text)."""
     for key in ("title", "intro", "source"):
         if key in data:
             yield "-", key, data[key]
-    for item in data.get("items", []):
-        iid = item.get("id", "?")
+    for item in _maps(data.get("items")):
+        iid = str(item.get("id", "?"))
         yield iid, "text", item.get("text", {})
         if "help" in item:
             yield iid, "help", item["help"]
-        for end, text in (item.get("anchors") or {}).items():
-            yield iid, f"anchors.{end}", text
-        for opt in item.get("options", []):
+        anchors = item.get("anchors")
+        if isinstance(anchors, Mapping):
+            for end, text in anchors.items():
+                yield iid, f"anchors.{end}", text
+        for opt in _maps(item.get("options")):
             yield iid, f"option {opt.get('code')}", opt.get("label", {})
-    for page in data.get("pages", []):
+    for page in _maps(data.get("pages")):
         if "title" in page:
             yield f"page {page.get('id')}", "title", page["title"]
-    for scale in data.get("scales", []):
+    for scale in _maps(data.get("scales")):
         yield f"scale {scale.get('id')}", "label", scale.get("label", {})
+
+
+def _check_translations(data: Mapping[str, Any], file: str) -> list[Problem]:
+    problems = []
+    languages = _strings(data.get("languages"))
+    for where, name, text in _texts(data):
+        if not isinstance(text, Mapping):
+            continue
+        for lang in languages:
+            if lang not in text:
+                problems.append(Problem(file, where, f"missing translation '{lang}' in {name}"))
+        for lang in text:
+            if lang not in languages:
+                problems.append(
+                    Problem(file, where, f"{name} has '{lang}', not in the file's languages")
+                )
+    return problems
+
+
+def _check_items(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for item in items:
+        iid = str(item.get("id", "?"))
+        if iid in seen:
+            problems.append(Problem(file, iid, "duplicate item id"))
+        seen.add(iid)
+        kind = item.get("type")
+        options = _maps(item.get("options"))
+        if kind == "choice":
+            if not options:
+                problems.append(Problem(file, iid, "a choice item needs options"))
+            codes = [o.get("code") for o in options if isinstance(o.get("code"), int)]
+            for code in sorted({c for c in codes if codes.count(c) > 1}):
+                problems.append(Problem(file, iid, f"duplicate option code {code}"))
+        elif options:
+            problems.append(Problem(file, iid, f"a {kind} item cannot have options"))
+        if kind == "integer":
+            lo, hi = item.get("min"), item.get("max")
+            if lo is None or hi is None:
+                problems.append(Problem(file, iid, "an integer item needs min and max"))
+            elif isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+                problems.append(Problem(file, iid, f"min {lo} is greater than max {hi}"))
+    return problems
+
+
+def _check_enable_when(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
+    problems = []
+    by_id = _by_id(items)
+    for item in items:
+        iid = str(item.get("id", "?"))
+        for cond in _maps(item.get("enable_when")):
+            name, answer = cond.get("item"), cond.get("answer")
+            target = by_id.get(name) if isinstance(name, str) else None
+            if name == item.get("id"):
+                problems.append(Problem(file, iid, "enable_when names the item itself"))
+            elif target is None:
+                problems.append(Problem(file, iid, f"enable_when names unknown item '{name}'"))
+            elif target.get("type") == "display":
+                problems.append(Problem(file, iid, f"enable_when names display item '{name}'"))
+            elif target.get("type") == "choice":
+                codes = [o.get("code") for o in _maps(target.get("options"))]
+                if answer not in codes:
+                    problems.append(
+                        Problem(
+                            file,
+                            iid,
+                            f"enable_when uses unknown option code {answer} of item '{name}'",
+                        )
+                    )
+            elif target.get("type") == "integer" and isinstance(answer, int):
+                lo, hi = target.get("min"), target.get("max")
+                if isinstance(lo, int) and isinstance(hi, int) and not lo <= answer <= hi:
+                    problems.append(
+                        Problem(
+                            file,
+                            iid,
+                            f"enable_when answer {answer} is outside {lo}..{hi} of item '{name}'",
+                        )
+                    )
+    return problems
+
+
+def _check_pages(data: Mapping[str, Any], ids: list[str], file: str) -> list[Problem]:
+    problems = []
+    pages = _maps(data.get("pages"))
+    page_ids = [p.get("id") for p in pages]
+    for pid in sorted({str(p) for p in page_ids if page_ids.count(p) > 1}):
+        problems.append(Problem(file, f"page {pid}", "duplicate page id"))
+    paged: list[str] = []
+    for page in pages:
+        for iid in _strings(page.get("items")):
+            if iid not in ids:
+                problems.append(Problem(file, f"page {page.get('id')}", f"unknown item '{iid}'"))
+            paged.append(iid)
+    if pages:
+        for iid in ids:
+            if iid not in paged:
+                problems.append(Problem(file, str(iid), "item is on no page"))
+        for iid in sorted({i for i in paged if paged.count(i) > 1}):
+            problems.append(Problem(file, iid, "item is on more than one page"))
+    return problems
+
+
+def _check_scales(
+    data: Mapping[str, Any], items: list[Mapping[str, Any]], file: str
+) -> list[Problem]:
+    problems = []
+    by_id = _by_id(items)
+    scale_ids: set[str] = set()
+    for scale in _maps(data.get("scales")):
+        sid = str(scale.get("id"))
+        if sid in scale_ids:
+            problems.append(Problem(file, f"scale {sid}", "duplicate scale id"))
+        scale_ids.add(sid)
+        for iid in _strings(scale.get("items")):
+            if iid not in by_id:
+                problems.append(Problem(file, f"scale {sid}", f"unknown item '{iid}'"))
+            elif by_id[iid].get("type") == "display":
+                problems.append(Problem(file, f"scale {sid}", f"'{iid}' is a display item"))
+    return problems
+
+
+def _check_scoring(data: Mapping[str, Any], file: str) -> list[Problem]:
+    scoring = data.get("scoring")
+    if not isinstance(scoring, Mapping):
+        return []
+    default = scoring.get("default_value_set")
+    if default is not None and default not in _strings(scoring.get("value_sets")):
+        return [Problem(file, "scoring", f"default_value_set '{default}' is not in value_sets")]
+    return []
 
 
 def check(data: Any, file: str) -> list[Problem]:
@@ -110,95 +261,13 @@ def check(data: Any, file: str) -> list[Problem]:
             key=lambda e: list(map(str, e.absolute_path)),
         )
     ]
-    languages = [lang for lang in data.get("languages", []) if isinstance(lang, str)]
-    for where, name, text in _texts(data):
-        if isinstance(text, Mapping):
-            for lang in languages:
-                if lang not in text:
-                    problems.append(Problem(file, where, f"missing translation '{lang}' in {name}"))
-            for lang in text:
-                if lang not in languages:
-                    problems.append(
-                        Problem(file, where, f"{name} has '{lang}', not in the file's languages")
-                    )
-
-    items = [i for i in data.get("items", []) if isinstance(i, Mapping)]
-    seen: set[str] = set()
-    by_id: dict[str, Mapping[str, Any]] = {}
-    for item in items:
-        iid = item.get("id", "?")
-        if iid in seen:
-            problems.append(Problem(file, iid, "duplicate item id"))
-        seen.add(iid)
-        by_id[iid] = item
-        kind = item.get("type")
-        options = item.get("options", [])
-        if kind == "choice":
-            if not options:
-                problems.append(Problem(file, iid, "a choice item needs options"))
-            codes = [o.get("code") for o in options if isinstance(o, Mapping)]
-            for code in {c for c in codes if codes.count(c) > 1}:
-                problems.append(Problem(file, iid, f"duplicate option code {code}"))
-        elif options:
-            problems.append(Problem(file, iid, f"a {kind} item cannot have options"))
-        if kind == "integer":
-            lo, hi = item.get("min"), item.get("max")
-            if lo is None or hi is None:
-                problems.append(Problem(file, iid, "an integer item needs min and max"))
-            elif lo > hi:
-                problems.append(Problem(file, iid, f"min {lo} is greater than max {hi}"))
-
-    for item in items:
-        for cond in item.get("enable_when", []) or []:
-            target = by_id.get(cond.get("item"))
-            iid = item.get("id", "?")
-            if target is None:
-                problems.append(
-                    Problem(file, iid, f"enable_when names unknown item '{cond.get('item')}'")
-                )
-            elif target.get("type") == "choice":
-                codes = {o.get("code") for o in target.get("options", [])}
-                if cond.get("answer") not in codes:
-                    problems.append(
-                        Problem(
-                            file,
-                            iid,
-                            f"enable_when uses unknown option code {cond.get('answer')} "
-                            f"of item '{cond.get('item')}'",
-                        )
-                    )
-
-    paged: list[str] = []
-    for page in data.get("pages", []) or []:
-        for iid in page.get("items", []):
-            if iid not in by_id:
-                problems.append(Problem(file, f"page {page.get('id')}", f"unknown item '{iid}'"))
-            paged.append(iid)
-    if data.get("pages"):
-        for iid in by_id:
-            if iid not in paged:
-                problems.append(Problem(file, iid, "item is on no page"))
-        for iid in {i for i in paged if paged.count(i) > 1}:
-            problems.append(Problem(file, iid, "item is on more than one page"))
-
-    scale_ids: set[str] = set()
-    for scale in data.get("scales", []) or []:
-        sid = scale.get("id")
-        if sid in scale_ids:
-            problems.append(Problem(file, f"scale {sid}", "duplicate scale id"))
-        scale_ids.add(sid)
-        for iid in scale.get("items", []):
-            if iid not in by_id:
-                problems.append(Problem(file, f"scale {sid}", f"unknown item '{iid}'"))
-            elif by_id[iid].get("type") == "display":
-                problems.append(Problem(file, f"scale {sid}", f"'{iid}' is a display item"))
-
-    scoring = data.get("scoring") or {}
-    default = scoring.get("default_value_set") if isinstance(scoring, Mapping) else None
-    if default is not None and default not in (scoring.get("value_sets") or []):
-        problems.append(
-            Problem(file, "scoring", f"default_value_set '{default}' is not in value_sets")
-        )
+    items = _maps(data.get("items"))
+    problems += _check_translations(data, file)
+    problems += _check_items(items, file)
+    problems += _check_enable_when(items, file)
+    problems += _check_pages(data, list(_by_id(items)), file)
+    problems += _check_scales(data, items, file)
+    problems += _check_scoring(data, file)
     return problems
 
 
@@ -225,14 +294,14 @@ def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
             min=i.get("min"),
             max=i.get("max"),
             help=_text(i.get("help")),
-            anchors={k: Text(v) for k, v in (i.get("anchors") or {}).items()},
+            anchors=FrozenMap({k: Text(v) for k, v in (i.get("anchors") or {}).items()}),
             enable_when=tuple(EnableWhen(**c) for c in i.get("enable_when", []) or []),
         )
         for i in data["items"]
     )
     lic = data["licence"]
     sc = data["scoring"]
-    return Instrument(
+    inst = Instrument(
         id=data["id"],
         version=str(data["version"]),
         kind=data["kind"],
@@ -266,9 +335,10 @@ def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
             value_sets=tuple(sc.get("value_sets", []) or []),
             default_value_set=sc.get("default_value_set"),
         ),
-        content_hash=content_hash(data),
+        content_hash="",
         path=path,
     )
+    return replace(inst, content_hash=content_hash(inst.to_definition()))
 
 
 def parse(text: str, file: str = "<string>") -> Instrument:
@@ -278,7 +348,10 @@ def parse(text: str, file: str = "<string>") -> Instrument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "-"
-        raise InstrumentError([Problem(file, where, f"bad YAML: {exc}")]) from exc
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        message = f"bad YAML: {what}" + (f" ({context})" if context else "")
+        raise InstrumentError([Problem(file, where, message)]) from exc
     problems = check(data, file)
     if problems:
         raise InstrumentError(problems)

@@ -6,42 +6,51 @@ Texts are :class:`Text` mappings from language code (``nb``, ``nn``, ``en``) to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 LANGUAGES: tuple[str, ...] = ("nb", "nn", "en")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 ItemType = Literal["choice", "integer", "display"]
 Direction = Literal["higher_better", "higher_worse"]
 
 
-class Text(Mapping[str, str]):
-    """A read-only text in several languages (language code -> string)."""
+class FrozenMap(Mapping[K, V]):
+    """A read-only, hashable mapping (the immutable counterpart of ``dict``)."""
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: Mapping[str, str]):
-        self._data = MappingProxyType(dict(data))
+    def __init__(self, data: Mapping[K, V] | None = None):
+        self._data = MappingProxyType(dict(data or {}))
 
-    def __getitem__(self, lang: str) -> str:
-        return self._data[lang]
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[K]:
         return iter(self._data)
 
     def __len__(self) -> int:
         return len(self._data)
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self._data.items())))
+        return hash(frozenset(self._data.items()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mapping) and dict(self._data) == dict(other)
 
     def __repr__(self) -> str:
-        return f"Text({dict(self._data)!r})"
+        return f"{type(self).__name__}({dict(self._data)!r})"
+
+
+class Text(FrozenMap[str, str]):
+    """A read-only text in several languages (language code -> string)."""
+
+    __slots__ = ()
 
     def get_text(self, lang: str) -> str:
         """Text in ``lang``; raises KeyError (never falls back silently)."""
@@ -78,7 +87,7 @@ class Item:
     min: int | None = None
     max: int | None = None
     help: Text | None = None
-    anchors: Mapping[str, Text] = field(default_factory=dict)
+    anchors: Mapping[str, Text] = field(default_factory=FrozenMap)
     enable_when: tuple[EnableWhen, ...] = ()
 
     @property
@@ -179,8 +188,93 @@ class Instrument:
                 return i
         raise KeyError(f"{self.id}: no item {item_id!r}")
 
+    def to_definition(self) -> dict[str, Any]:
+        """The definition mapping (as in the YAML file) in canonical form.
+
+        Defaults are left out (``required: false``, empty lists), so two files that differ
+        only in spelling out defaults give the same mapping and the same content hash.
+        """
+        data: dict[str, Any] = {
+            "id": self.id,
+            "version": self.version,
+            "kind": self.kind,
+            "languages": list(self.languages),
+            "title": dict(self.title),
+        }
+        if self.intro is not None:
+            data["intro"] = dict(self.intro)
+        if self.source is not None:
+            data["source"] = dict(self.source)
+        data["licence"] = _licence_definition(self.licence)
+        data["items"] = [_item_definition(i) for i in self.items]
+        if self.pages:
+            data["pages"] = [_page_definition(p) for p in self.pages]
+        if self.scales:
+            data["scales"] = [
+                {
+                    "id": s.id,
+                    "items": list(s.items),
+                    "direction": s.direction,
+                    "label": dict(s.label),
+                }
+                for s in self.scales
+            ]
+        data["scoring"] = _scoring_definition(self.scoring)
+        return data
+
     def screen_pages(self) -> tuple[Page, ...]:
         """Pages as defined, or one page per item when the file defines none."""
         if self.pages:
             return self.pages
         return tuple(Page(id=i.id, items=(i.id,)) for i in self.items)
+
+
+def _item_definition(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": item.id, "type": item.type}
+    if item.required:
+        data["required"] = True
+    data["text"] = dict(item.text)
+    if item.help is not None:
+        data["help"] = dict(item.help)
+    if item.options:
+        data["options"] = []
+        for o in item.options:
+            option: dict[str, Any] = {"code": o.code, "label": dict(o.label)}
+            if o.not_applicable:
+                option["not_applicable"] = True
+            data["options"].append(option)
+    if item.min is not None:
+        data["min"] = item.min
+    if item.max is not None:
+        data["max"] = item.max
+    if item.anchors:
+        data["anchors"] = {end: dict(text) for end, text in item.anchors.items()}
+    if item.enable_when:
+        data["enable_when"] = [
+            {"item": c.item, "operator": c.operator, "answer": c.answer} for c in item.enable_when
+        ]
+    return data
+
+
+def _page_definition(page: Page) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": page.id}
+    if page.title is not None:
+        data["title"] = dict(page.title)
+    data["items"] = list(page.items)
+    return data
+
+
+def _licence_definition(licence: Licence) -> dict[str, Any]:
+    data: dict[str, Any] = {"holder": licence.holder, "notice": licence.notice, "url": licence.url}
+    if licence.required:
+        data["required"] = True
+    return data
+
+
+def _scoring_definition(scoring: Scoring) -> dict[str, Any]:
+    data: dict[str, Any] = {"algorithm": scoring.algorithm, "missing": scoring.missing}
+    if scoring.value_sets:
+        data["value_sets"] = list(scoring.value_sets)
+    if scoring.default_value_set is not None:
+        data["default_value_set"] = scoring.default_value_set
+    return data
