@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp import models  # noqa: F401  (register the tables on the metadata)
     from webapp.admin import bp as admin_bp
     from webapp.api import bp as api_bp
+    from webapp.auth import init_auth
     from webapp.cli import register_commands
     from webapp.clinician import bp as clinician_bp
     from webapp.health import bp as health_bp
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api")
     csrf.exempt(api_bp)
     register_commands(app)
+    init_auth(app)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

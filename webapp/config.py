@@ -32,6 +32,7 @@ class Settings:
     smtp_url: str | None
     base_url: str
     instance_path: Path
+    cookie_secure: bool
 
 
 def _instance_keys(instance_path: Path) -> dict[str, str]:
@@ -44,6 +45,12 @@ def _instance_keys(instance_path: Path) -> dict[str, str]:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(keys, fh, indent=2)
     return keys
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Settings:
@@ -63,14 +70,18 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
         generated = _instance_keys(instance_path)
         for name in missing:
             env[name] = generated[name]
+    base_url = (env.get("OPENPROM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     return Settings(
         database_url=database_url,
         secret_key=env["OPENPROM_SECRET_KEY"],
         id_key=decode_key(env["OPENPROM_ID_KEY"], "OPENPROM_ID_KEY"),
         pseudonym_key=decode_key(env["OPENPROM_PSEUDONYM_KEY"], "OPENPROM_PSEUDONYM_KEY"),
         smtp_url=env.get("OPENPROM_SMTP_URL") or None,
-        base_url=(env.get("OPENPROM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        base_url=base_url,
         instance_path=instance_path,
+        cookie_secure=_flag(
+            env.get("OPENPROM_COOKIE_SECURE"), default=base_url.startswith("https:")
+        ),
     )
 
 
@@ -85,6 +96,7 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "OPENPROM_SMTP_URL": settings.smtp_url,
         "OPENPROM_BASE_URL": settings.base_url,
         "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": settings.cookie_secure,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
     }

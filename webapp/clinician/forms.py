@@ -1,0 +1,44 @@
+"""Forms of the clinician pages (Flask-WTF: CSRF on every form)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from webapp.national_id import InvalidNationalId, validate
+
+NATIONAL_ID_ERRORS = {
+    "length": "Et fødselsnummer har 11 siffer.",
+    "non_digit": "Et fødselsnummer inneholder bare siffer.",
+    "bad_date": "De seks første sifrene er ikke en gyldig fødselsdato.",
+    "bad_check_digit": "Kontrollsifrene stemmer ikke. Sjekk om nummeret er skrevet riktig.",
+}
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-post", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])
+
+
+class SecondFactorForm(FlaskForm):
+    """Six-digit code from an authenticator app (TOTP)."""
+
+    code = StringField("Kode fra autentiseringsappen", validators=[DataRequired(), Length(6, 8)])
+
+
+class PatientSearchForm(FlaskForm):
+    """Look up a patient by national ID (posted, never put in a URL)."""
+
+    national_id = StringField(
+        "Fødselsnummer eller D-nummer", validators=[DataRequired(), Length(max=20)]
+    )
+
+    def validate_national_id(self, field: StringField) -> None:
+        """Reject numbers that are not valid national IDs, saying why."""
+        try:
+            validate(field.data or "")
+        except InvalidNationalId as exc:
+            raise ValidationError(NATIONAL_ID_ERRORS[exc.reason]) from exc
