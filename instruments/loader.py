@@ -153,7 +153,9 @@ def _check_items(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
             for code in sorted({c for c in codes if codes.count(c) > 1}):
                 problems.append(Problem(file, iid, f"duplicate option code {code}"))
         elif options:
-            problems.append(Problem(file, iid, f"a {kind} item cannot have options"))
+            problems.append(Problem(file, iid, f"only choice items have options, not {kind}"))
+        if kind == "display" and item.get("required"):
+            problems.append(Problem(file, iid, "a display item cannot be required"))
         if kind == "integer":
             lo, hi = item.get("min"), item.get("max")
             if lo is None or hi is None:
@@ -350,6 +352,13 @@ def parse(text: str, file: str = "<string>") -> Instrument:
         where = f"line {mark.line + 1}" if mark is not None else "-"
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context = getattr(exc, "context", None)
+        context_mark = getattr(exc, "context_mark", None)
+        if (
+            context
+            and context_mark is not None
+            and context_mark.line != getattr(mark, "line", None)
+        ):
+            context += f" that starts on line {context_mark.line + 1}"
         message = f"bad YAML: {what}" + (f" ({context})" if context else "")
         raise InstrumentError([Problem(file, where, message)]) from exc
     problems = check(data, file)
