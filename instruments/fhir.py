@@ -286,9 +286,18 @@ def from_questionnaire_file(path: str | Path, *, skip_unsupported: bool = False)
     return header + dump_definition(data)
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list entries under their key, as the bundled files do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def dump_definition(data: Mapping[str, Any]) -> str:
     """A definition mapping as YAML text (keys in the file format's order)."""
-    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(
+        dict(data), Dumper=_IndentedDumper, sort_keys=False, allow_unicode=True, width=92
+    )
 
 
 def _warn(message: str) -> None:
@@ -390,7 +399,7 @@ class _Importer:
         url = self.q.get("url")
         if isinstance(url, str) and url.startswith(URL_PREFIX):
             return url[len(URL_PREFIX) :]
-        for candidate in (self.q.get("id"), self.q.get("name")):
+        for candidate in (self.q.get("name"), self.q.get("id")):
             if isinstance(candidate, str) and candidate:
                 ident = re.sub(r"[^a-z0-9_-]+", "-", candidate.lower()).strip("-")
                 if ident and not ident[0].isalpha():

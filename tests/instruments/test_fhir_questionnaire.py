@@ -1,0 +1,511 @@
+"""FHIR R4 Questionnaire export and import (instruments.fhir).
+
+fhir.resources 8.3 ships the R5 model (top level), R4B and STU3 but no plain R4 package;
+the Questionnaire resource is the same in R4 and R4B, so the R4B model validates the
+export. It does not check code bindings or invariants, so ``assert_plain_r4`` below checks
+the R4 rules a renderer relies on (item types, operators, que-1/-5/-6/-12, unique linkIds).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.questionnaire import Questionnaire
+
+from instruments import load_file, parse
+from instruments.__main__ import main
+from instruments.fhir import (
+    EXT,
+    TRANSLATION,
+    FhirImportError,
+    FhirImportWarning,
+    from_questionnaire,
+    from_questionnaire_file,
+    to_questionnaire,
+)
+from instruments.loader import definition_files
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FULL = FIXTURES / "full.yaml"
+HELSENORGE = FIXTURES / "fhir" / "helsenorge_style.json"
+
+# R4 value sets: item-type, questionnaire-enable-operator, publication-status.
+R4_ITEM_TYPES = {
+    "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string",
+    "text", "url", "choice", "open-choice", "attachment", "reference", "quantity",
+}  # fmt: skip
+R4_OPERATORS = {"exists", "=", "!=", ">", "<", ">=", "<="}
+CORE_EXTENSIONS = {
+    "http://hl7.org/fhir/StructureDefinition/translation",
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl",
+    "http://hl7.org/fhir/StructureDefinition/minValue",
+    "http://hl7.org/fhir/StructureDefinition/maxValue",
+}
+CONTRACT_IDS = {"eq5d5l", "eq5d3l", "rand36", "odi", "cat", "gspeq"}
+
+
+def _extensions(node: Any):
+    if isinstance(node, dict):
+        yield from node.get("extension", [])
+        for value in node.values():
+            yield from _extensions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _extensions(value)
+
+
+def _walk(items: list[dict[str, Any]]):
+    for item in items:
+        yield item
+        yield from _walk(item.get("item", []))
+
+
+def assert_plain_r4(q: dict[str, Any]) -> None:
+    """Valid for the fhir.resources model and for the R4 rules it does not check."""
+    Questionnaire.model_validate(q)
+    assert q["resourceType"] == "Questionnaire"
+    assert q["status"] in {"draft", "active", "retired", "unknown"}
+    assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", q["id"])
+    assert re.fullmatch(r"[A-Z][A-Za-z0-9_]{0,254}", q["name"])  # que-0
+    items = list(_walk(q["item"]))
+    link_ids = [i["linkId"] for i in items]
+    assert len(link_ids) == len(set(link_ids)), "linkIds must be unique (que-2)"
+    for item in items:
+        assert item["type"] in R4_ITEM_TYPES
+        if item["type"] == "group":
+            assert item.get("item"), "a group needs items (que-1)"
+        if item["type"] == "display":
+            assert "item" not in item, "a display item has no items (que-1)"
+            assert "required" not in item and "repeats" not in item  # que-6
+        if "answerOption" in item:
+            assert item["type"] == "choice"  # que-5
+        conditions = item.get("enableWhen", [])
+        if len(conditions) > 1:
+            assert item["enableBehavior"] in {"all", "any"}  # que-12
+        for cond in conditions:
+            assert cond["operator"] in R4_OPERATORS
+            assert cond["question"] in link_ids
+    for ext in _extensions(q):
+        url = ext["url"]
+        if url in ("lang", "content"):  # parts of a translation extension
+            continue
+        assert url in CORE_EXTENSIONS or url.startswith(EXT), url
+        if url == TRANSLATION:
+            parts = {e["url"]: e for e in ext["extension"]}
+            assert set(parts) == {"lang", "content"}
+            assert parts["lang"]["valueCode"] in {"nb", "nn", "en"}
+
+
+def reserialised(q: dict[str, Any]) -> dict[str, Any]:
+    """``q`` after a trip through the fhir.resources model (as another FHIR tool would)."""
+    return json.loads(Questionnaire.model_validate(q).model_dump_json(exclude_none=True))
+
+
+# ---------------------------------------------------------------- our own definitions
+
+
+def _bundled_params():
+    files = definition_files()
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no instruments/*.yaml yet"))]
+    return [pytest.param(path, id=path.stem) for path in files]
+
+
+@pytest.mark.parametrize("path", [*_bundled_params(), pytest.param(FULL, id="fixture-full")])
+def test_export_is_plain_r4_and_round_trips_in_every_language(path):
+    inst = load_file(path)
+    for lang in inst.languages:
+        q = to_questionnaire(inst, lang=lang)
+        assert_plain_r4(q)
+        assert q["language"] == lang
+        assert from_questionnaire(q) == inst.to_definition()
+        assert from_questionnaire(reserialised(q)) == inst.to_definition()
+
+
+@pytest.mark.parametrize("path", [*_bundled_params(), pytest.param(FULL, id="fixture-full")])
+def test_yaml_to_fhir_to_yaml_keeps_the_content_hash(path, tmp_path):
+    inst = load_file(path)
+    json_file = tmp_path / f"{inst.id}.json"
+    json_file.write_text(json.dumps(to_questionnaire(inst, lang=inst.languages[-1])))
+    yaml_text = from_questionnaire_file(json_file)
+    again = parse(yaml_text, "again.yaml")
+    assert again.content_hash == inst.content_hash
+    assert again == parse(path.read_text(encoding="utf-8"), str(path))
+    # Items, options, codes, texts, pages, scales, licence and scoring, spelled out:
+    assert again.items == inst.items
+    assert again.pages == inst.pages
+    assert again.scales == inst.scales
+    assert again.licence == inst.licence
+    assert again.scoring == inst.scoring
+    assert again.title == inst.title and again.languages == inst.languages
+
+
+def test_the_six_contract_instruments_are_bundled():
+    ids = {load_file(p).id for p in definition_files()}
+    missing = CONTRACT_IDS - ids
+    if missing == CONTRACT_IDS:
+        pytest.skip("no contract instrument definitions bundled yet")
+    assert not missing, f"not bundled yet: {sorted(missing)}"
+
+
+def test_export_maps_every_part_of_the_full_fixture():
+    inst = load_file(FULL)
+    q = to_questionnaire(inst, lang="nn")
+    assert q["url"] == "urn:openprom:questionnaire:full_demo"
+    assert (q["id"], q["name"], q["version"]) == ("full-demo", "FULL_DEMO", "2.1")
+    assert q["title"] == "Fullt døme"
+    assert q["description"] == "Svar på alle spørsmåla."
+    assert q["copyright"] == "Test fixture; no licence needed."
+    assert q["identifier"] == [{"system": "urn:openprom:content-hash", "value": inst.content_hash}]
+    translations = {
+        part["extension"][0]["valueCode"]: part["extension"][1]["valueString"]
+        for part in q["_title"]["extension"]
+    }
+    assert translations == {"nb": "Fullt eksempel", "en": "Full example"}
+
+    p1, p2 = q["item"]
+    assert (p1["linkId"], p1["type"], p1["text"]) == ("p1", "group", "Del 1")
+    assert (p2["linkId"], p2["type"], "text" in p2) == ("p2", "group", False)
+    info, q01, q02 = p1["item"]
+    vas, q03 = p2["item"]
+    assert (info["type"], info["text"]) == ("display", "Først nokre spørsmål.")
+    assert (q01["type"], q01["required"], q01["text"]) == ("choice", True, "Korleis har du det?")
+    codings = [o["valueCoding"] for o in q01["answerOption"]]
+    assert [(c["system"], c["code"], c["display"]) for c in codings] == [
+        ("urn:openprom:full_demo:q01", "1", "Bra"),
+        ("urn:openprom:full_demo:q01", "2", "Dårleg"),
+        ("urn:openprom:full_demo:q01", "9", "Ikkje aktuelt"),
+    ]
+    assert q01["answerOption"][2]["extension"] == [
+        {"url": EXT + "not-applicable", "valueBoolean": True}
+    ]
+    (help_item,) = q01["item"]
+    assert (help_item["linkId"], help_item["type"], help_item["text"]) == (
+        "q01-help",
+        "display",
+        "Tenk på i dag.",
+    )
+    assert help_item["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "help"
+    assert q02["enableWhen"] == [
+        {
+            "question": "q01",
+            "operator": "=",
+            "answerCoding": {"system": "urn:openprom:full_demo:q01", "code": "2"},
+        }
+    ]
+    assert "enableBehavior" not in q02
+    assert vas["type"] == "integer"
+    assert {e["url"].rsplit("/", 1)[1]: e["valueInteger"] for e in vas["extension"]} == {
+        "minValue": 0,
+        "maxValue": 100,
+    }
+    lower, upper = vas["item"]
+    assert (lower["linkId"], lower["text"]) == ("vas-lower", "Verst tenkjelege")
+    assert (upper["linkId"], upper["text"]) == ("vas-upper", "Best tenkjelege")
+    assert q03["enableBehavior"] == "all"
+    assert q03["enableWhen"][0] == {"question": "vas", "operator": "<", "answerInteger": 50}
+
+
+def test_export_rejects_a_language_the_file_lacks():
+    with pytest.raises(ValueError, match="has no language 'nn'"):
+        to_questionnaire(load_file(FIXTURES / "minimal.yaml"), lang="nn")
+
+
+def test_a_page_named_like_an_item_gets_its_own_link_id():
+    text = (FIXTURES / "full.yaml").read_text(encoding="utf-8").replace("- id: p2", "- id: vas")
+    inst = parse(text)
+    q = to_questionnaire(inst, lang="nb")
+    assert_plain_r4(q)
+    assert q["item"][1]["linkId"] == "vas-page"
+    assert from_questionnaire(q) == inst.to_definition()
+
+
+def test_pages_that_reorder_items_keep_the_item_order():
+    text = FULL.read_text(encoding="utf-8").replace(
+        "items: [info, q01, q02]", "items: [q02, q01, info]"
+    )
+    inst = parse(text)
+    q = to_questionnaire(inst, lang="en")
+    assert [i["linkId"] for i in q["item"][0]["item"]] == ["q02", "q01", "info"]
+    assert from_questionnaire(q) == inst.to_definition()
+
+
+# ---------------------------------------------------------------- third-party Questionnaires
+
+
+def _helsenorge() -> dict[str, Any]:
+    return json.loads(HELSENORGE.read_text(encoding="utf-8"))
+
+
+def test_third_party_fixture_is_valid_fhir():
+    Questionnaire.model_validate(_helsenorge())
+
+
+def test_third_party_questionnaire_imports_with_unsupported_items_left_out():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = from_questionnaire(_helsenorge(), skip_unsupported=True)
+    messages = [str(w.message) for w in caught if issubclass(w.category, FhirImportWarning)]
+    assert messages == [
+        "unsupported item type 'string' at linkId '1.3'; left out",
+        "no openprom licence information; wrote a placeholder saying the licence is unknown",
+        "dropped the 'en' translation: linkId '1.1' has none",
+    ]
+    assert (data["id"], data["version"], data["kind"]) == ("hv_smerte", "unknown", "prom")
+    assert data["languages"] == ["nb"]  # nb-NO; en-GB only on some texts, so dropped
+    assert data["title"] == {"nb": "Smerteskjema"}
+    assert data["intro"] == {"nb": "Skjema om smerte før time."}
+    assert data["licence"]["required"] is True
+    assert data["licence"]["holder"] == "Helse Testvest"
+    assert data["licence"]["notice"].startswith("Licence unknown")
+    assert data["scoring"] == {"algorithm": "none", "missing": "none"}
+    items = {i["id"]: i for i in data["items"]}
+    assert list(items) == ["q1_1", "q1_2", "q1_4", "q1_4_1", "q2_1", "q3"]
+    assert items["q1_1"]["required"] is True
+    assert items["q1_1"]["help"] == {"nb": "Tenk på den siste uken."}
+    assert [(o["code"], o["label"]["nb"]) for o in items["q1_1"]["options"]] == [
+        (1, "Ja"),
+        (2, "Nei"),
+        (3, "Usikker"),
+    ]
+    assert (items["q1_2"]["min"], items["q1_2"]["max"]) == (0, 10)
+    assert items["q1_2"]["enable_when"] == [{"item": "q1_1", "operator": "=", "answer": 1}]
+    assert (items["q1_4"]["type"], items["q1_4"]["text"]) == ("display", {"nb": "Detaljer"})
+    assert [o["code"] for o in items["q2_1"]["options"]] == [0, 1, 2]
+    # The group's condition moves down to the items of its page:
+    assert items["q2_1"]["enable_when"] == [{"item": "q1_1", "operator": "!=", "answer": 2}]
+    assert [(p["id"], p.get("title"), p["items"]) for p in data["pages"]] == [
+        ("q1", {"nb": "Om deg"}, ["q1_1", "q1_2", "q1_4", "q1_4_1"]),
+        ("q2", {"nb": "Søvn"}, ["q2_1"]),
+        ("page_q3", None, ["q3"]),
+    ]
+
+
+def _english(text: str) -> dict[str, Any]:
+    """A ``_text`` element holding an en-GB translation."""
+    parts = [{"url": "lang", "valueCode": "en-GB"}, {"url": "content", "valueString": text}]
+    return {"extension": [{"url": TRANSLATION, "extension": parts}]}
+
+
+def test_third_party_translations_present_everywhere_are_kept():
+    q = _helsenorge()
+    choice = q["item"][0]["item"][0]  # the choice item with the contained value set
+    choice["_text"] = _english("Are you in pain?")
+    choice["item"][0]["_text"] = _english("Think of the last week.")
+    q["item"] = [choice]
+    del q["description"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        data = from_questionnaire(q)
+    assert data["languages"] == ["nb", "en"]
+    (item,) = data["items"]
+    assert item["text"] == {"nb": "Har du smerter?", "en": "Are you in pain?"}
+    assert item["help"] == {"nb": "Tenk på den siste uken.", "en": "Think of the last week."}
+    assert item["options"][2]["label"] == {"nb": "Usikker", "en": "Unsure"}
+    assert data["title"] == {"nb": "Smerteskjema", "en": "Pain form"}
+
+
+def test_a_plain_questionnaire_without_groups_has_no_pages():
+    q = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "name": "Plain",
+        "language": "en",
+        "item": [
+            {
+                "linkId": "a",
+                "type": "choice",
+                "text": "Pick",
+                "answerOption": [{"valueInteger": 0}, {"valueInteger": 1}],
+            }
+        ],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        data = from_questionnaire(q)
+    assert "pages" not in data
+    assert data["items"][0]["options"] == [
+        {"code": 0, "label": {"en": "0"}},
+        {"code": 1, "label": {"en": "1"}},
+    ]
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _q(*items: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"resourceType": "Questionnaire", "status": "active", "name": "T", "item": list(items)}
+
+
+CHOICE = {
+    "linkId": "q1",
+    "type": "choice",
+    "text": "Pick",
+    "answerOption": [{"valueCoding": {"code": "1", "display": "One"}}],
+}
+
+BAD_QUESTIONNAIRES = {
+    "array": ([1, 2], "not a FHIR Questionnaire (the JSON is not an object)"),
+    "patient": (
+        {"resourceType": "Patient"},
+        "not a FHIR Questionnaire (resourceType is 'Patient')",
+    ),
+    "no-link-id": (_q({"type": "integer", "text": "Age"}), "item without linkId (text 'Age')"),
+    "item-type": (
+        _q({"linkId": "birth", "type": "date", "text": "Born"}),
+        "unsupported item type 'date' at linkId 'birth' "
+        "(openprom holds choice, integer and display items)",
+    ),
+    "repeats": (
+        _q(CHOICE | {"repeats": True}),
+        "repeating (multiple-answer) item at linkId 'q1' is not supported "
+        "(openprom holds choice, integer and display items)",
+    ),
+    "option-code": (
+        _q(CHOICE | {"answerOption": [{"valueCoding": {"code": "A", "display": "a"}}]}),
+        "option code 'A' at linkId 'q1' is not an integer",
+    ),
+    "option-string": (
+        _q(CHOICE | {"answerOption": [{"valueString": "a"}]}),
+        "answerOption with valueString at linkId 'q1' is not supported "
+        "(need valueCoding with an integer code, or valueInteger)",
+    ),
+    "no-options": (
+        _q({"linkId": "q1", "type": "choice", "text": "Pick"}),
+        "choice item without answerOption at linkId 'q1'",
+    ),
+    "external-value-set": (
+        _q({"linkId": "q1", "type": "choice", "text": "Pick", "answerValueSet": "http://x/vs"}),
+        "answerValueSet 'http://x/vs' at linkId 'q1' is not a ValueSet contained in the "
+        "Questionnaire; only contained value sets can be imported",
+    ),
+    "integer-bounds": (
+        _q({"linkId": "age", "type": "integer", "text": "Age"}),
+        "integer item at linkId 'age' has no minValue extension "
+        "(http://hl7.org/fhir/StructureDefinition/minValue); openprom needs both bounds",
+    ),
+    "enable-when-target": (
+        _q(
+            CHOICE,
+            {
+                "linkId": "q2",
+                "type": "display",
+                "text": "Hi",
+                "enableWhen": [{"question": "q9", "operator": "=", "answerInteger": 1}],
+            },
+        ),
+        "enableWhen of item 'q2' names unknown linkId 'q9'",
+    ),
+    "enable-when-exists": (
+        _q(
+            CHOICE,
+            {
+                "linkId": "q2",
+                "type": "display",
+                "text": "Hi",
+                "enableWhen": [{"question": "q1", "operator": "exists", "answerBoolean": True}],
+            },
+        ),
+        "enableWhen operator 'exists' at linkId 'q2' is not supported",
+    ),
+    "enable-behavior-any": (
+        _q(
+            CHOICE,
+            {
+                "linkId": "q2",
+                "type": "display",
+                "text": "Hi",
+                "enableBehavior": "any",
+                "enableWhen": [
+                    {"question": "q1", "operator": "=", "answerCoding": {"code": "1"}},
+                    {"question": "q1", "operator": "!=", "answerCoding": {"code": "1"}},
+                ],
+            },
+        ),
+        "enableBehavior 'any' at linkId 'q2' is not supported "
+        "(openprom shows an item when all its conditions hold)",
+    ),
+    "link-id-clash": (
+        _q(CHOICE | {"linkId": "a.b"}, CHOICE | {"linkId": "a_b"}),
+        "linkIds 'a.b' and 'a_b' both become item id 'a_b'",
+    ),
+    "no-items": (_q(), "the Questionnaire has no items openprom can hold"),
+    "language": (
+        _q(CHOICE) | {"language": "de"},
+        "language 'de' is not supported (openprom holds nb, nn, en)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_QUESTIONNAIRES))
+def test_bad_questionnaires_give_clear_errors(name):
+    resource, message = BAD_QUESTIONNAIRES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        with pytest.raises(FhirImportError) as err:
+            from_questionnaire(resource)
+    assert str(err.value) == message
+
+
+def test_an_invalid_result_lists_the_definition_problems():
+    q = to_questionnaire(load_file(FULL), lang="nb")
+    q["extension"] = [e for e in q["extension"] if e["url"] != EXT + "languages"]
+    q["extension"].append({"url": EXT + "languages", "valueString": '["nb", "nn", "en", "xx"]'})
+    with pytest.raises(FhirImportError) as err:
+        from_questionnaire(q)
+    assert str(err.value).startswith("the converted definition is invalid:\n  languages.3: ")
+
+
+def test_not_json_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"resourceType": "Questionnaire",\n', encoding="utf-8")
+    with pytest.raises(FhirImportError) as err:
+        from_questionnaire_file(bad)
+    assert str(err.value) == (
+        "not JSON: Expecting property name enclosed in double quotes (line 2, column 1)"
+    )
+    with pytest.raises(FhirImportError, match="^cannot read: No such file or directory$"):
+        from_questionnaire_file(tmp_path / "absent.json")
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_fhir_prints_a_questionnaire(capsys):
+    assert main(["fhir", str(FULL), "--lang", "en"]) == 0
+    q = json.loads(capsys.readouterr().out)
+    assert_plain_r4(q)
+    assert q["title"] == "Full example"
+
+
+def test_cli_fhir_unknown_language_and_instrument(capsys):
+    assert main(["fhir", str(FULL), "--lang", "de"]) == 2
+    assert "has no language 'de'" in capsys.readouterr().err
+    assert main(["fhir", "no_such_instrument"]) == 2
+    assert "unknown instrument 'no_such_instrument'" in capsys.readouterr().err
+
+
+def test_cli_from_fhir_writes_a_valid_definition(tmp_path, capsys):
+    json_file, yaml_file = tmp_path / "q.json", tmp_path / "q.yaml"
+    assert main(["fhir", str(FULL), "-o", str(json_file)]) == 0
+    assert main(["from-fhir", str(json_file), "-o", str(yaml_file)]) == 0
+    assert capsys.readouterr().err == ""
+    assert load_file(yaml_file).content_hash == load_file(FULL).content_hash
+
+
+def test_cli_from_fhir_errors_and_warnings(capsys):
+    assert main(["from-fhir", str(HELSENORGE)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {HELSENORGE}: unsupported item type 'string' at linkId '1.3' "
+        "(openprom holds choice, integer and display items)\n"
+    )
+    assert main(["from-fhir", "--skip-unsupported", str(HELSENORGE)]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: {HELSENORGE}: unsupported item type 'string' at linkId '1.3'" in err
+    assert parse(out).id == "hv_smerte"
