@@ -1,0 +1,77 @@
+"""Command line: ``python -m scoring.psychometrics report DATA.csv --instrument ID ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise SystemExit(f"error: file not found: {p}")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    return pd.read_csv(p)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scoring.psychometrics",
+        description="Psychometric validation of PROM/PREM data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser(
+        "report",
+        help="COSMIN measurement-property report (self-contained HTML, optional JSON)",
+    )
+    rep.add_argument("data", help="CSV: one row per respondent, item ids as columns")
+    rep.add_argument("--instrument", required=True, help="instrument id, e.g. rand36")
+    rep.add_argument("--retest", help="CSV of the retest; rows matched on the id column")
+    rep.add_argument("--id-column", help="column matching test and retest rows "
+                     "(default: 'id' or 'respondent')")
+    rep.add_argument("--groups", help="column of DATA defining groups for DIF")
+    rep.add_argument("--hypotheses", help="YAML/JSON file of construct-validity hypotheses")
+    rep.add_argument("--value-set", help="value set for scoring (EQ-5D)")
+    rep.add_argument("-o", "--output", required=True, help="HTML file to write")
+    rep.add_argument("--json", help="also write the numbers as JSON to this file")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from scoring.psychometrics.report import build_report
+
+    data = _read_table(args.data)
+    retest = _read_table(args.retest) if args.retest else None
+    try:
+        report = build_report(
+            data,
+            args.instrument,
+            retest=retest,
+            groups=args.groups,
+            hypotheses=args.hypotheses,
+            id_column=args.id_column,
+            value_set=args.value_set,
+            progress=not args.no_progress,
+        )
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    Path(args.output).write_text(report.to_html(), encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+    print(f"wrote {args.output}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
