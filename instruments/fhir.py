@@ -313,9 +313,18 @@ def _language(code: Any) -> str | None:
     return base if base in LANGUAGES else None
 
 
+def _maps(value: Any) -> list[Mapping[str, Any]]:
+    """The objects in a JSON list; anything else (a malformed optional part) gives none."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _ext(element: Mapping[str, Any], url: str) -> dict[str, Any] | None:
-    for ext in element.get("extension") or []:
-        if isinstance(ext, Mapping) and ext.get("url") == url:
+    for ext in _maps(element.get("extension")):
+        if ext.get("url") == url:
             return dict(ext)
     return None
 
@@ -324,9 +333,9 @@ def _item_control(element: Mapping[str, Any]) -> str | None:
     ext = _ext(element, ITEM_CONTROL)
     if ext is None:
         return None
-    for coding in (ext.get("valueCodeableConcept") or {}).get("coding") or []:
-        if isinstance(coding, Mapping) and coding.get("code"):
-            return str(coding["code"])
+    for coding in _maps(_map(ext.get("valueCodeableConcept")).get("coding")):
+        if isinstance(coding.get("code"), str):
+            return coding["code"]
     return None
 
 
@@ -339,7 +348,6 @@ class _Importer:
         self.items: list[dict[str, Any]] = []
         self.pages: list[dict[str, Any]] = []
         self.ids: dict[str, str] = {}  # linkId -> item id
-        self.kinds: dict[str, str] = {}  # linkId -> FHIR item type (questions/display)
         self.skipped: set[str] = set()
         self.texts: list[tuple[str, dict[str, str]]] = []  # (where, text) for languages
         self.same_texts: list[tuple[dict[str, str], str]] = []  # (text, its only wording)
@@ -381,8 +389,17 @@ class _Importer:
         data["languages"] = self._languages()
         return data
 
-    def _main_language(self) -> str:
+    def _declared_languages(self) -> list[str] | None:
+        """The languages our export lists, in the definition's order (None: not ours)."""
         declared = self._json(self.q, EXT_LANGUAGES, "Questionnaire")
+        if declared is None:
+            return None
+        if not isinstance(declared, list) or not declared:
+            raise FhirImportError(f"extension {EXT_LANGUAGES} must hold a list of languages")
+        return declared
+
+    def _main_language(self) -> str:
+        declared = self._declared_languages()
         language = self.q.get("language")
         main = _language(language)
         if language is not None and main is None:
@@ -420,7 +437,7 @@ class _Importer:
     def _licence(self) -> dict[str, Any]:
         copyright_text = self.q.get("copyright")
         info = self._json(self.q, EXT_LICENCE, "Questionnaire")
-        if info is not None and isinstance(copyright_text, str):
+        if isinstance(info, dict) and isinstance(copyright_text, str):
             return {"notice": copyright_text, **info}
         notice = (
             "Licence unknown: imported from a FHIR Questionnaire without openprom licence "
@@ -439,7 +456,7 @@ class _Importer:
         }
 
     def _languages(self) -> list[str]:
-        keep = self._json(self.q, EXT_LANGUAGES, "Questionnaire") or self._kept_languages()
+        keep = self._declared_languages() or self._kept_languages()
         for text, value in self.same_texts:
             text.update(dict.fromkeys(keep, value))
         return list(keep)
@@ -485,7 +502,8 @@ class _Importer:
     def _page(self, group: Mapping[str, Any]) -> None:
         link_id = self._link_id(group)
         ext = _ext(group, EXT_PAGE_ID)
-        page_id = ext["valueString"] if ext else self._unique_page_id(_item_id(link_id))
+        page_id = ext.get("valueString") if ext else None
+        page_id = page_id or self._unique_page_id(_item_id(link_id))
         children = self._list(group.get("item"), f"group {link_id!r}")
         conditions = self._conditions(group)
         ids = self._flatten(children, conditions)
@@ -517,8 +535,9 @@ class _Importer:
             conditions = inherited + self._conditions(entry)
             if kind == "group":
                 if entry.get("text"):
-                    heading = {"linkId": link_id, "type": "display", "text": entry.get("text")}
-                    heading.update({k: v for k, v in entry.items() if k == "_text"})
+                    heading = {"linkId": link_id, "type": "display", "text": entry["text"]}
+                    if "_text" in entry:
+                        heading["_text"] = entry["_text"]
                     ids += self._flatten([heading], conditions)
                 children = self._list(entry.get("item"), f"group {link_id!r}")
                 ids += self._flatten(children, conditions)
@@ -559,7 +578,6 @@ class _Importer:
                 f"linkIds {other!r} and {link_id!r} both become item id {item_id!r}"
             )
         self.ids[link_id] = item_id
-        self.kinds[link_id] = kind
         item: dict[str, Any] = {"id": item_id, "type": kind}
         if entry.get("required") and kind != "display":
             item["required"] = True
@@ -627,9 +645,9 @@ class _Importer:
     def _value_set_options(self, reference: Any, where: str) -> list[dict[str, Any]]:
         """Options from a ValueSet contained in the Questionnaire (``#id``)."""
         contained = {
-            r.get("id"): r
-            for r in self.q.get("contained") or []
-            if isinstance(r, Mapping) and r.get("resourceType") == "ValueSet"
+            r["id"]: r
+            for r in _maps(self.q.get("contained"))
+            if r.get("resourceType") == "ValueSet" and isinstance(r.get("id"), str)
         }
         vs = contained.get(reference[1:]) if isinstance(reference, str) else None
         if not (isinstance(reference, str) and reference.startswith("#")) or vs is None:
@@ -638,20 +656,16 @@ class _Importer:
                 "Questionnaire; only contained value sets can be imported"
             )
         concepts: list[Mapping[str, Any]] = []
-        for include in (vs.get("compose") or {}).get("include") or []:
-            concepts += [c for c in include.get("concept") or [] if isinstance(c, Mapping)]
+        for include in _maps(_map(vs.get("compose")).get("include")):
+            concepts += _maps(include.get("concept"))
         if not concepts:
-            concepts = [
-                c
-                for c in (vs.get("expansion") or {}).get("contains") or []
-                if isinstance(c, Mapping)
-            ]
+            concepts = _maps(_map(vs.get("expansion")).get("contains"))
         options = []
         for concept in concepts:
             code = _integer_code(concept.get("code"), where)
             display = concept.get("display")
             label = {self.main: display if isinstance(display, str) and display else str(code)}
-            for designation in concept.get("designation") or []:
+            for designation in _maps(concept.get("designation")):
                 lang = _language(designation.get("language"))
                 if lang and lang != self.main and designation.get("value"):
                     label[lang] = designation["value"]
@@ -683,7 +697,7 @@ class _Importer:
         conditions = []
         for cond in raw:
             operator = cond.get("operator")
-            if operator not in _OPERATORS:
+            if not isinstance(operator, str) or operator not in _OPERATORS:
                 raise FhirImportError(
                     f"enableWhen operator {operator!r} at linkId {link_id!r} is not supported"
                 )
@@ -753,10 +767,17 @@ class _Importer:
                 raise FhirImportError(f"{where} has no {name}")
             return None
         text = {self.main: main}
-        for ext in (element.get("_" + name) or {}).get("extension") or []:
+        translations = element.get("_" + name)
+        if not isinstance(translations, Mapping):
+            translations = {}
+        for ext in _maps(translations.get("extension")):
             if not isinstance(ext, Mapping) or ext.get("url") != TRANSLATION:
                 continue
-            parts = {e.get("url"): e for e in ext.get("extension") or [] if isinstance(e, Mapping)}
+            parts = {
+                e.get("url"): e
+                for e in _maps(ext.get("extension"))
+                if isinstance(e.get("url"), str)
+            }
             code = (parts.get("lang") or {}).get("valueCode")
             content = parts.get("content") or {}
             value = content.get("valueString", content.get("valueMarkdown"))

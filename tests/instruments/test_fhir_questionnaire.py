@@ -8,6 +8,7 @@ the R4 rules a renderer relies on (item types, operators, que-1/-5/-6/-12, uniqu
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import warnings
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from instruments import load_file, parse
 from instruments.__main__ import main
@@ -28,7 +31,7 @@ from instruments.fhir import (
     from_questionnaire_file,
     to_questionnaire,
 )
-from instruments.loader import definition_files
+from instruments.loader import check, definition_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FULL = FIXTURES / "full.yaml"
@@ -509,3 +512,49 @@ def test_cli_from_fhir_errors_and_warnings(capsys):
     out, err = capsys.readouterr()
     assert f"warning: {HELSENORGE}: unsupported item type 'string' at linkId '1.3'" in err
     assert parse(out).id == "hv_smerte"
+
+
+# ---------------------------------------------------------------- robustness
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=5,
+)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+_SOURCES = {
+    "export": to_questionnaire(load_file(FULL), lang="nb"),
+    "helsenorge": _helsenorge(),
+}
+_TARGETS = [(name, path) for name, q in _SOURCES.items() for path in _paths(q)[1:]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_TARGETS), _junk, st.booleans())
+def test_import_of_a_damaged_questionnaire_fails_only_with_fhir_import_error(target, junk, skip):
+    name, path = target
+    q = copy.deepcopy(_SOURCES[name])
+    node = q
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = junk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        try:
+            data = from_questionnaire(q, skip_unsupported=skip)
+        except FhirImportError as exc:
+            assert str(exc)
+            return
+    assert check(data, "x") == []
