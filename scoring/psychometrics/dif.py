@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.tools.numdiff import approx_fprime
 
 from scoring.psychometrics.results import _clean
 
@@ -45,6 +46,40 @@ class _CountWeightedOrderedModel(OrderedModel):
 
     def loglike(self, params: np.ndarray) -> float:
         return float(self._counts @ self.loglikeobs(params))
+
+    def score(self, params: np.ndarray) -> np.ndarray:
+        """Analytic gradient of the weighted log-likelihood (logit link).
+
+        statsmodels differentiates numerically; this is the same derivative in closed
+        form, including OrderedModel's threshold parameterisation (first threshold, then
+        log increments).
+        """
+        low, upp = self._bounds(params)
+        prob = np.maximum(self.prob(low, upp), 1e-300)
+        f_low, f_upp = self.pdf(low), self.pdf(upp)  # pdf(+-inf) = 0
+        w = self._counts / prob
+        g_beta = -(w * (f_upp - f_low)) @ self.exog
+        k = self.k_levels - 1
+        # d loglik / d threshold m (m = 1..k): +f_upp where m is the upper bound, -f_low
+        # where it is the lower bound
+        g_t = np.bincount(self.endog, weights=w * f_upp, minlength=k + 1)[:k]
+        g_t = g_t - np.bincount(self.endog, weights=w * f_low, minlength=k + 1)[1 : k + 1]
+        th = params[-k:]
+        tail = np.cumsum(g_t[::-1])[::-1]  # sum over thresholds m >= l
+        g_u = np.concatenate(([tail[0]], tail[1:] * np.exp(th[1:])))
+        return np.concatenate([g_beta, g_u])
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """Hessian by differencing the analytic gradient (used for standard errors)."""
+        return approx_fprime(params, self.score, centered=True)
+
+    @property
+    def start_params(self) -> np.ndarray:
+        """Null-model thresholds from the count-weighted category shares."""
+        freq = np.bincount(self.endog, weights=self._counts) / self._counts.sum()
+        start = self.distr.ppf(np.clip(freq.cumsum(), 0, 1))
+        thresholds = self.transform_reverse_threshold_params(start)
+        return np.concatenate((np.zeros(self.k_vars), thresholds))
 
 
 @dataclass(frozen=True)

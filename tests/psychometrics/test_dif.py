@@ -135,3 +135,21 @@ def test_bad_input_raises(data):
         dif(items, data["group"], matching="irt")
     with pytest.raises(ValueError, match="at least two items"):
         dif(items[["q1"]], data["group"])
+
+
+def test_analytic_gradient_equals_numerical_derivative(data):
+    # statsmodels' numdiff (central differences of the log-likelihood) is the reference
+    from statsmodels.tools.numdiff import approx_fprime
+
+    from scoring.psychometrics.dif import _CountWeightedOrderedModel
+
+    total = data[[f"q{i}" for i in range(1, 7)]].sum(axis=1).to_numpy(float)
+    exog = np.column_stack([total - total.mean(), (data["group"] == "ref").to_numpy(float)])
+    patterns, counts = np.unique(np.column_stack([data["q1"], exog]), axis=0,
+                                 return_counts=True)
+    model = _CountWeightedOrderedModel(patterns[:, 0], patterns[:, 1:], counts, distr="logit")
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        params = model.start_params + rng.normal(0, 0.3, model.start_params.size)
+        numeric = approx_fprime(params, model.loglike, centered=True)
+        np.testing.assert_allclose(model.score(params), numeric, rtol=1e-6, atol=1e-4)
