@@ -495,7 +495,12 @@ def build_report(
     report["structural_validity"] = structural
     for entry in report["scales"]:
         if entry["id"] in model:
-            entry["structural_validity"] = {"rating": structural["rating"], "see": "instrument CFA"}
+            entry["structural_validity"] = {
+                "rating": structural["rating"],
+                "see": "instrument CFA",
+                "cfi": structural.get("cfi"),
+                "rmsea": structural.get("rmsea"),
+            }
         else:
             entry["structural_validity"] = {"rating": "?", "note": "single-item scale"}
     tick("EFA")
@@ -535,7 +540,7 @@ def svg_histogram(values: np.ndarray, lo: float, hi: float, title: str) -> str:
     w, h, pad = 320, 160, 28
     values = values[~np.isnan(values)]
     if values.size == 0 or not (hi > lo):
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="40"><text x="4" ' \
+        return f'<svg width="{w}" height="40"><text x="4" ' \
                f'y="20" font-size="12">{html.escape(title)}: no scores</text></svg>'
     distinct = np.unique(values)
     n_bins = int(min(20, max(5, distinct.size)))
@@ -552,7 +557,7 @@ def svg_histogram(values: np.ndarray, lo: float, hi: float, title: str) -> str:
             f"{int(c)}</title></rect>"
         )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+        f'<svg width="{w}" height="{h}" role="img" '
         f'aria-label="Distribution of {html.escape(title)}">'
         f'<text x="{pad}" y="16" font-size="12">{html.escape(title)} (n = {values.size})</text>'
         + "".join(bars)
@@ -583,7 +588,7 @@ def svg_scree(eigenvalues: Sequence[float]) -> str:
     )
     _, y1 = xy(0, 1.0)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+        f'<svg width="{w}" height="{h}" role="img" '
         'aria-label="Scree plot">'
         f'<text x="{pad}" y="16" font-size="12">Scree plot: eigenvalues of the item '
         "correlations</text>"
@@ -649,6 +654,8 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
         detail = f"{prop['floor_pct']:.1f} % / {prop['ceiling_pct']:.1f} %"
     elif key == "internal_consistency" and prop.get("alpha"):
         detail = f"α = {_num(prop['alpha'].get('value'), 2)}"
+    elif key == "structural_validity" and prop.get("cfi") is not None:
+        detail = f"CFI {prop['cfi']:.3f}, RMSEA {prop['rmsea']:.3f}"
     elif key == "test_retest" and prop.get("icc"):
         detail = f"ICC = {_num(prop['icc'].get('value'), 2)}"
     elif key == "dif" and "flagged" in prop:

@@ -1,0 +1,214 @@
+"""End-to-end tests of the COSMIN report on simulated RAND-36 data.
+
+Data: ``simulate_rand36`` from ``bench/psychometrics.py`` (seeded; printed RAND-36 codes,
+two correlated latent health dimensions, q05 given uniform DIF by sex). Reference values
+come from independent implementations: pingouin ``cronbach_alpha`` and
+``intraclass_corr`` (ICC2 = Shrout & Fleiss ICC(2,1)); the direction of every RAND-36
+item follows the printed RAND 36-Item Health Survey 1.0 form.
+"""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pingouin
+import pytest
+
+from scoring import score_table
+from scoring.psychometrics import build_report
+from scoring.psychometrics.__main__ import main
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+HYPOTHESES = HERE / "data" / "hypotheses_rand36_simulated.yaml"
+
+_spec = importlib.util.spec_from_file_location("bench_psychometrics", ROOT / "bench" /
+                                               "psychometrics.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+SCALES = ["PF", "RP", "BP", "GH", "VT", "SF", "RE", "MH"]
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return bench.simulate_rand36(3000, seed=36, dif_item="q05")
+
+
+@pytest.fixture(scope="module")
+def retest(data) -> pd.DataFrame:
+    # the same respondents again, 10 % of the answers moved one code, rows shuffled,
+    # 100 respondents missing, 50 unknown ids added
+    rng = np.random.default_rng(11)
+    r = data.copy()
+    for c in [f"q{i:02d}" for i in range(1, 37)]:
+        k = bench.RAND36_CODES[c]
+        move = rng.random(len(r)) < 0.10
+        r[c] = np.where(move, np.clip(r[c] + rng.choice([-1, 1], len(r)), 1, k), r[c])
+    r = r.iloc[100:].sample(frac=1.0, random_state=3)
+    extra = r.iloc[:50].copy()
+    extra["id"] = extra["id"] + 10_000_000
+    return pd.concat([r, extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def report(data, retest):
+    return build_report(data, "rand36", retest=retest, groups="sex", hypotheses=HYPOTHESES)
+
+
+@pytest.fixture(scope="module")
+def js(report):
+    d = report.to_dict()
+    json.dumps(d)  # JSON-ready
+    return d
+
+
+def _scale(js, sid):
+    return next(s for s in js["scales"] if s["id"] == sid)
+
+
+def test_every_scale_is_rated_on_every_property(js):
+    ids = [s["id"] for s in js["scales"]]
+    assert set(SCALES) <= set(ids)
+    for s in js["scales"]:
+        for prop in ("floor_ceiling", "internal_consistency", "structural_validity",
+                     "test_retest", "dif"):
+            assert s[prop]["rating"] in {"+", "-", "?"}, (s["id"], prop)
+    assert js["n"] == 3000
+    assert js["instrument"]["id"] == "rand36"
+    assert set(js["criteria"]) >= {"floor_ceiling", "internal_consistency",
+                                   "structural_validity", "test_retest", "hypotheses", "dif"}
+
+
+def test_reversed_items_follow_the_printed_form(js):
+    # within a scale, items printed in the opposite direction (RAND-36 form) are reversed
+    for sid in SCALES:
+        s = _scale(js, sid)
+        better = {i for i in s["items"] if bench.RAND36_HIGHER_BETTER[i] > 0}
+        worse = set(s["items"]) - better
+        if better and worse:
+            assert set(s["reversed_items"]) in (better, worse), sid
+        else:
+            assert s["reversed_items"] == [], sid
+
+
+def test_floor_ceiling_percentages_match_the_scores(data, js):
+    scores = score_table("rand36", data, errors="blank")
+    for sid in SCALES:
+        x = pd.Series(scores[sid]).dropna()
+        fc = _scale(js, sid)["floor_ceiling"]
+        # RAND-36 scales run 0..100 (RAND 36-Item Health Survey 1.0 scoring)
+        assert fc["min_possible"] == pytest.approx(0) and fc["max_possible"] == pytest.approx(100)
+        assert fc["floor_pct"] == pytest.approx(100 * (x == 0).mean(), abs=1e-9)
+        assert fc["ceiling_pct"] == pytest.approx(100 * (x == 100).mean(), abs=1e-9)
+        expected = "+" if max(fc["floor_pct"], fc["ceiling_pct"]) <= 15 else "-"
+        assert fc["rating"] == expected
+
+
+def test_alpha_matches_pingouin(data, js):
+    for sid in ("PF", "GH", "MH"):
+        s = _scale(js, sid)
+        items = data[s["items"]].astype(float).copy()
+        for c in s["reversed_items"]:
+            items[c] = 1 + bench.RAND36_CODES[c] - items[c]
+        expected = pingouin.cronbach_alpha(items)[0]
+        ic = s["internal_consistency"]
+        assert ic["alpha"]["value"] == pytest.approx(expected, abs=1e-9), sid
+        assert ic["rating"] == ("+" if 0.70 <= expected <= 0.95 else "-")
+        assert len(ic["items"]) == len(s["items"])
+
+
+def test_structural_validity_uses_all_multi_item_scales(js):
+    sv = js["structural_validity"]
+    factors = {row["factor"] for row in sv["loadings"]}
+    assert set(SCALES) <= factors
+    assert sv["df"] > 0 and 0 <= sv["cfi"] <= 1
+    assert sv["rating"] == ("+" if sv["cfi"] > 0.95 and sv["rmsea"] < 0.06 else "-")
+    assert len(js["dimensionality"]["eigenvalues"]) == len({i for s in js["scales"]
+                                                            for i in s["items"]})
+
+
+def test_retest_icc_matches_pingouin(data, retest, js):
+    assert js["retest"]["id_column"] == "id"
+    assert js["retest"]["n_matched"] == 2900
+    t = pd.DataFrame({"id": data["id"], "score": score_table("rand36", data)["PF"]})
+    r = pd.DataFrame({"id": retest["id"], "score": score_table("rand36", retest)["PF"]})
+    pair = t.merge(r, on="id", suffixes=("_t", "_r")).dropna()
+    long = pair.melt(id_vars="id", value_vars=["score_t", "score_r"], var_name="time")
+    ref = pingouin.intraclass_corr(long, targets="id", raters="time", ratings="value")
+    icc2 = ref.set_index("Type").loc["ICC2", "ICC"]
+    tr = _scale(js, "PF")["test_retest"]
+    assert tr["n"] == len(pair)
+    assert tr["icc"]["value"] == pytest.approx(icc2, abs=1e-9)
+    assert tr["rating"] == ("+" if icc2 >= 0.70 else "-")
+    assert tr["sem"] is not None and tr["sdc"] is not None
+
+
+def test_hypotheses_section(js):
+    h = js["hypotheses"]
+    assert h["n_hypotheses"] == 4
+    confirmed = {x["id"]: x["confirmed"] for x in h["hypotheses"]}
+    assert confirmed["H4"] is False
+    assert h["rating"] == ("+" if h["share_confirmed"] >= 0.75 else "-")
+
+
+def test_dif_flags_the_simulated_item_only(js):
+    pf = _scale(js, "PF")["dif"]
+    assert pf["flagged"] == ["q05"]
+    assert pf["rating"] == "-"
+    for sid in ("RP", "GH", "MH", "VT", "RE"):
+        assert _scale(js, sid)["dif"]["rating"] == "+", sid
+    for sid in ("BP", "SF"):  # two-item scales: DIF not assessed
+        assert _scale(js, sid)["dif"]["rating"] == "?"
+
+
+def test_html_is_self_contained_and_structured(report):
+    page = report.to_html()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http" not in page  # no external src/href (nor any URL at all)
+    assert not re.search(r"<(script|link|img|iframe)\b", page)
+    assert "<style>" in page
+    assert page.count("<svg") == len(report.to_dict()["scales"]) + 1  # histograms + scree
+    for sid in SCALES:
+        assert f"<th>{sid}<br>" in page
+    for title in ("Summary (COSMIN ratings)", "Internal consistency", "Structural validity",
+                  "Test–retest reliability", "Hypotheses testing",
+                  "Differential item functioning"):
+        assert title in page
+
+
+def test_cli_writes_html_and_json(tmp_path, data, retest):
+    d, r = tmp_path / "data.csv", tmp_path / "retest.csv"
+    data.iloc[:800].to_csv(d, index=False)
+    retest.to_csv(r, index=False)
+    out, js_path = tmp_path / "report.html", tmp_path / "report.json"
+    code = main(["report", str(d), "--instrument", "rand36", "--retest", str(r),
+                 "--hypotheses", str(HYPOTHESES), "-o", str(out), "--json", str(js_path),
+                 "--no-progress"])
+    assert code == 0
+    content = json.loads(js_path.read_text())
+    assert content["n"] == 800 and content["retest"]["n_matched"] == 800
+    assert "groups" not in content
+    assert _scale(content, "PF")["dif"]["rating"] == "?"
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_cli_errors_are_clear(tmp_path, data, capsys):
+    d = tmp_path / "data.csv"
+    data.iloc[:50].to_csv(d, index=False)
+    code = main(["report", str(d), "--instrument", "rand36", "--groups", "nope",
+                 "-o", str(tmp_path / "x.html"), "--no-progress"])
+    assert code == 2
+    assert "group column 'nope'" in capsys.readouterr().err
+    code = main(["report", str(d), "--instrument", "rand36",
+                 "--retest", str(d), "--id-column", "missing",
+                 "-o", str(tmp_path / "x.html"), "--no-progress"])
+    assert code == 2
+
+
+def test_missing_item_columns_raise(data):
+    with pytest.raises(ValueError, match="lacks item column"):
+        build_report(data.drop(columns=["q05"]), "rand36")
