@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from instruments.fhir_bundle import merge_language_bundle
 from instruments.fhir_terms import (
     CHILD_CONTROLS,
     EXT_ANCHORS,
@@ -45,6 +46,9 @@ def from_questionnaire(
 ) -> dict[str, Any]:
     """A definition mapping (as in a YAML file) made from a FHIR R4 Questionnaire.
 
+    ``resource`` may also be a Bundle with one Questionnaire per language (structor's
+    multi-language export); see :func:`instruments.fhir_bundle.merge_language_bundle`.
+
     Our own exports come back exactly. For other Questionnaires: groups become pages,
     nested groups become display headings, a missing kind becomes ``prom``, a missing
     licence becomes a placeholder that says the licence is unknown (``required: true``),
@@ -54,6 +58,8 @@ def from_questionnaire(
     """
     if not isinstance(resource, Mapping):
         raise FhirImportError("not a FHIR Questionnaire (the JSON is not an object)")
+    if resource.get("resourceType") == "Bundle":
+        resource = merge_language_bundle(resource)
     kind = resource.get("resourceType")
     if kind != "Questionnaire":
         raise FhirImportError(f"not a FHIR Questionnaire (resourceType is {kind!r})")
@@ -152,6 +158,7 @@ class _Importer:
         self.skipped: set[str] = set()
         self.texts: list[tuple[str, dict[str, str]]] = []  # (where, text) for languages
         self.same_texts: list[tuple[dict[str, str], str]] = []  # (text, its only wording)
+        self.unknown_languages: set[str] = set()
         self.main = self._main_language()
 
     # -- top level
@@ -584,8 +591,11 @@ class _Importer:
             value = content.get("valueString", content.get("valueMarkdown"))
             lang = _language(code)
             if lang is None:
-                _warn(f"dropped a translation into {code!r} at {where} (not nb, nn or en)")
-            elif lang != self.main and isinstance(value, str) and value:
+                if repr(code) not in self.unknown_languages:
+                    self.unknown_languages.add(repr(code))
+                    _warn(f"dropped the translations into {code!r} (openprom holds nb, nn, en)")
+                continue
+            if lang != self.main and isinstance(value, str) and value:
                 text[lang] = value
         self.texts.append((where, text))
         return text

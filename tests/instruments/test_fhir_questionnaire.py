@@ -338,6 +338,85 @@ def test_a_plain_questionnaire_without_groups_has_no_pages():
     ]
 
 
+ENGLISH_TEXTS = {
+    "1": "About you",
+    "1.1": "Are you in pain?",
+    "1.1-help": "Think of the last week.",
+    "1.2": "How strong is the pain (0-10)?",
+    "1.3": "Comment",
+    "1.4": "Details",
+    "1.4.1": "Answer as best you can.",
+    "2": "Sleep",
+    "2.1": "How often does pain wake you?",
+    "3": "Thank you.",
+}
+
+
+def _language_bundle(*, translate_options: bool = True) -> dict[str, Any]:
+    """structor's multi-language export: a Bundle with one Questionnaire per language."""
+    main = _helsenorge()
+    del main["_title"]
+    for concept in main["contained"][0]["compose"]["include"][0]["concept"]:
+        del concept["designation"]
+    english = copy.deepcopy(main)
+    english.update(id="pain-en", language="en-GB", title="Pain form")
+    english["description"] = "Pain form before the appointment."
+    for item in _walk(english["item"]):
+        item["text"] = ENGLISH_TEXTS[item["linkId"]]
+    if translate_options:
+        for option, label in zip(
+            english["item"][1]["item"][0]["answerOption"], ["Never", "Some nights", "Every night"]
+        ):
+            option["valueCoding"]["display"] = label
+        concepts = english["contained"][0]["compose"]["include"][0]["concept"]
+        for concept, label in zip(concepts, ["Yes", "No", "Unsure"]):
+            concept["display"] = label
+    sami = copy.deepcopy(main)
+    sami.update(id="pain-se", language="se-NO", title="Bávččas")
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [main, english, sami]}
+
+
+def test_a_language_bundle_imports_with_every_translation():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = from_questionnaire(_language_bundle(), skip_unsupported=True)
+    messages = [str(w.message) for w in caught]
+    assert "dropped the translations into 'se-NO' (openprom holds nb, nn, en)" in messages
+    assert data["languages"] == ["nb", "en"]
+    assert data["title"] == {"nb": "Smerteskjema", "en": "Pain form"}
+    assert data["intro"]["en"] == "Pain form before the appointment."
+    items = {i["id"]: i for i in data["items"]}
+    assert items["q1_1"]["text"] == {"nb": "Har du smerter?", "en": "Are you in pain?"}
+    assert items["q1_1"]["help"]["en"] == "Think of the last week."
+    assert [o["label"] for o in items["q1_1"]["options"]] == [
+        {"nb": "Ja", "en": "Yes"},
+        {"nb": "Nei", "en": "No"},
+        {"nb": "Usikker", "en": "Unsure"},
+    ]
+    assert items["q2_1"]["options"][2]["label"] == {"nb": "Hver natt", "en": "Every night"}
+    assert data["pages"][1]["title"] == {"nb": "Søvn", "en": "Sleep"}
+
+
+def test_a_language_bundle_with_copied_option_labels_drops_that_language():
+    # structor copies option labels unchanged into the translated Questionnaire: a copied
+    # Norwegian label is not an English translation, so English cannot be complete.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = from_questionnaire(_language_bundle(translate_options=False), skip_unsupported=True)
+    assert data["languages"] == ["nb"]
+    assert any("dropped the 'en' translation" in str(w.message) for w in caught)
+
+
+def test_wrapped_bundle_entries_and_empty_bundles():
+    bundle = _language_bundle()
+    bundle["entry"] = [{"resource": q} for q in bundle["entry"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        assert from_questionnaire(bundle, skip_unsupported=True)["languages"] == ["nb", "en"]
+    with pytest.raises(FhirImportError, match="^the Bundle holds no Questionnaire$"):
+        from_questionnaire({"resourceType": "Bundle", "entry": []})
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -537,6 +616,7 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
 _SOURCES = {
     "export": to_questionnaire(load_file(FULL), lang="nb"),
     "helsenorge": _helsenorge(),
+    "bundle": _language_bundle(),
 }
 _TARGETS = [(name, path) for name, q in _SOURCES.items() for path in _paths(q)[1:]]
 
