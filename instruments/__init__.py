@@ -4,17 +4,33 @@ This package is part of the domain core: it never imports Flask, SQLAlchemy or `
 """
 
 from instruments.loader import InstrumentError, Problem, load, load_all, load_file, parse
-from instruments.model import LANGUAGES, Instrument, Item, Option, Page, Scale, Text
+from instruments.model import (
+    LANGUAGES,
+    EnableWhen,
+    FrozenMap,
+    Instrument,
+    Item,
+    Licence,
+    Option,
+    Page,
+    Scale,
+    Scoring,
+    Text,
+)
 
 __all__ = [
     "LANGUAGES",
+    "EnableWhen",
+    "FrozenMap",
     "Instrument",
     "InstrumentError",
     "Item",
+    "Licence",
     "Option",
     "Page",
     "Problem",
     "Scale",
+    "Scoring",
     "Text",
     "load",
     "load_all",

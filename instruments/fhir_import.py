@@ -357,7 +357,7 @@ class _Importer:
             nested = [
                 c
                 for c in self._list(entry.get("item"), f"linkId {link_id!r}")
-                if _item_control(c) not in CHILD_CONTROLS
+                if not _is_text_of_parent(c)
             ]
             ids += self._flatten(nested, conditions)
         return ids
@@ -393,7 +393,7 @@ class _Importer:
         item["text"] = text
         for child in self._list(entry.get("item"), f"linkId {link_id!r}"):
             control = _item_control(child)
-            if control in CHILD_CONTROLS and child.get("type") == "display":
+            if _is_text_of_parent(child):
                 where = f"linkId {self._link_id(child)!r}"
                 child_text = self._text(child, "text", where, required=True)
                 if control == "help":
@@ -614,6 +614,11 @@ class _Importer:
             return json.loads(ext.get("valueString", ""))
         except (TypeError, json.JSONDecodeError) as exc:
             raise FhirImportError(f"extension {url} at {where} is not valid JSON") from exc
+
+
+def _is_text_of_parent(child: Mapping[str, Any]) -> bool:
+    """A display child that holds its parent's help or an end label (itemControl)."""
+    return child.get("type") == "display" and _item_control(child) in CHILD_CONTROLS
 
 
 def _item_id(link_id: str) -> str:
