@@ -407,6 +407,27 @@ def test_a_language_bundle_with_copied_option_labels_drops_that_language():
     assert any("dropped the 'en' translation" in str(w.message) for w in caught)
 
 
+def test_a_copied_label_without_letters_counts_as_translated():
+    def questionnaire(language: str, text: str) -> dict[str, Any]:
+        options = [{"valueCoding": {"code": str(c), "display": str(c)}} for c in (0, 1, 2)]
+        item = {"linkId": "a", "type": "choice", "text": text, "answerOption": options}
+        return {"resourceType": "Questionnaire", "status": "active", "name": "Pain"} | {
+            "language": language,
+            "title": text,
+            "item": [item],
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [questionnaire("nb", "Smerte"), questionnaire("en", "Pain")],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        data = from_questionnaire(bundle)
+    assert data["languages"] == ["nb", "en"]
+    assert data["items"][0]["options"][2]["label"] == {"nb": "2", "en": "2"}
+
+
 def test_wrapped_bundle_entries_and_empty_bundles():
     bundle = _language_bundle()
     bundle["entry"] = [{"resource": q} for q in bundle["entry"]]
