@@ -70,6 +70,13 @@ def content_hash(data: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = _schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
 def _schema_path(error: jsonschema.ValidationError, data: Any) -> str:
     """Name the item (``items[3]`` -> its id) a schema error belongs to."""
     path = list(error.absolute_path)
@@ -259,7 +266,7 @@ def check(data: Any, file: str) -> list[Problem]:
     problems = [
         Problem(file, _schema_path(e, data), e.message)
         for e in sorted(
-            jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+            _validator().iter_errors(data),
             key=lambda e: list(map(str, e.absolute_path)),
         )
     ]

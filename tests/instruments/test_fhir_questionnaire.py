@@ -593,6 +593,17 @@ def test_cli_fhir_unknown_language_and_instrument(capsys):
     assert "unknown instrument 'no_such_instrument'" in capsys.readouterr().err
 
 
+def test_cli_fhir_by_bundled_id(capsys):
+    files = definition_files()
+    if not files:
+        pytest.skip("no instruments/*.yaml yet")
+    inst = load_file(files[0])
+    assert main(["fhir", inst.id, "--lang", inst.languages[-1]]) == 0
+    q = json.loads(capsys.readouterr().out)
+    assert q["url"] == f"urn:openprom:questionnaire:{inst.id}"
+    assert q["language"] == inst.languages[-1]
+
+
 def test_cli_from_fhir_writes_a_valid_definition(tmp_path, capsys):
     json_file, yaml_file = tmp_path / "q.json", tmp_path / "q.yaml"
     assert main(["fhir", str(FULL), "-o", str(json_file)]) == 0

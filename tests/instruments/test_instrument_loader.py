@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import re
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from instruments import InstrumentError, Text, load_file, parse
-from instruments.loader import build, check, content_hash
+from instruments.loader import SCHEMA_PATH, build, check, content_hash
 from instruments.model import LANGUAGES, FrozenMap
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,6 +32,12 @@ def raw(path: Path) -> dict[str, Any]:
 def from_mapping(data: dict[str, Any]):
     """Load a definition mapping through the YAML front door, as a file would be."""
     return parse(yaml.safe_dump(data, allow_unicode=True), "test.yaml")
+
+
+def test_schema_is_a_valid_draft_2020_12_schema():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
 # ---------------------------------------------------------------- a valid definition
