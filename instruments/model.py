@@ -6,6 +6,7 @@ Texts are :class:`Text` mappings from language code (``nb``, ``nn``, ``en``) to 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -102,8 +103,16 @@ class Item:
                 return o
         raise KeyError(f"{self.id}: no option with code {code}")
 
-    def is_valid_answer(self, value: int) -> bool:
-        """Whether ``value`` is a possible answer to this item."""
+    def is_valid_answer(self, value: object) -> bool:
+        """Whether ``value`` is a possible answer to this item.
+
+        Whole numbers only: ``3`` and ``3.0`` (as read from a CSV) are, ``True``, ``2.5``,
+        NaN and strings are not.
+        """
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if isinstance(value, float) and not value.is_integer():
+            return False
         if self.type == "choice":
             return value in self.codes
         if self.type == "integer":

@@ -94,6 +94,21 @@ def test_answer_validity_follows_codes_and_bounds():
     assert not inst.item("info").is_valid_answer(1)
 
 
+@pytest.mark.parametrize("value", [True, 2.5, float("nan"), "2", None])
+def test_only_whole_numbers_are_answers(value):
+    inst = load_file(FULL)
+    assert not inst.item("q01").is_valid_answer(value)
+    assert not inst.item("vas").is_valid_answer(value)
+
+
+def test_integral_floats_and_numpy_integers_are_answers():
+    np = pytest.importorskip("numpy")
+    inst = load_file(FULL)
+    assert inst.item("q01").is_valid_answer(2.0)
+    assert inst.item("q01").is_valid_answer(np.int64(2))
+    assert inst.item("vas").is_valid_answer(np.float64(50.0))
+
+
 def test_missing_language_is_an_error_not_a_fallback():
     inst = load_file(MINIMAL)
     with pytest.raises(KeyError):
