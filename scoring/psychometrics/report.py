@@ -242,8 +242,8 @@ def _internal_consistency(keyed: pd.DataFrame, ranges: dict[str, tuple]) -> dict
     except Exception as exc:  # a failure is reported, not hidden
         out["rating"], out["error"] = "?", _error_text(exc)
     try:
-        lo = min(r[0] for r in ranges.values())
-        hi = max(r[1] for r in ranges.values())
+        lo = {i: r[0] for i, r in ranges.items()}
+        hi = {i: r[1] for i, r in ranges.items()}
         ia = item_analysis(keyed, min_score=lo, max_score=hi)
         out["items"] = _clean(ia.table.reset_index().to_dict(orient="records"))
     except Exception as exc:
