@@ -8,6 +8,9 @@ from flask import Flask, current_app
 
 def register_commands(app: Flask) -> None:
     """Attach openprom's commands to ``app.cli``."""
+    from webapp.patient_cli import register_patient_commands
+
+    register_patient_commands(app)
 
     @app.cli.command("demo")
     @click.option("--patients", default=20, show_default=True, help="synthetic patients")

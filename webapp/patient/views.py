@@ -1,13 +1,318 @@
-"""Patient views."""
+"""Patient views: thin glue between the invitation link, forms and services.
+
+Every route under ``/s/<token>`` resolves the token first; an unknown, expired or used
+token (and a client that failed too often) gets the same page with status 404.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import secrets
+from typing import Any
 
+from flask import (
+    abort,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+import instruments
+from instruments import Instrument
+from webapp.extensions import db
+from webapp.i18n import LANGUAGE_NAMES, LANGUAGES
 from webapp.patient import bp
+from webapp.patient.forms import StartForm, cleaned_answers, page_form_class, unexpected_fields
+from webapp.patient.limits import limiter, token_route_limit
+from webapp.patient.presenters import insight_view, page_position, review_view
+from webapp.services import invitations, responses
+from webapp.services.invitations import Access
+
+LANG_COOKIE = "openprom_lang"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+NOT_FOUND = 404
+
+
+@bp.context_processor
+def _layout_context() -> dict[str, Any]:
+    lang = g.get("lang", "nb")
+    return {
+        "lang": lang,
+        "language_names": LANGUAGE_NAMES,
+        "switch_url": request.path,
+        "instrument_lang": lambda i: lang if lang in i.languages else "nb",
+    }
 
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
     """Landing page: explains that questionnaires are opened from an invitation link."""
-    return render_template("patient/home.html")
+    _choose_language(None)
+    return _remember_language(render_template("patient/home.html"))
+
+
+def _unavailable():  # type: ignore[no-untyped-def]
+    response = make_response(render_template("patient/unavailable.html"), NOT_FOUND)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(429)
+def _too_many(_exc):  # type: ignore[no-untyped-def]
+    _choose_language(None)
+    return _unavailable()
+
+
+def _choose_language(invitation: Any) -> str:
+    """UI language: ``?lang=``, else the cookie, else the invitation's, else bokmål."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        g.lang, g.remember_lang = asked, True
+        if invitation is not None and invitation.language != asked:
+            invitation.language = asked
+            db.session.commit()
+    elif request.cookies.get(LANG_COOKIE) in LANGUAGES:
+        g.lang = request.cookies[LANG_COOKIE]
+    elif invitation is not None and invitation.language in LANGUAGES:
+        g.lang = invitation.language
+    else:
+        g.lang = "nb"
+    return g.lang
+
+
+def _remember_language(response):  # type: ignore[no-untyped-def]
+    if g.get("remember_lang"):
+        response.set_cookie(
+            LANG_COOKIE,
+            g.lang,
+            max_age=LANG_COOKIE_AGE,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _open(token: str) -> Access | None:
+    """Resolve ``token`` (counting failures per client); None means the friendly 404."""
+    client = request.remote_addr or "unknown"
+    if invitations.is_blocked(client):
+        return None
+    access = invitations.resolve(token)
+    if access is None:
+        invitations.count_failure(client)
+        return None
+    g.invitation = access.invitation
+    return access
+
+
+def _text_language(instrument: Instrument) -> str:
+    """The questionnaire's language: the UI language when the file has it, else bokmål."""
+    return g.lang if g.lang in instrument.languages else "nb"
+
+
+def _render(template: str, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+    html = render_template(template, **context)
+    return _remember_language(make_response(html, status))
+
+
+def _go(step: responses.Step, token: str):  # type: ignore[no-untyped-def]
+    if step.kind == "start":
+        return redirect(url_for("patient.start", token=token))
+    if step.kind == "page":
+        return redirect(
+            url_for("patient.page", token=token, instrument_id=step.instrument_id, page=step.page)
+        )
+    return redirect(url_for("patient.review", token=token))
+
+
+@bp.get("/s/<token>")
+@limiter.limit(token_route_limit)
+def entry(token: str):  # type: ignore[no-untyped-def]
+    """The short link: continue where the patient left off, or show their results."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode == "insight":
+        return _render("patient/insight.html", token=token, **insight_view(access.invitation))
+    return _remember_language(_go(responses.next_step(access.invitation), token))
+
+
+@bp.route("/s/<token>/start", methods=["GET", "POST"])
+@limiter.limit(token_route_limit)
+def start(token: str):  # type: ignore[no-untyped-def]
+    """First screen: who answers (the patient or someone on their behalf)."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode == "insight":
+        return redirect(url_for("patient.thanks", token=token))
+    invitation = access.invitation
+    existing = next(iter(responses.responses_of(invitation).values()), None)
+    form = StartForm(
+        data={"mode": existing.mode, "relation": existing.proxy_relation} if existing else None
+    )
+    if form.validate_on_submit():
+        responses.start(
+            invitation,
+            mode=form.mode.data,
+            relation=form.relation.data if form.mode.data == "proxy" else None,
+            language=g.lang,
+        )
+        return _go(responses.next_step(invitation), token)
+    status = 422 if request.method == "POST" else 200
+    patient = invitation.enrolment.patient
+    return _render(
+        "patient/start.html",
+        status,
+        form=form,
+        token=token,
+        who=invitation.enrolment.unit.title,
+        child=_is_child(patient.birth_year, invitation.opens_at.year),
+        steps=sum(len(i.screen_pages()) for i in responses.instruments_of(invitation)),
+    )
+
+
+def _is_child(birth_year: int | None, year: int) -> bool:
+    return birth_year is not None and year - birth_year < 16
+
+
+@bp.route("/s/<token>/q/<instrument_id>/<int:page>", methods=["GET", "POST"])
+@limiter.limit(token_route_limit)
+def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-def]
+    """One questionnaire page: show it, or save its answers into the draft."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode == "insight":
+        return redirect(url_for("patient.thanks", token=token))
+    invitation = access.invitation
+    if not responses.reachable(invitation, instrument_id, page):
+        return _go(responses.next_step(invitation), token)
+    instrument = instruments.load(instrument_id)
+    screen = instrument.screen_pages()[page]
+    response = responses.responses_of(invitation)[instrument_id]
+    text_lang = _text_language(instrument)
+    form_class = page_form_class(instrument, screen, text_lang)
+    if request.method == "POST":
+        extra = unexpected_fields(list(request.form.keys()), screen)
+        if extra:
+            abort(400)
+        form = form_class()
+        if form.validate():
+            responses.save_page(
+                response,
+                instrument,
+                page,
+                cleaned_answers(form, instrument, screen),
+                idempotency_key=form.idem.data or secrets.token_hex(16),
+                language=text_lang,
+            )
+            if form.ret.data == "review":
+                return _go(responses.next_step(invitation), token)
+            return _after(invitation, instrument, page, token)
+        status = 422
+    else:
+        saved = {k: str(v) for k, v in (response.answers or {}).items() if k in screen.items}
+        form = form_class(formdata=None, data={**saved, "ret": request.args.get("ret", "")})
+        status = 200
+    if not form.idem.data:
+        form.idem.data = secrets.token_hex(16)
+    position, total = page_position(invitation, instrument_id, page)
+    return _render(
+        "patient/page.html",
+        status,
+        form=form,
+        token=token,
+        instrument=instrument,
+        screen=screen,
+        text_lang=text_lang,
+        position=position,
+        total=total,
+        back_url=_back_url(invitation, instrument, page, token),
+        vas=any(instrument.item(i).anchors for i in screen.items),
+    )
+
+
+def _after(invitation: Any, instrument: Instrument, page: int, token: str):  # type: ignore[no-untyped-def]
+    """After saving a page: the next page of this instrument, else wherever is next."""
+    if page + 1 < len(instrument.screen_pages()):
+        return redirect(
+            url_for("patient.page", token=token, instrument_id=instrument.id, page=page + 1)
+        )
+    return _go(responses.next_step(invitation), token)
+
+
+def _back_url(invitation: Any, instrument: Instrument, page: int, token: str) -> str:
+    if page > 0:
+        return url_for("patient.page", token=token, instrument_id=instrument.id, page=page - 1)
+    ids = [i.id for i in responses.instruments_of(invitation)]
+    index = ids.index(instrument.id)
+    if index == 0:
+        return url_for("patient.start", token=token)
+    previous = instruments.load(ids[index - 1])
+    return url_for(
+        "patient.page",
+        token=token,
+        instrument_id=previous.id,
+        page=len(previous.screen_pages()) - 1,
+    )
+
+
+@bp.get("/s/<token>/review")
+@limiter.limit(token_route_limit)
+def review(token: str):  # type: ignore[no-untyped-def]
+    """Review of every answer before the final submit."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode == "insight":
+        return redirect(url_for("patient.thanks", token=token))
+    step = responses.next_step(access.invitation)
+    if step.kind != "review":
+        return _go(step, token)
+    return _render("patient/review.html", token=token, **review_view(access.invitation))
+
+
+@bp.post("/s/<token>/submit")
+@limiter.limit(token_route_limit)
+def submit(token: str):  # type: ignore[no-untyped-def]
+    """Final submit: store the answers and scores; a repeated submit changes nothing."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode == "insight":
+        return redirect(url_for("patient.thanks", token=token))
+    try:
+        responses.submit(access.invitation)
+    except responses.SubmitError as exc:
+        return redirect(
+            url_for("patient.page", token=token, instrument_id=exc.instrument_id, page=exc.page)
+        )
+    return redirect(url_for("patient.thanks", token=token))
+
+
+@bp.get("/s/<token>/thanks")
+@limiter.limit(token_route_limit)
+def thanks(token: str):  # type: ignore[no-untyped-def]
+    """Thank-you page after submitting, with the way to see one's own answers."""
+    access = _open(token)
+    _choose_language(access.invitation if access else None)
+    if access is None:
+        return _unavailable()
+    if access.mode != "insight":
+        return _go(responses.next_step(access.invitation), token)
+    return _render(
+        "patient/thanks.html",
+        token=token,
+        until=access.invitation.innsyn_until,
+        who=access.invitation.enrolment.unit.title,
+    )

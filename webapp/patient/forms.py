@@ -1,0 +1,107 @@
+"""WTForms forms built from instrument pages (field name = item id) and the start form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField
+from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
+
+from instruments import Instrument, Item, Page
+from webapp.services.responses import PROXY_RELATIONS
+
+CONTROL_FIELDS = frozenset({"csrf_token", "idem", "ret"})
+
+
+class PageForm(FlaskForm):
+    """Base of a questionnaire page: an idempotency key and where to return to."""
+
+    idem = HiddenField()
+    ret = HiddenField()
+
+
+def _choice_field(item: Item, lang: str) -> RadioField:
+    validators: list[Any] = [
+        InputRequired(message=_l("Please choose an answer.")) if item.required else Optional()
+    ]
+    validators.append(AnyOf([str(c) for c in item.codes], message=_l("Please choose an answer.")))
+    return RadioField(
+        item.text.get_text(lang),
+        choices=[(str(o.code), o.label.get_text(lang)) for o in item.options],
+        validators=validators,
+        validate_choice=False,
+    )
+
+
+def _integer_field(item: Item, lang: str) -> IntegerField:
+    low = item.min if item.min is not None else 0
+    high = item.max if item.max is not None else 100
+    message = _l("Please write a whole number from %(low)s to %(high)s.", low=low, high=high)
+    first = InputRequired(message=message) if item.required else Optional()
+    return IntegerField(
+        item.text.get_text(lang),
+        validators=[first, NumberRange(min=low, max=high, message=message)],
+    )
+
+
+def page_form_class(instrument: Instrument, page: Page, lang: str) -> type[PageForm]:
+    """A form class with one field per answerable item of ``page``."""
+    fields: dict[str, Any] = {}
+    for item_id in page.items:
+        item = instrument.item(item_id)
+        if item.type == "choice":
+            fields[item_id] = _choice_field(item, lang)
+        elif item.type == "integer":
+            fields[item_id] = _integer_field(item, lang)
+    return type(f"{instrument.id}_{page.id}_Form", (PageForm,), fields)
+
+
+def cleaned_answers(form: PageForm, instrument: Instrument, page: Page) -> dict[str, int | None]:
+    """The validated answers of a page as item id -> code (None = not answered)."""
+    answers: dict[str, int | None] = {}
+    for item_id in page.items:
+        if instrument.item(item_id).type == "display":
+            continue
+        raw = form[item_id].data
+        answers[item_id] = None if raw in (None, "") else int(raw)
+    return answers
+
+
+def unexpected_fields(posted: list[str], page: Page) -> list[str]:
+    """Posted field names that are neither items of the page nor control fields."""
+    allowed = CONTROL_FIELDS | set(page.items)
+    return sorted(set(posted) - allowed)
+
+
+class StartForm(FlaskForm):
+    """Who answers: the patient, or someone on their behalf (and how related)."""
+
+    mode = RadioField(
+        _l("Who is answering?"),
+        choices=[
+            ("self", _l("I am the patient and answer for myself")),
+            ("proxy", _l("I answer on behalf of the patient")),
+        ],
+        validators=[InputRequired(message=_l("Please choose who is answering."))],
+    )
+    relation = RadioField(
+        _l("If you answer on behalf of the patient: how are you related?"),
+        choices=[
+            ("parent", _l("Parent or guardian")),
+            ("relative", _l("Other relative")),
+            ("carer", _l("Carer or helper")),
+            ("other", _l("Other")),
+        ],
+        validators=[Optional(), AnyOf(list(PROXY_RELATIONS))],
+        validate_choice=False,
+    )
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+        """A proxy must give the relation."""
+        ok = super().validate(extra_validators)
+        if ok and self.mode.data == "proxy" and not self.relation.data:
+            self.relation.errors = [_l("Please say how you are related to the patient.")]
+            return False
+        return ok

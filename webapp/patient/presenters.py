@@ -1,0 +1,135 @@
+"""View data for the review, insight and progress display (no business rules here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from instruments import Instrument
+from webapp.extensions import db
+from webapp.models import AuditEvent, Invitation, Score
+from webapp.patient.explanations import action_text, score_explanation, score_name
+from webapp.services import responses
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answered (or skipped) question for display."""
+
+    item_id: str
+    question: str
+    answer: str
+    page: int
+
+
+def _text_lang(instrument: Instrument) -> str:
+    return g.lang if g.lang in instrument.languages else "nb"
+
+
+def page_position(invitation: Invitation, instrument_id: str, page: int) -> tuple[int, int]:
+    """(1-based number of this page, number of pages) across the invitation's instruments."""
+    before, total = 0, 0
+    for instrument in responses.instruments_of(invitation):
+        n = len(instrument.screen_pages())
+        if instrument.id == instrument_id:
+            before = total + page
+        total += n
+    return before + 1, total
+
+
+def answer_rows(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerRow]:
+    """Every question of ``instrument`` with the chosen answer's label (or "not answered")."""
+    lang = _text_lang(instrument)
+    rows = []
+    for index, page in enumerate(instrument.screen_pages()):
+        for item_id in page.items:
+            item = instrument.item(item_id)
+            if item.type == "display":
+                continue
+            value = answers.get(item_id)
+            if value is None:
+                shown = _("Not answered")
+            elif item.type == "choice":
+                shown = item.option(value).label.get_text(lang)
+            else:
+                shown = str(value)
+            rows.append(AnswerRow(item_id, item.text.get_text(lang), shown, index))
+    return rows
+
+
+def review_view(invitation: Invitation) -> dict[str, Any]:
+    """Answers of every instrument, for the review screen."""
+    stored = responses.responses_of(invitation)
+    sections = []
+    for instrument in responses.instruments_of(invitation):
+        answers = stored[instrument.id].answers or {}
+        sections.append(
+            {
+                "instrument": instrument,
+                "text_lang": _text_lang(instrument),
+                "rows": answer_rows(instrument, answers),
+            }
+        )
+    return {"sections": sections, "instruments": [s["instrument"] for s in sections]}
+
+
+def insight_view(invitation: Invitation) -> dict[str, Any]:
+    """The patient's own submitted answers, scores with explanations, and who looked."""
+    stored = responses.responses_of(invitation)
+    sections = []
+    for instrument in responses.instruments_of(invitation):
+        response = stored.get(instrument.id)
+        if response is None:
+            continue
+        scores = db.session.scalars(
+            select(Score).where(Score.response_id == response.id).order_by(Score.id)
+        ).all()
+        sections.append(
+            {
+                "instrument": instrument,
+                "text_lang": _text_lang(instrument),
+                "rows": answer_rows(instrument, response.answers or {}),
+                "scores": [
+                    {
+                        "scale": _scale_label(instrument, s.scale),
+                        "value": s.text_value if s.value is None else _number(s.value),
+                        "explanation": score_explanation(instrument.id, s.scale),
+                    }
+                    for s in scores
+                ],
+                "completed_at": response.completed_at,
+            }
+        )
+    patient_id = invitation.enrolment.patient_id
+    looks = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.patient_id == patient_id, AuditEvent.actor_type == "user")
+        .order_by(AuditEvent.at.desc())
+        .limit(50)
+    ).all()
+    return {
+        "sections": sections,
+        "instruments": [s["instrument"] for s in sections],
+        "looks": [
+            {"at": e.at, "who": e.actor_label or _("A user"), "what": action_text(e.action)}
+            for e in looks
+        ],
+        "until": invitation.innsyn_until,
+    }
+
+
+def _scale_label(instrument: Instrument, scale_id: str) -> str:
+    for scale in instrument.scales:
+        if scale.id == scale_id:
+            return scale.label.get_text(_text_lang(instrument))
+    return score_name(scale_id)
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -1,0 +1,164 @@
+"""Invitation links: random tokens (only their SHA-256 is stored), lookup, guessing guard.
+
+A token is 24 URL-safe characters (144 random bits). Looking up an unknown, expired or
+used token costs the same (one hash, one indexed query) and the caller shows the same page
+for each, so the answer is no oracle. Failed lookups are counted per client address in
+the database (:class:`AttemptCounter`); past the limit every lookup is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.crypto import token_hash
+from webapp.extensions import db
+from webapp.models import AttemptCounter, Enrolment, Invitation, Patient, TimePoint, utcnow
+
+TOKEN_BYTES = 18
+ATTEMPT_WINDOW = dt.timedelta(minutes=15)
+DEFAULT_MAX_FAILURES = 20
+DEFAULT_INNSYN_DAYS = 90
+
+
+class InvitationError(ValueError):
+    """No invitation can be chosen or issued (with a message for the operator)."""
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` as an aware UTC datetime (SQLite returns naive datetimes)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def new_token() -> str:
+    """A fresh random token (144 bits)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def issue_token(invitation: Invitation) -> str:
+    """Give ``invitation`` a new token (earlier links stop working); returns the token."""
+    token = new_token()
+    invitation.token_hash = token_hash(token)
+    db.session.flush()
+    return token
+
+
+def link_for(token: str) -> str:
+    """The short link patients open: ``BASE_URL/s/TOKEN``."""
+    return f"{current_app.config['OPENPROM_BASE_URL']}/s/{token}"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a valid link gives: the form (``answer``) or the patient's own results."""
+
+    invitation: Invitation
+    mode: str  # "answer" | "insight"
+
+
+def resolve(token: str, now: dt.datetime | None = None) -> Access | None:
+    """The invitation a token opens and for what, or None (unknown, expired, used, revoked)."""
+    now = now or utcnow()
+    digest = token_hash(token)
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == digest))
+    if invitation is None or invitation.state == "revoked":
+        return None
+    if invitation.completed_at is not None:
+        until = aware(invitation.innsyn_until)
+        if until is not None and now < until:
+            return Access(invitation, "insight")
+        return None
+    if aware(invitation.opens_at) > now or now >= aware(invitation.expires_at):
+        return None
+    return Access(invitation, "answer")
+
+
+def innsyn_until(completed_at: dt.datetime) -> dt.datetime:
+    """End of the period in which a patient can see their own answers after submitting."""
+    days = int(current_app.config.get("OPENPROM_INNSYN_DAYS", DEFAULT_INNSYN_DAYS))
+    return completed_at + dt.timedelta(days=days)
+
+
+def _window_start(now: dt.datetime) -> dt.datetime:
+    seconds = int(ATTEMPT_WINDOW.total_seconds())
+    epoch = int(now.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % seconds, dt.UTC)
+
+
+def failures(client_key: str, now: dt.datetime | None = None) -> int:
+    """Failed token lookups from ``client_key`` in the current window."""
+    now = now or utcnow()
+    count = db.session.scalar(
+        select(func.coalesce(func.sum(AttemptCounter.count), 0)).where(
+            AttemptCounter.key == f"token:{client_key}",
+            AttemptCounter.window_start == _window_start(now),
+        )
+    )
+    return int(count or 0)
+
+
+def is_blocked(client_key: str, now: dt.datetime | None = None) -> bool:
+    """Whether ``client_key`` has failed too often in this window (all lookups refused)."""
+    limit = int(current_app.config.get("OPENPROM_TOKEN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+    return failures(client_key, now) >= limit
+
+
+def count_failure(client_key: str, now: dt.datetime | None = None) -> None:
+    """Count one failed lookup (atomic increment; commits its own small transaction)."""
+    key, start = f"token:{client_key}", _window_start(now or utcnow())
+    stmt = (
+        update(AttemptCounter)
+        .where(AttemptCounter.key == key, AttemptCounter.window_start == start)
+        .values(count=AttemptCounter.count + 1)
+    )
+    if db.session.execute(stmt).rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(AttemptCounter(key=key, window_start=start, count=1))
+        except IntegrityError:
+            db.session.execute(stmt)
+    db.session.commit()
+
+
+def invitations_of(patient: Patient) -> list[Invitation]:
+    """All invitations of a patient, by due date."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+            .where(Enrolment.patient_id == patient.id)
+            .order_by(Invitation.opens_at)
+        )
+    )
+
+
+def choose_invitation(
+    patient: Patient, time_point: str | None = None, now: dt.datetime | None = None
+) -> Invitation:
+    """The invitation to send: the named time point, or the one open now (not completed)."""
+    now = now or utcnow()
+    candidates = [i for i in invitations_of(patient) if i.completed_at is None]
+    if time_point is not None:
+        named = [
+            i for i in candidates if db.session.get(TimePoint, i.time_point_id).name == time_point
+        ]
+        if not named:
+            raise InvitationError(f"no open invitation for time point {time_point!r}")
+        chosen = named[0]
+    else:
+        open_now = [i for i in candidates if aware(i.opens_at) <= now < aware(i.expires_at)]
+        if not open_now:
+            raise InvitationError("no invitation is open now; give --time-point NAME to choose one")
+        chosen = open_now[0]
+    if now >= aware(chosen.expires_at):
+        raise InvitationError("that invitation has expired")
+    if chosen.state == "revoked":
+        raise InvitationError("that invitation was revoked")
+    return chosen
