@@ -54,7 +54,7 @@ def home():  # type: ignore[no-untyped-def]
 
 
 def _unavailable():  # type: ignore[no-untyped-def]
-    response = make_response(render_template("patient/unavailable.html"), NOT_FOUND)
+    response = make_response(render_template("patient/unavailable.html", switch_url="/"), NOT_FOUND)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,0 +1,161 @@
+"""Invitation links: token strength, hash-only storage, no oracle, guessing limits, invite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+
+from tests.conftest import make_app
+from tests.webapp import patient_support as support
+from webapp.crypto import token_hash
+from webapp.extensions import db
+from webapp.models import AttemptCounter, Invitation, OutboxMessage, utcnow
+
+
+def _invitation(app, invitation_id: int) -> Invitation:  # type: ignore[no-untyped-def]
+    return db.session.get(Invitation, invitation_id)
+
+
+def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(app):
+    enrolled = support.setup_world(app)
+    # token_urlsafe: 6 random bits per character
+    assert len(enrolled.token) * 6 >= 128
+    with app.app_context():
+        invitation = _invitation(app, enrolled.invitation_id)
+        assert invitation.token_hash == token_hash(enrolled.token)
+        stored = [str(v) for v in vars(invitation).values()]
+        assert not any(enrolled.token in v for v in stored)
+
+
+def test_valid_link_opens_the_first_screen(client, app):
+    enrolled = support.setup_world(app)
+    response = client.get(f"/s/{enrolled.token}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/s/{enrolled.token}/start")
+
+
+def _page_for(client, path: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    return response.status_code, response.text
+
+
+def test_unknown_expired_used_and_not_yet_open_links_look_the_same(app, client):
+    enrolled = support.setup_world(app)
+    with app.app_context():
+        expired = support.enrol_patient(support.SECOND_ID, index_date=dt.date(2020, 1, 1))
+        later = _invitation(app, enrolled.invitation_id).enrolment.invitations[1]
+        from webapp.services.invitations import issue_token
+
+        future_token = issue_token(later)
+        used = _invitation(app, enrolled.invitation_id)
+        used.completed_at = utcnow() - dt.timedelta(days=400)
+        used.innsyn_until = utcnow() - dt.timedelta(days=1)
+        db.session.commit()
+    pages = {
+        "unknown": _page_for(client, "/s/AAAAAAAAAAAAAAAAAAAAAAAA"),
+        "expired": _page_for(client, f"/s/{expired.token}"),
+        "used": _page_for(client, f"/s/{enrolled.token}"),
+        "not yet open": _page_for(client, f"/s/{future_token}"),
+        "other route": _page_for(client, "/s/AAAAAAAAAAAAAAAAAAAAAAAA/review"),
+    }
+    assert {status for status, _ in pages.values()} == {404}
+    assert len({text for _, text in pages.values()}) == 1
+    assert "Denne lenken virker ikke" in pages["unknown"][1]
+
+
+def test_failed_lookups_take_about_as_long_for_each_kind(app, client):
+    """Timing oracle check: unknown and expired tokens cost the same path (within 3x)."""
+    support.setup_world(app)
+    with app.app_context():
+        expired = support.enrol_patient(support.SECOND_ID, index_date=dt.date(2020, 1, 1))
+    app.config["OPENPROM_TOKEN_MAX_FAILURES"] = 10_000
+
+    def median_ms(path: str) -> float:
+        times = []
+        for _ in range(15):
+            start = time.perf_counter()
+            client.get(path)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1000
+
+    unknown = median_ms("/s/BBBBBBBBBBBBBBBBBBBBBBBB")
+    known = median_ms(f"/s/{expired.token}")
+    assert max(unknown, known) / min(unknown, known) < 3
+
+
+def test_database_counter_blocks_a_guesser_even_for_a_valid_token(app, client):
+    enrolled = support.setup_world(app)
+    app.config["OPENPROM_TOKEN_MAX_FAILURES"] = 5
+    for i in range(5):
+        assert client.get(f"/s/guess{i:020d}").status_code == 404
+    with app.app_context():
+        assert db.session.query(AttemptCounter).one().count == 5
+    # blocked: even the right token now gets the same page
+    assert client.get(f"/s/{enrolled.token}").status_code == 404
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert other.get(f"/s/{enrolled.token}").status_code == 302
+
+
+def test_flask_limiter_slows_floods_with_the_same_friendly_page(tmp_path):
+    app = make_app(
+        f"sqlite:///{tmp_path / 'l.sqlite'}",
+        tmp_path / "inst",
+        WTF_CSRF_ENABLED=False,
+        OPENPROM_TOKEN_RATE_LIMIT="3 per minute",
+    )
+    enrolled = support.setup_world(app)
+    client = app.test_client()
+    statuses = [client.get(f"/s/{enrolled.token}").status_code for _ in range(5)]
+    assert statuses[:3] == [302, 302, 302]
+    assert statuses[3:] == [404, 404]
+    assert "Denne lenken virker ikke" in client.get(f"/s/{enrolled.token}").text
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_invite_prints_a_working_link_and_replaces_the_old_one(app):
+    enrolled = support.setup_world(app)
+    result = app.test_cli_runner().invoke(args=["invite", support.PATIENT_ID])
+    assert result.exit_code == 0, result.output
+    link = result.output.strip().splitlines()[0]
+    assert link.startswith("http://127.0.0.1:5000/s/")
+    assert support.PATIENT_ID not in result.output
+    client = app.test_client()
+    assert client.get(link.split("5000")[1]).status_code == 302
+    assert client.get(f"/s/{enrolled.token}").status_code == 404
+
+
+def test_invite_qr_prints_a_terminal_qr_code(app):
+    support.setup_world(app)
+    result = app.test_cli_runner().invoke(args=["invite", support.PATIENT_ID, "--qr"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert sum("█" in line or "▀" in line or "▄" in line for line in lines) > 15
+
+
+def test_invite_queues_an_email_only_when_the_patient_has_an_address(app):
+    support.setup_world(app)
+    runner = app.test_cli_runner()
+    runner.invoke(args=["invite", support.PATIENT_ID])
+    with app.app_context():
+        assert db.session.query(OutboxMessage).count() == 0
+        support.enrol_patient(support.SECOND_ID, email="pasient@example.org")
+    result = runner.invoke(args=["invite", support.SECOND_ID])
+    assert result.exit_code == 0
+    with app.app_context():
+        kinds = sorted(m.kind for m in db.session.query(OutboxMessage))
+        assert kinds == ["invitation", "reminder"]
+
+
+def test_invite_errors_are_clear(app):
+    support.setup_world(app)
+    runner = app.test_cli_runner()
+    assert "not a valid Norwegian national ID" in runner.invoke(args=["invite", "1"]).output
+    unknown = runner.invoke(args=["invite", support.SECOND_ID])
+    assert "no patient with that register ID" in unknown.output
+    bad_tp = runner.invoke(args=["invite", support.PATIENT_ID, "--time-point", "99m"])
+    assert "no open invitation for time point '99m'" in bad_tp.output
+    later = runner.invoke(args=["invite", support.PATIENT_ID, "--time-point", "3m"])
+    assert later.exit_code == 0 and "opens on" in later.output

@@ -1,0 +1,87 @@
+"""Protocols and enrolment: the schedule of invitations and the ``enrol`` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.webapp import patient_support as support
+from webapp.extensions import db
+from webapp.models import AuditEvent, Enrolment, Invitation
+
+PATIENT_ID, INVALID_ID = support.PATIENT_ID, support.INVALID_ID
+
+
+def _enrol(app, *args):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(
+        args=["enrol", *args, "--protocol", "lumbar", "--unit", "unit-1"]
+    )
+
+
+def test_enrolment_creates_one_invitation_per_time_point_with_window(app):
+    with app.app_context():
+        support.make_protocol()
+    result = _enrol(app, PATIENT_ID, "--index-date", "2026-03-02")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        invitations = db.session.query(Invitation).order_by(Invitation.opens_at).all()
+        opens = [i.opens_at.date() for i in invitations]
+        # index date + 0, 91 and 365 days (the protocol's offsets)
+        assert opens == [dt.date(2026, 3, 2), dt.date(2026, 6, 1), dt.date(2027, 3, 2)]
+        assert all(i.expires_at - i.opens_at == dt.timedelta(days=30) for i in invitations)
+        assert {i.state for i in invitations} == {"scheduled"}
+        assert all(i.token_hash is None for i in invitations)
+        event = db.session.query(AuditEvent).filter_by(action="enrolment.create").one()
+        assert event.actor_type == "cli" and PATIENT_ID not in str(event.details)
+
+
+def test_enrol_never_echoes_the_register_id(app):
+    with app.app_context():
+        support.make_protocol()
+    result = _enrol(app, PATIENT_ID)
+    assert result.exit_code == 0
+    assert PATIENT_ID not in result.output and PATIENT_ID[-5:] not in result.output
+    assert "patient #" in result.output
+
+
+def test_enrol_rejects_an_invalid_register_id_with_a_clear_error(app):
+    with app.app_context():
+        support.make_protocol()
+    result = _enrol(app, INVALID_ID)
+    assert result.exit_code != 0
+    assert "not a valid Norwegian national ID" in result.output
+    assert INVALID_ID not in result.output
+    result = _enrol(app, "12345")
+    assert "length" in result.output
+    with app.app_context():
+        assert db.session.query(Enrolment).count() == 0
+
+
+def test_enrol_names_unknown_unit_and_protocol(app):
+    with app.app_context():
+        support.make_protocol()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["enrol", PATIENT_ID, "--protocol", "lumbar", "--unit", "nope"])
+    assert result.exit_code != 0 and "no unit named 'nope'" in result.output
+    result = runner.invoke(args=["enrol", PATIENT_ID, "--protocol", "hip", "--unit", "unit-1"])
+    assert "no protocol named 'hip'" in result.output and "known: lumbar" in result.output
+
+
+def test_enrolling_twice_with_the_same_index_date_is_refused(app):
+    with app.app_context():
+        support.make_protocol()
+    assert _enrol(app, PATIENT_ID, "--index-date", "2026-01-05").exit_code == 0
+    again = _enrol(app, PATIENT_ID, "--index-date", "2026-01-05")
+    assert again.exit_code != 0 and "already enrolled" in again.output
+
+
+def test_demo_has_the_lumbar_surgery_protocol_and_enrol_works_on_it(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "--patients", "1"]).exit_code == 0
+    result = runner.invoke(
+        args=["enrol", PATIENT_ID, "--protocol", "lumbar-surgery", "--unit", "demo-unit"]
+    )
+    assert result.exit_code == 0, result.output
+    link = runner.invoke(args=["invite", PATIENT_ID])
+    assert link.exit_code == 0, link.output
+    path = link.output.strip().splitlines()[0].split("127.0.0.1:5000")[1]
+    assert app.test_client().get(path).status_code == 302
