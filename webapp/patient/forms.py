@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from instruments import Instrument, Item, Page
@@ -29,7 +30,7 @@ def _choice_field(item: Item, lang: str) -> RadioField:
     validators.append(AnyOf([str(c) for c in item.codes], message=_l("Please choose an answer.")))
     return RadioField(
         item.text.get_text(lang),
-        choices=[(str(o.code), o.label.get_text(lang)) for o in item.options],
+        choices=[SelectChoice(str(o.code), o.label.get_text(lang)) for o in item.options],
         validators=validators,
         validate_choice=False,
     )
@@ -81,18 +82,18 @@ class StartForm(FlaskForm):
     mode = RadioField(
         _l("Who is answering?"),
         choices=[
-            ("self", _l("I am the patient and answer for myself")),
-            ("proxy", _l("I answer on behalf of the patient")),
+            SelectChoice("self", _l("I am the patient and answer for myself")),
+            SelectChoice("proxy", _l("I answer on behalf of the patient")),
         ],
         validators=[InputRequired(message=_l("Please choose who is answering."))],
     )
     relation = RadioField(
         _l("If you answer on behalf of the patient: how are you related?"),
         choices=[
-            ("parent", _l("Parent or guardian")),
-            ("relative", _l("Other relative")),
-            ("carer", _l("Carer or helper")),
-            ("other", _l("Other")),
+            SelectChoice("parent", _l("Parent or guardian")),
+            SelectChoice("relative", _l("Other relative")),
+            SelectChoice("carer", _l("Carer or helper")),
+            SelectChoice("other", _l("Other")),
         ],
         validators=[Optional(), AnyOf(list(PROXY_RELATIONS))],
         validate_choice=False,
