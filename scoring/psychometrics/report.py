@@ -46,7 +46,9 @@ CRITERIA: dict[str, str] = {
     ),
     "test_retest": (
         "+ when ICC(A,1) (two-way random, absolute agreement, single measure) >= 0.70, "
-        "- otherwise, ? without retest data (Terwee et al. 2007; Prinsen et al. 2018)"
+        "- otherwise, ? without retest data (Terwee et al. 2007; Prinsen et al. 2018); "
+        "SEM = sqrt(occasion variance + error variance) (agreement, de Vet et al. 2006), "
+        "SDC = 1.96 * sqrt(2) * SEM"
     ),
     "hypotheses": (
         "+ when at least 75 % of the hypotheses are confirmed, - otherwise, ? without "
@@ -317,11 +319,11 @@ def _test_retest(test: pd.Series, retest: pd.Series) -> dict[str, Any]:
         return out
     try:
         est = icc(pair, model="ICC2")
-        s = sem(pair)
-        d = sdc(pair)
+        s = sem(pair, method="anova_agreement")
+        d = sdc(s)
         out["icc"] = est.to_dict()
-        out["sem"] = s.to_dict() if hasattr(s, "to_dict") else float(s)
-        out["sdc"] = d.to_dict() if hasattr(d, "to_dict") else float(d)
+        out["sem"] = s.to_dict()
+        out["sdc"] = d.to_dict()
         out["rating"] = _rate(float(est.value), lambda v: v >= ICC_MIN)
     except Exception as exc:
         out["rating"], out["error"] = "?", _error_text(exc)
