@@ -1,0 +1,176 @@
+"""E-mail invitations through a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+from email import message_from_bytes, policy
+
+import pytest
+
+from tests.webapp import patient_support as support
+from webapp.extensions import db
+from webapp.models import Invitation, OutboxMessage, utcnow
+from webapp.services import outbox
+from webapp.services.mailer import MailConfigError, parse_smtp_url
+
+EMAIL = "pasient@example.org"
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield inbox, f"smtp://127.0.0.1:{controller.port}?from=noreply@sykehus.test"
+    controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _enrolled_with_email(app):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        support.make_protocol()
+        enrolled = support.enrol_patient(email=EMAIL)
+        invitation = db.session.get(Invitation, enrolled.invitation_id)
+        invitation.token_hash = None  # send-due issues the token itself
+        db.session.commit()
+        return enrolled
+
+
+def _run(app, now: dt.datetime | None = None) -> outbox.DeliveryReport:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        outbox.queue_due(now)
+        return outbox.deliver_due(now)
+
+
+def _link(message) -> str:  # type: ignore[no-untyped-def]
+    body = message.get_content()
+    match = re.search(r"http://127\.0\.0\.1:5000(/s/[A-Za-z0-9_-]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_invitation_and_reminder_arrive_once_with_a_working_link(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    _enrolled_with_email(app)
+    result = app.test_cli_runner().invoke(args=["send-due"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output
+    assert len(inbox.messages) == 1
+    recipients, message = inbox.messages[0]
+    assert recipients == [EMAIL] and message["Subject"] == "Spørsmål om helsen din"
+    path = _link(message)
+    client = app.test_client()
+    assert client.get(path).headers["Location"].endswith(f"{path}/start")
+    # nothing is sent twice, however often send-due runs
+    app.test_cli_runner().invoke(args=["send-due"])
+    assert len(inbox.messages) == 1
+    # after the reminder delay (protocol: 7 days) exactly one reminder, with the same link
+    later = utcnow() + dt.timedelta(days=8)
+    assert _run(app, later).sent == 1
+    assert _run(app, later + dt.timedelta(days=1)).sent == 0
+    assert len(inbox.messages) == 2
+    reminder = inbox.messages[1][1]
+    assert reminder["Subject"].startswith("Påminnelse") and _link(reminder) == path
+    with app.app_context():
+        invitation = db.session.query(Invitation).order_by(Invitation.opens_at).first()
+        assert invitation.sent_at is not None and invitation.reminded_at is not None
+        assert invitation.state == "sent"
+
+
+def test_messages_never_name_register_instrument_or_diagnosis(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    _enrolled_with_email(app)
+    _run(app)
+    _run(app, utcnow() + dt.timedelta(days=8))
+    for _, message in inbox.messages:
+        text = (message["Subject"] + message.get_content()).lower()
+        for word in ["register", "eq-5d", "oswestry", "odi", "rygg", "lumbar", "kirurgi"]:
+            assert word not in text, word
+        assert support.UNIT_TITLE.lower() in text  # says who asks
+
+
+def test_failed_send_stays_queued_and_is_retried(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"
+    _enrolled_with_email(app)
+    report = _run(app)
+    assert (report.sent, report.failed) == (0, 1)
+    with app.app_context():
+        message = db.session.query(OutboxMessage).filter_by(kind="invitation").one()
+        assert message.state == "queued" and message.attempts == 1
+        assert "ConnectionRefusedError" in message.last_error
+    failing = app.test_cli_runner().invoke(args=["send-due"])
+    assert failing.exit_code == 1 and "failed 1" in failing.output
+    app.config["OPENPROM_SMTP_URL"] = url
+    assert _run(app).sent == 1
+    assert len(inbox.messages) == 1
+    with app.app_context():
+        message = db.session.query(OutboxMessage).filter_by(kind="invitation").one()
+        assert message.state == "sent" and message.attempts == 3 and message.last_error is None
+
+
+def test_reminder_is_dropped_when_the_patient_has_answered(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    enrolled = _enrolled_with_email(app)
+    _run(app)
+    with app.app_context():
+        invitation = db.session.get(Invitation, enrolled.invitation_id)
+        invitation.completed_at = utcnow()
+        db.session.commit()
+    report = _run(app, utcnow() + dt.timedelta(days=8))
+    assert (report.sent, report.dropped) == (0, 1)
+    assert len(inbox.messages) == 1
+
+
+def test_patients_without_address_or_not_yet_due_get_nothing(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    with app.app_context():
+        support.make_protocol()
+        support.enrol_patient()  # no e-mail address
+        support.enrol_patient(
+            support.SECOND_ID, email=EMAIL, index_date=dt.date.today() + dt.timedelta(days=10)
+        )
+    assert _run(app).sent == 0
+    assert _run(app, utcnow() + dt.timedelta(days=10, hours=1)).sent == 1
+    assert inbox.messages[0][0] == [EMAIL]
+
+
+def test_smtp_url_errors_are_clear(app):
+    with pytest.raises(MailConfigError, match="not set"):
+        parse_smtp_url(None)
+    with pytest.raises(MailConfigError, match="smtp://host:port"):
+        parse_smtp_url("http://mail")
+    settings = parse_smtp_url("smtps://user:p%40ss@mail.example:2465?from=a@b.no")
+    assert (settings.tls, settings.port, settings.password, settings.sender) == (
+        True,
+        2465,
+        "p@ss",
+        "a@b.no",
+    )
+    app.config["OPENPROM_SMTP_URL"] = None
+    result = app.test_cli_runner().invoke(args=["send-due"])
+    assert result.exit_code != 0 and "OPENPROM_SMTP_URL is not set" in result.output
