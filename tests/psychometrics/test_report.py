@@ -35,7 +35,11 @@ SCALES = ["PF", "RP", "BP", "GH", "VT", "SF", "RE", "MH"]
 
 @pytest.fixture(scope="module")
 def data() -> pd.DataFrame:
-    return bench.simulate_rand36(3000, seed=36, dif_item="q05")
+    d = bench.simulate_rand36(3000, seed=36, dif_item="q05")
+    rng = np.random.default_rng(5)
+    items = [f"q{i:02d}" for i in range(1, 37)]
+    d[items] = d[items].astype(float).mask(rng.random((len(d), 36)) < 0.01)  # 1 % missing
+    return d
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +118,7 @@ def test_alpha_matches_pingouin(data, js):
         items = data[s["items"]].astype(float).copy()
         for c in s["reversed_items"]:
             items[c] = 1 + bench.RAND36_CODES[c] - items[c]
-        expected = pingouin.cronbach_alpha(items)[0]
+        expected = pingouin.cronbach_alpha(items, nan_policy="listwise")[0]
         ic = s["internal_consistency"]
         assert ic["alpha"]["value"] == pytest.approx(expected, abs=1e-9), sid
         assert ic["rating"] == ("+" if 0.70 <= expected <= 0.95 else "-")
@@ -212,3 +216,35 @@ def test_cli_errors_are_clear(tmp_path, data, capsys):
 def test_missing_item_columns_raise(data):
     with pytest.raises(ValueError, match="lacks item column"):
         build_report(data.drop(columns=["q05"]), "rand36")
+
+
+def test_floor_ceiling_rule_is_terwee_15_percent():
+    # Terwee et al. 2007 (J Clin Epidemiol 60:34): floor/ceiling effects when > 15 % of
+    # respondents achieve the lowest or highest possible score.
+    from scoring.psychometrics.report import _floor_ceiling
+
+    at_15 = pd.Series([0.0] * 15 + [50.0] * 85)
+    at_16 = pd.Series([100.0] * 16 + [50.0] * 84)
+    assert _floor_ceiling(at_15, 0, 100)["rating"] == "+"
+    assert _floor_ceiling(at_15, 0, 100)["floor_pct"] == pytest.approx(15.0)
+    r = _floor_ceiling(at_16, 0, 100)
+    assert r["rating"] == "-" and r["ceiling_pct"] == pytest.approx(16.0)
+    assert _floor_ceiling(pd.Series([np.nan]), 0, 100)["rating"] == "?"
+
+
+def test_svg_histogram_and_scree_are_plain_inline_svg():
+    from scoring.psychometrics.report import svg_histogram, svg_scree
+
+    hist = svg_histogram(np.array([0, 0, 0, 50, 100.0]), 0, 100, "PF")
+    assert hist.startswith("<svg") and hist.endswith("</svg>")
+    assert hist.count("<rect") == 5  # 5 distinct-value minimum of bins
+    assert "<title>0–20: 3</title>" in hist
+    scree = svg_scree([3.2, 1.1, 0.5, 0.2])
+    assert scree.count("<circle") == 4 and "http" not in hist + scree
+
+
+def test_retest_ids_must_be_unique(data):
+    dup = data.iloc[:20].copy()
+    dup.loc[dup.index[1], "id"] = dup["id"].iloc[0]
+    with pytest.raises(ValueError, match="repeated ids"):
+        build_report(data.iloc[:20], "rand36", retest=dup)
