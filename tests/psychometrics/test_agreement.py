@@ -228,9 +228,9 @@ def test_bad_arguments():
 def test_icc_is_fast_on_100000_by_36():
     rng = np.random.default_rng(3)
     big = pd.DataFrame(rng.integers(1, 6, (100_000, 36)).astype(float))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: robust to other jobs on the machine
     result = icc(big)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert result.n == 100_000 and result.k == 36
     # independent items: all ICCs near 0
     assert abs(result.table.loc["ICC1", "icc"]) < 0.01
