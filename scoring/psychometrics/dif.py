@@ -129,11 +129,18 @@ def _null_loglike(y: np.ndarray, counts: np.ndarray) -> float:
     return float(np.sum(totals * np.log(totals / totals.sum())))
 
 
-def _fit(y: np.ndarray, exog: np.ndarray, counts: np.ndarray) -> tuple[float, np.ndarray]:
+def _fit(
+    y: np.ndarray, exog: np.ndarray, counts: np.ndarray, start: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Fit one model; ``start`` = the nested model's estimates (new slopes start at 0)."""
     model = _CountWeightedOrderedModel(y, exog, counts, distr="logit")
+    if start is not None:
+        k_new = exog.shape[1] - (start.size - (model.k_levels - 1))
+        n_beta = start.size - (model.k_levels - 1)
+        start = np.concatenate([start[:n_beta], np.zeros(k_new), start[n_beta:]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = model.fit(method="bfgs", disp=False, maxiter=2000, gtol=1e-7)
+        res = model.fit(start_params=start, method="bfgs", disp=False, maxiter=2000, gtol=1e-7)
     return float(res.llf), np.asarray(res.params)
 
 
@@ -144,22 +151,34 @@ def _pseudo_r2(ll: float, ll0: float, n: int) -> tuple[float, float]:
     return float(mcfadden), float(nagelkerke)
 
 
-def _item_dif(y: np.ndarray, score: np.ndarray, dummies: np.ndarray) -> dict[str, Any]:
+def _patterns(
+    y: np.ndarray, score: np.ndarray, g_idx: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (response, score, group) patterns and their counts."""
+    y_values, y_idx = np.unique(y, return_inverse=True)
+    s_values, s_idx = np.unique(score, return_inverse=True)
+    key = (y_idx.astype(np.int64) * s_values.size + s_idx) * n_groups + g_idx
+    keys, counts = np.unique(key, return_counts=True)
+    g = keys % n_groups
+    rest = keys // n_groups
+    return y_values[rest // s_values.size], s_values[rest % s_values.size], g, counts
+
+
+def _item_dif(y: np.ndarray, score: np.ndarray, g_idx: np.ndarray, n_groups: int
+              ) -> dict[str, Any]:
     """Fit the three models for one item; returns LR statistics and pseudo-R^2 values."""
-    centred = score - score.mean()
-    inter = dummies * centred[:, None]
-    full = np.column_stack([y, centred, dummies, inter])
-    patterns, counts = np.unique(full, axis=0, return_counts=True)
-    yy = patterns[:, 0]
-    x1 = patterns[:, 1:2]
-    k = dummies.shape[1]
-    x2 = patterns[:, 1 : 2 + k]
-    x3 = patterns[:, 1:]
+    yy, sc, g, counts = _patterns(y, score, g_idx, n_groups)
+    centred = sc - float(score.mean())
+    dummies = (g[:, None] == np.arange(1, n_groups)[None, :]).astype(np.float64)
+    k = n_groups - 1
+    x1 = centred[:, None]
+    x2 = np.column_stack([centred, dummies])
+    x3 = np.column_stack([centred, dummies, dummies * centred[:, None]])
     n = int(counts.sum())
     ll0 = _null_loglike(yy, counts)
     ll1, b1 = _fit(yy, x1, counts)
-    ll2, b2 = _fit(yy, x2, counts)
-    ll3, _ = _fit(yy, x3, counts)
+    ll2, b2 = _fit(yy, x2, counts, b1)
+    ll3, _ = _fit(yy, x3, counts, b2)
     # guard against an optimizer stopping short of the nested model's optimum
     ll2 = max(ll2, ll1)
     ll3 = max(ll3, ll2)
@@ -226,7 +245,9 @@ def dif(
         levels = tuple(sorted(levels))
     if len(levels) < 2:
         raise ValueError("DIF needs at least two groups with complete responses")
-    dummies = np.column_stack([(g == lev).astype(np.float64) for lev in levels[1:]])
+    g_idx = np.zeros(g.size, dtype=np.int64)
+    for k, lev in enumerate(levels):
+        g_idx[g == lev] = k
     total = x.sum(axis=1)
     rows = []
     for j, name in enumerate(items.columns):
@@ -234,7 +255,7 @@ def dif(
         if np.unique(y).size < 2:
             raise ValueError(f"item {name!r} has a single response value; DIF is undefined")
         score = total - y if matching == "rest" else total
-        rows.append({"item": str(name), **_item_dif(y, score, dummies)})
+        rows.append({"item": str(name), **_item_dif(y, score, g_idx, len(levels))})
         if progress is not None:
             progress()
     table = pd.DataFrame(rows)
