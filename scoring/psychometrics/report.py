@@ -372,7 +372,7 @@ def build_report(
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     inst = instruments.load(instrument)
-    scales = [s for s in inst.scales]
+    scales = list(inst.scales)
     if not scales:
         raise ValueError(f"instrument {instrument!r} defines no scales")
     needed = sorted({i for s in scales for i in s.items})
@@ -421,6 +421,7 @@ def build_report(
 
     retest_scores = None
     if retest is not None:
+        tick("retest")
         id_col, test_ids, retest_ids = _match_retest(data, retest, id_column)
         missing_retest = [i for i in needed if i not in retest.columns]
         if missing_retest:
