@@ -13,7 +13,7 @@ where Vt is the sum of the (reflected) correlation matrix and u2 the uniquenesse
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,7 @@ class OmegaResult:
     keys: pd.Series
     missing: str
     rotation: str = "oblimin"
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def general_loadings(self) -> pd.Series:
@@ -100,7 +101,7 @@ class OmegaResult:
             "omega_total": self.omega_total, "omega_hierarchical": self.omega_hierarchical,
             "alpha": self.alpha, "n": self.n, "n_factors": self.n_factors,
             "rotation": self.rotation, "missing": self.missing,
-            "keys": self.keys.to_dict(),
+            "keys": self.keys.to_dict(), "notes": list(self.notes),
             "loadings": {i: row.to_dict() for i, row in self.loadings.iterrows()},
         })
 
@@ -127,7 +128,9 @@ def omega(
     """Omega total and omega hierarchical (McDonald 1999; Zinbarg et al. 2005) as psych::omega.
 
     See the module docstring for the Schmid–Leiman steps. ``missing="pairwise"`` factors
-    the pairwise-complete correlation matrix (psych's default on raw data).
+    the pairwise-complete correlation matrix (psych's default on raw data). With too many
+    factors for the items (negative degrees of freedom, e.g. 3 factors for 5 items) the
+    solution is not unique and ``notes`` says so.
     """
     frame = as_item_frame(items, min_items=3)
     check_missing_mode(missing)
@@ -139,6 +142,13 @@ def omega(
     corr = correlation(frame, missing)
     if np.linalg.eigvalsh(corr)[0] <= 1e-10:
         raise ValueError("correlation matrix is singular or not positive definite")
+    notes = []
+    dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
+    if dof < 0:
+        notes.append(
+            f"{n_factors} factors for {p} items leave negative degrees of freedom ({dof:g}): "
+            "the factor solution is not unique, so omega hierarchical depends on the "
+            "optimiser (it can differ from psych::omega); use fewer factors")
     unrotated = extract(corr, int(n_factors))
     h2 = (unrotated**2).sum(axis=1)
     if n_factors == 1:
@@ -166,4 +176,5 @@ def omega(
         omega_total=float(omega_t), omega_hierarchical=float(omega_h), alpha=float(alpha_std),
         n=len(frame), n_factors=int(n_factors), loadings=table,
         keys=pd.Series(keys.astype(int), index=names, name="key"), missing=missing,
+        notes=tuple(notes),
     )

@@ -118,6 +118,30 @@ def test_omega_matches_psych_omega(bfi, ref, key, columns, n_factors, missing):
     assert list(result.keys) == expected["key"]
 
 
+@pytest.mark.parametrize("scale", ["A", "C"])
+@pytest.mark.parametrize("n_factors", [1, 2])
+def test_omega_five_item_scales_match_psych(bfi, ref, scale, n_factors):
+    # psych::omega(bfi[, A1:A5 or C1:C5], nfactors) on the raw (unreversed) items: psych
+    # reflects A1, or C4 and C5, itself
+    expected = ref["omega"][f"{scale}_pairwise_{n_factors}"]
+    result = omega(bfi[[f"{scale}{i}" for i in range(1, 6)]], n_factors=n_factors,
+                   missing="pairwise")
+    assert result.omega_hierarchical == pytest.approx(expected["omega_h"], abs=5e-5)
+    assert result.omega_total == pytest.approx(expected["omega_tot"], abs=5e-5)
+    assert list(result.keys) == expected["key"]
+    assert result.notes == ()
+
+
+def test_omega_with_too_many_factors_is_flagged(bfi, ref):
+    # 3 factors for 5 items: df = ((5 - 3)^2 - (5 + 3)) / 2 = -2, the minres solution is
+    # not unique (psych reaches a different exact-fit point: omega_h 0.681 for A). omega
+    # total is still close; omega hierarchical is not comparable and a note says so.
+    result = omega(bfi[[f"A{i}" for i in range(1, 6)]], n_factors=3, missing="pairwise")
+    assert result.notes and "not unique" in result.notes[0]
+    assert result.omega_total == pytest.approx(ref["omega"]["A_pairwise_3"]["omega_tot"],
+                                               abs=0.005)
+
+
 @pytest.mark.parametrize("key,n_factors,missing", [
     ("omega_listwise", 3, "listwise"), ("omega_pairwise", 3, "pairwise"),
     ("omega_listwise_2", 2, "listwise"), ("omega_listwise_1", 1, "listwise"),
