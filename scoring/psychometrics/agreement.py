@@ -272,7 +272,7 @@ def sdc(sem_value: float | Estimate | pd.DataFrame, *, n: int | None = None,
     if n is not None:
         if n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
-        extra["sdc_group"] = z * np.sqrt(2.0) * value / np.sqrt(n)
+        extra["sdc_group"] = float(z * np.sqrt(2.0) * value / np.sqrt(n))
         extra["n_group"] = int(n)
     return Estimate(value=float(z * np.sqrt(2.0) * value), n=sem_n,
                     method="SDC = z * sqrt(2) * SEM", extra=extra)

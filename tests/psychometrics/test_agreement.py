@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.psychometrics import Estimate, icc, sdc, sem
 from scoring.psychometrics.agreement import ICCResult
@@ -235,3 +237,21 @@ def test_icc_is_fast_on_100000_by_36():
     # independent items: all ICCs near 0
     assert abs(result.table.loc["ICC1", "icc"]) < 0.01
     assert elapsed < 3.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(4, 40), k=st.integers(2, 5),
+       shift=st.floats(-5, 5, allow_nan=False))
+def test_icc_invariances(seed, n, k, shift):
+    # McGraw & Wong (1996): consistency forms (ICC3, ICC3k) ignore a constant added to one
+    # rater (a rater's bias only enters MSJ); every form ignores the order of raters.
+    rng = np.random.default_rng(seed)
+    wide = pd.DataFrame(rng.normal(size=(n, 1)) + rng.normal(0, 0.7, size=(n, k)))
+    base = icc(wide).table
+    shifted = wide.copy()
+    shifted[0] = shifted[0] + shift
+    moved = icc(shifted).table
+    for form in ("ICC3", "ICC3k"):
+        assert moved.loc[form, "icc"] == pytest.approx(base.loc[form, "icc"], abs=1e-9)
+    permuted = icc(wide[wide.columns[::-1]]).table
+    pd.testing.assert_frame_equal(permuted, base, atol=1e-9)

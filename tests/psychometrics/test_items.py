@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.psychometrics import cronbach_alpha, item_analysis
 from scoring.psychometrics.items import ItemAnalysis, pairwise_correlation, pairwise_covariance
@@ -168,3 +170,21 @@ def test_fast_on_100000_by_36():
     assert ia.alpha == pytest.approx(alpha.value, abs=1e-12)
     assert len(ia.table) == 36
     assert elapsed < 6.0, f"took {elapsed:.2f} s of CPU time"
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(5, 60), cols=st.integers(2, 6),
+       share=st.floats(0.0, 0.3))
+def test_pairwise_covariance_property_matches_pandas(seed, rows, cols, share):
+    # independent implementation: pandas DataFrame.cov/corr (pairwise-complete, min 1 pair)
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(rows, cols)))
+    frame = frame.mask(rng.random(frame.shape) < share)
+    cov, n = pairwise_covariance(frame.to_numpy())
+    expected = frame.cov().to_numpy()
+    both = ~np.isnan(expected) & (n >= 2)
+    np.testing.assert_allclose(cov[both], expected[both], atol=1e-10)
+    corr = pairwise_correlation(frame.to_numpy())
+    expected_r = frame.corr().to_numpy()
+    ok = ~np.isnan(expected_r) & ~np.isnan(corr) & (n >= 3)
+    np.testing.assert_allclose(corr[ok], expected_r[ok], atol=1e-9)
