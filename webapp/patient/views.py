@@ -50,7 +50,7 @@ def _layout_context() -> dict[str, Any]:
 def home():  # type: ignore[no-untyped-def]
     """Landing page: explains that questionnaires are opened from an invitation link."""
     _choose_language(None)
-    return _remember_language(render_template("patient/home.html"))
+    return _render("patient/home.html")
 
 
 def _unavailable():  # type: ignore[no-untyped-def]
