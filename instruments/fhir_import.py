@@ -570,7 +570,7 @@ class _Importer:
     ) -> dict[str, str] | None:
         """A text in the main language plus its translation extensions."""
         main = element.get(name)
-        if not isinstance(main, str) or not main.strip():
+        if not isinstance(main, str) or not main:
             if required:
                 raise FhirImportError(f"{where} has no {name}")
             return None

@@ -103,6 +103,12 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "pattern" and error.validator_value == "\\S":
+        return f"{error.instance!r} is blank"
+    return error.message
+
+
 def _texts(data: Mapping[str, Any]) -> Iterable[tuple[str, str, Any]]:
     """Every translatable text in a definition, as (where, field, text)."""
     for key in ("title", "intro", "source"):
@@ -264,7 +270,7 @@ def check(data: Any, file: str) -> list[Problem]:
     if not isinstance(data, Mapping):
         return [Problem(file, "-", "the file must hold a mapping (id, version, items, ...)")]
     problems = [
-        Problem(file, _schema_path(e, data), e.message)
+        Problem(file, _schema_path(e, data), _schema_message(e))
         for e in sorted(
             _validator().iter_errors(data),
             key=lambda e: list(map(str, e.absolute_path)),

@@ -286,6 +286,8 @@ def test_every_problem_is_reported_at_once():
             "title: 'de' is not one of ['nb', 'nn', 'en']",
         ),
         (lambda d: d.pop("licence"), "-: 'licence' is a required property"),
+        (lambda d: d["items"][1]["text"].update(en=" \xa0"), r"q01.text.en: ' \xa0' is blank"),
+        (lambda d: d["licence"].update(holder="  "), "licence.holder: '  ' is blank"),
     ],
 )
 def test_semantic_and_schema_problems_name_the_item(edit, line):
@@ -337,7 +339,7 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
 _FULL_PATHS = _paths(raw(FULL))[1:]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(_FULL_PATHS), _junk)
 def test_check_never_crashes_on_malformed_definitions(path, junk):
     data = raw(FULL)
