@@ -113,6 +113,20 @@ def test_varimax_matches_psych(simulated, sim_ref):
     np.testing.assert_allclose(result.communalities, expected["communality"], atol=1e-3)
 
 
+@pytest.mark.parametrize("key,rotation,method", [
+    ("fa_ml_oblimin_3", "oblimin", "ml"),
+    ("fa_promax_3", "promax", "minres"),
+    ("fa_geominq_3", "geomin_obl", "minres"),
+])
+def test_other_methods_and_rotations_match_psych(simulated, sim_ref, key, rotation, method):
+    # psych::fa(x, 3, fm = "ml" / "minres", rotate = "oblimin" / "promax" / "geominQ")
+    expected = sim_ref[key]
+    result = efa(simulated, n_factors=3, rotation=rotation, method=method)
+    np.testing.assert_allclose(result.loadings, np.array(expected["loadings"]), atol=1e-4)
+    np.testing.assert_allclose(result.factor_correlations, np.array(expected["phi"]),
+                               atol=1e-4)
+
+
 def test_parallel_analysis_matches_psych(bfi, ref):
     expected = ref["parallel"]
     fa = parallel_analysis(bfi, seed=1, kind="fa")

@@ -8,6 +8,9 @@ o_lw <- omega(na.omit(x), nfactors = 3, plot = FALSE)
 o_pw <- omega(x, nfactors = 3, plot = FALSE)
 f <- fa(na.omit(x), nfactors = 3, fm = "minres", rotate = "oblimin")
 fv <- fa(na.omit(x), nfactors = 3, fm = "minres", rotate = "varimax")
+fml <- fa(na.omit(x), nfactors = 3, fm = "ml", rotate = "oblimin")
+fpro <- fa(na.omit(x), nfactors = 3, fm = "minres", rotate = "promax")
+fgeo <- fa(na.omit(x), nfactors = 3, fm = "minres", rotate = "geominQ")
 o1 <- suppressWarnings(omega(na.omit(x), nfactors = 1, plot = FALSE))
 o2 <- omega(na.omit(x), nfactors = 2, plot = FALSE)
 k <- KMO(na.omit(x)); bt <- cortest.bartlett(cor(na.omit(x)), n = nrow(na.omit(x)))
@@ -32,6 +35,9 @@ ref <- list(
   omega_listwise_1 = list(omega_h = o1$omega_h, omega_tot = o1$omega.tot),
   omega_listwise_2 = list(omega_h = o2$omega_h, omega_tot = o2$omega.tot),
   fa_varimax_3 = list(loadings = unclass(fv$loadings), communality = num(fv$communality)),
+  fa_ml_oblimin_3 = list(loadings = unclass(fml$loadings), phi = fml$Phi),
+  fa_promax_3 = list(loadings = unclass(fpro$loadings), phi = fpro$Phi),
+  fa_geominq_3 = list(loadings = unclass(fgeo$loadings), phi = fgeo$Phi),
   fa_listwise_3 = list(loadings = unclass(f$loadings), phi = f$Phi,
                        communality = num(f$communality)),
   kmo = list(overall = k$MSA, items = num(k$MSAi)),
