@@ -12,10 +12,12 @@ from webapp.services.invitations import issue_token
 from webapp.services.patients import get_or_create_patient
 from webapp.services.protocols import enrol
 
-# Synthetic test numbers published by Skatteetaten (folkeregisteret-api-dokumentasjon).
-PATIENT_ID = "03851598730"
-SECOND_ID = "30908299902"
-INVALID_ID = "03851598731"  # last check digit changed
+# Synthetic test numbers (month + 80, Skatteetaten's convention); the child's and the
+# second are published by Skatteetaten (folkeregisteret-api-dokumentasjon).
+PATIENT_ID = "17845810001"  # born 1958-04-17
+SECOND_ID = "30908299902"  # born 1982
+CHILD_ID = "03851598730"  # born 2015-05-03
+INVALID_ID = "17845810002"  # last check digit changed
 
 UNIT_TITLE = "Testsykehuset, poliklinikken"
 

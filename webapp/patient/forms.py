@@ -99,10 +99,19 @@ class StartForm(FlaskForm):
         validate_choice=False,
     )
 
+    child = False  # set for patients under 16: a parent or guardian answers
+
     def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
-        """A proxy must give the relation."""
+        """A proxy must give the relation; for a child, a parent or guardian answers."""
         ok = super().validate(extra_validators)
-        if ok and self.mode.data == "proxy" and not self.relation.data:
+        if not ok:
+            return False
+        if self.child and (self.mode.data != "proxy" or self.relation.data != "parent"):
+            self.mode.errors = [
+                _l("For patients under 16, a parent or guardian answers on their behalf.")
+            ]
+            return False
+        if self.mode.data == "proxy" and not self.relation.data:
             self.relation.errors = [_l("Please say how you are related to the patient.")]
             return False
-        return ok
+        return True

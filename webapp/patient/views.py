@@ -154,9 +154,12 @@ def start(token: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("patient.thanks", token=token))
     invitation = access.invitation
     existing = next(iter(responses.responses_of(invitation).values()), None)
+    patient = invitation.enrolment.patient
+    child = _is_child(patient.birth_year, invitation.opens_at.year)
     form = StartForm(
         data={"mode": existing.mode, "relation": existing.proxy_relation} if existing else None
     )
+    form.child = child
     if form.validate_on_submit():
         responses.start(
             invitation,
@@ -166,19 +169,19 @@ def start(token: str):  # type: ignore[no-untyped-def]
         )
         return _go(responses.next_step(invitation), token)
     status = 422 if request.method == "POST" else 200
-    patient = invitation.enrolment.patient
     return _render(
         "patient/start.html",
         status,
         form=form,
         token=token,
         who=invitation.enrolment.unit.title,
-        child=_is_child(patient.birth_year, invitation.opens_at.year),
+        child=child,
         steps=sum(len(i.screen_pages()) for i in responses.instruments_of(invitation)),
     )
 
 
 def _is_child(birth_year: int | None, year: int) -> bool:
+    """Under 16 in the year the invitation opens (by birth year: may err by months)."""
     return birth_year is not None and year - birth_year < 16
 
 
