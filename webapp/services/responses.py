@@ -77,7 +77,11 @@ def is_enabled(item: Item, answers: dict[str, Any]) -> bool:
 def start(
     invitation: Invitation, *, mode: str, relation: str | None, language: str
 ) -> dict[str, Response]:
-    """Record who answers (self or proxy + relation) and create the draft responses."""
+    """Record who answers (self or proxy + relation) and create the draft responses.
+
+    ``language`` is the UI language; a response records the language its questionnaire is
+    shown in (bokmål when the instrument file lacks that language).
+    """
     if mode not in ("self", "proxy"):
         raise ValueError(f"unknown mode {mode!r}")
     if mode == "proxy" and relation not in PROXY_RELATIONS:
@@ -91,7 +95,7 @@ def start(
                 instrument_id=instrument.id,
                 instrument_version=instrument.version,
                 instrument_hash=instrument.content_hash,
-                language=language,
+                language=language if language in instrument.languages else "nb",
                 answers={},
                 current_page=0,
             )
