@@ -178,3 +178,19 @@ def test_language_switch_is_on_every_page(client, started):
         for code, name in [("nb", "Bokmål"), ("nn", "Nynorsk"), ("en", "English")]:
             assert f'?lang={code}" lang="{code}"' in html and name in html
     assert 'href="/?lang=nn"' in client.get("/s/unknown-token-xxxxxxxxxxxx").text
+
+
+def test_enable_when_conditions_are_evaluated_like_fhir():
+    from pathlib import Path
+
+    from webapp.services.responses import is_enabled
+
+    full = instruments.load_file(
+        Path(__file__).resolve().parents[1] / "instruments" / "fixtures" / "full.yaml"
+    )
+    q02, q03 = full.item("q02"), full.item("q03")  # q02: q01 = 2; q03: vas < 50 and q01 != 9
+    assert is_enabled(q02, {"q01": 2}) and not is_enabled(q02, {"q01": 1})
+    assert not is_enabled(q02, {})  # an unanswered condition item disables
+    assert is_enabled(q03, {"vas": 49, "q01": 1})
+    assert not is_enabled(q03, {"vas": 50, "q01": 1})
+    assert not is_enabled(q03, {"vas": 10, "q01": 9})

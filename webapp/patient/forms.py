@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from instruments import Instrument, Item, Page
-from webapp.services.responses import PROXY_RELATIONS
+from webapp.services.responses import PROXY_RELATIONS, is_enabled
 
 CONTROL_FIELDS = frozenset({"csrf_token", "idem", "ret"})
 
@@ -23,9 +23,9 @@ class PageForm(FlaskForm):
     ret = HiddenField()
 
 
-def _choice_field(item: Item, lang: str) -> RadioField:
+def _choice_field(item: Item, lang: str, required: bool) -> RadioField:
     validators: list[Any] = [
-        InputRequired(message=_l("Please choose an answer.")) if item.required else Optional()
+        InputRequired(message=_l("Please choose an answer.")) if required else Optional()
     ]
     validators.append(AnyOf([str(c) for c in item.codes], message=_l("Please choose an answer.")))
     return RadioField(
@@ -36,26 +36,33 @@ def _choice_field(item: Item, lang: str) -> RadioField:
     )
 
 
-def _integer_field(item: Item, lang: str) -> IntegerField:
+def _integer_field(item: Item, lang: str, required: bool) -> IntegerField:
     low = item.min if item.min is not None else 0
     high = item.max if item.max is not None else 100
     message = _l("Please write a whole number from %(low)s to %(high)s.", low=low, high=high)
-    first = InputRequired(message=message) if item.required else Optional()
+    first = InputRequired(message=message) if required else Optional()
     return IntegerField(
         item.text.get_text(lang),
         validators=[first, NumberRange(min=low, max=high, message=message)],
     )
 
 
-def page_form_class(instrument: Instrument, page: Page, lang: str) -> type[PageForm]:
-    """A form class with one field per answerable item of ``page``."""
+def page_form_class(
+    instrument: Instrument, page: Page, lang: str, answers: dict[str, Any] | None = None
+) -> type[PageForm]:
+    """A form class with one field per answerable item of ``page``.
+
+    A required item is enforced only while its ``enable_when`` conditions hold for
+    ``answers`` (the saved draft plus what was posted on this page).
+    """
     fields: dict[str, Any] = {}
     for item_id in page.items:
         item = instrument.item(item_id)
+        required = item.required and is_enabled(item, answers or {})
         if item.type == "choice":
-            fields[item_id] = _choice_field(item, lang)
+            fields[item_id] = _choice_field(item, lang, required)
         elif item.type == "integer":
-            fields[item_id] = _integer_field(item, lang)
+            fields[item_id] = _integer_field(item, lang, required)
     return type(f"{instrument.id}_{page.id}_Form", (PageForm,), fields)
 
 
@@ -68,6 +75,16 @@ def cleaned_answers(form: PageForm, instrument: Instrument, page: Page) -> dict[
         raw = form[item_id].data
         answers[item_id] = None if raw in (None, "") else int(raw)
     return answers
+
+
+def posted_codes(formdata: Any, page: Page) -> dict[str, int]:
+    """The page's posted values that are whole numbers (to evaluate enable_when)."""
+    codes = {}
+    for item_id in page.items:
+        raw = formdata.get(item_id, "")
+        if raw.lstrip("-").isdigit():
+            codes[item_id] = int(raw)
+    return codes
 
 
 def unexpected_fields(posted: list[str], page: Page) -> list[str]:

@@ -24,7 +24,13 @@ from instruments import Instrument
 from webapp.extensions import db
 from webapp.i18n import LANGUAGE_NAMES, LANGUAGES
 from webapp.patient import bp
-from webapp.patient.forms import StartForm, cleaned_answers, page_form_class, unexpected_fields
+from webapp.patient.forms import (
+    StartForm,
+    cleaned_answers,
+    page_form_class,
+    posted_codes,
+    unexpected_fields,
+)
 from webapp.patient.limits import limiter, token_route_limit
 from webapp.patient.presenters import insight_view, page_position, review_view
 from webapp.services import invitations, responses
@@ -202,7 +208,10 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
     screen = instrument.screen_pages()[page]
     response = responses.responses_of(invitation)[instrument_id]
     text_lang = _text_language(instrument)
-    form_class = page_form_class(instrument, screen, text_lang)
+    known = dict(response.answers or {})
+    if request.method == "POST":
+        known.update(posted_codes(request.form, screen))
+    form_class = page_form_class(instrument, screen, text_lang, known)
     if request.method == "POST":
         extra = unexpected_fields(list(request.form.keys()), screen)
         if extra:
