@@ -13,7 +13,7 @@ import instruments
 from tests.conftest import missing_part
 from tests.webapp import patient_support as support
 from webapp.extensions import db
-from webapp.models import AuditEvent, Invitation, PageSubmission, Response, Score, utcnow
+from webapp.models import AuditEvent, Invitation, PageSubmission, Response, Score, User, utcnow
 from webapp.services import audit, responses
 
 
@@ -174,11 +174,16 @@ def test_insight_shows_own_answers_scores_and_who_looked(app, client, scoring_mo
     support.answer_everything(client, enrolled.token)
     client.post(f"/s/{enrolled.token}/submit")
     with app.app_context():
+        doctor = User(
+            email="lege@sykehus.test", display_name="Dr. Kari Nordmann", password_hash="x"
+        )
+        db.session.add(doctor)
+        db.session.flush()
         audit.record(
             "patient.view",
             actor_type="user",
-            actor_id=1,
-            actor_label="lege@sykehus.test",
+            actor_id=doctor.id,
+            actor_label=doctor.email,
             patient_id=enrolled.patient_id,
         )
         audit.record("scores.cli", actor_type="cli", patient_id=enrolled.patient_id)
@@ -187,7 +192,7 @@ def test_insight_shows_own_answers_scores_and_who_looked(app, client, scoring_mo
     assert "Svarene dine" in html and "ODI totalskår (0–100 %)" in html
     assert "<strong>20</strong>" in html and "Lavere er bedre." in html
     assert "Jeg har ingen problemer med å gå omkring" in html
-    assert "lege@sykehus.test så på opplysningene dine" in html
+    assert "Dr. Kari Nordmann så på opplysningene dine" in html
     assert html.count("<li>") == 1  # the command-line event is not a person looking
     with app.app_context():
         invitation = db.session.get(Invitation, enrolled.invitation_id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from instruments import Instrument
 from webapp.extensions import db
-from webapp.models import AuditEvent, Invitation, Score
+from webapp.models import AuditEvent, Invitation, Score, User
 from webapp.patient.explanations import action_text, score_explanation, score_name
 from webapp.services import responses
 
@@ -114,12 +114,17 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
     return {
         "sections": sections,
         "instruments": [s["instrument"] for s in sections],
-        "looks": [
-            {"at": e.at, "who": e.actor_label or _("A user"), "what": action_text(e.action)}
-            for e in looks
-        ],
+        "looks": [{"at": e.at, "who": _who(e), "what": action_text(e.action)} for e in looks],
         "until": invitation.innsyn_until,
     }
+
+
+def _who(event: AuditEvent) -> str:
+    """The user's display name (else the label recorded with the event)."""
+    user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+    if user is not None and user.display_name:
+        return user.display_name
+    return event.actor_label or _("A user")
 
 
 def _scale_label(instrument: Instrument, scale_id: str) -> str:
