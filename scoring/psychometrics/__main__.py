@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         help="COSMIN measurement-property report (self-contained HTML, optional JSON)",
     )
     rep.add_argument("data", help="CSV: one row per respondent, item ids as columns")
-    rep.add_argument("--instrument", required=True, help="instrument id, e.g. rand36")
+    rep.add_argument("--instrument", required=True,
+                     help="instrument id (e.g. rand36) or path to a definition .yaml")
     rep.add_argument("--retest", help="CSV of the retest; rows matched on the id column")
     rep.add_argument("--id-column", help="column matching test and retest rows "
                      "(default: 'id' or 'respondent')")
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             value_set=args.value_set,
             progress=not args.no_progress,
         )
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, KeyError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     Path(args.output).write_text(report.to_html(), encoding="utf-8")

@@ -347,9 +347,21 @@ def _dif(keyed: pd.DataFrame, group: pd.Series, tick: Callable[[], None]) -> dic
 # --------------------------------------------------------------------------- main entry
 
 
+def _instrument(instrument: Any) -> Any:
+    """An Instrument from an id, a path to a definition file, or an Instrument itself."""
+    import instruments
+
+    if isinstance(instrument, instruments.Instrument):
+        return instrument
+    text = str(instrument)
+    if text.endswith((".yaml", ".yml")):
+        return instruments.load_file(text)
+    return instruments.load(text)
+
+
 def build_report(
     data: pd.DataFrame,
-    instrument: str,
+    instrument: Any,
     *,
     retest: pd.DataFrame | None = None,
     groups: str | None = None,
@@ -360,6 +372,8 @@ def build_report(
 ) -> Report:
     """Compute the COSMIN measurement-property report of ``instrument`` on ``data``.
 
+    ``instrument`` is a bundled instrument id (``instruments.load``), a path to a definition
+    file (``*.yaml``) or a loaded :class:`instruments.Instrument`.
     ``data`` has one row per respondent and the instrument's item ids as columns (other
     columns are kept for hypotheses and groups). ``retest``: the same respondents answering
     again; rows are matched on ``id_column`` (default: an ``id`` or ``respondent`` column
@@ -367,11 +381,10 @@ def build_report(
     file or list of dicts for :func:`scoring.psychometrics.hypotheses`, evaluated on the
     scale scores plus every other column of ``data``.
     """
-    import instruments
-
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
-    inst = instruments.load(instrument)
+    inst = _instrument(instrument)
+    instrument = inst.id
     scales = list(inst.scales)
     if not scales:
         raise ValueError(f"instrument {instrument!r} defines no scales")
