@@ -215,3 +215,28 @@ def test_scores_command_prints_json_and_is_audited(app, client, scoring_modules)
     with app.app_context():
         event = db.session.query(AuditEvent).filter_by(action="scores.cli").one()
         assert event.patient_id == enrolled.patient_id and event.actor_type == "cli"
+
+
+def test_double_click_on_send_over_http_completes_once(database_url, app_factory, scoring_modules):
+    app = app_factory(database_url, WTF_CSRF_ENABLED=False)
+    enrolled = support.setup_world(app)
+    support.answer_everything(app.test_client(), enrolled.token)
+    barrier = threading.Barrier(3)
+    locations: list[str] = []
+
+    def click() -> None:
+        client = app.test_client()
+        barrier.wait()
+        locations.append(client.post(f"/s/{enrolled.token}/submit").headers["Location"])
+
+    threads = [threading.Thread(target=click) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(locations) == 3 and all(loc.endswith("/thanks") for loc in locations)
+    with app.app_context():
+        completed = db.session.query(Response).filter(Response.completed_at.is_not(None))
+        assert completed.count() == 2
+        keys = db.session.query(Score.response_id, Score.scale).all()
+        assert len(keys) == len(set(keys)) > 0
