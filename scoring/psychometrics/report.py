@@ -558,9 +558,13 @@ def svg_histogram(values: np.ndarray, lo: float, hi: float, title: str) -> str:
     if values.size == 0 or not (hi > lo):
         return f'<svg width="{w}" height="40"><text x="4" ' \
                f'y="20" font-size="12">{html.escape(title)}: no scores</text></svg>'
-    distinct = np.unique(values)
-    n_bins = int(min(20, max(5, distinct.size)))
-    counts, edges = np.histogram(values, bins=n_bins, range=(lo, hi))
+    integer = bool(np.all(values == np.round(values))) and float(lo).is_integer()
+    if integer and hi - lo <= 40:  # one bar per possible integer score
+        edges = np.arange(lo - 0.5, hi + 1.0, 1.0)
+        counts, edges = np.histogram(values, bins=edges)
+    else:
+        counts, edges = np.histogram(values, bins=20, range=(lo, hi))
+    n_bins = counts.size
     top = counts.max() or 1
     bw = (w - 2 * pad) / n_bins
     bars = []

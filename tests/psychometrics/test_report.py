@@ -270,8 +270,11 @@ def test_svg_histogram_and_scree_are_plain_inline_svg():
 
     hist = svg_histogram(np.array([0, 0, 0, 50, 100.0]), 0, 100, "PF")
     assert hist.startswith("<svg") and hist.endswith("</svg>")
-    assert hist.count("<rect") == 5  # 5 distinct-value minimum of bins
-    assert "<title>0–20: 3</title>" in hist
+    assert hist.count("<rect") == 20  # wide range: 20 equal bins
+    assert "<title>0–5: 3</title>" in hist
+    small = svg_histogram(np.array([3, 3, 4, 6.0]), 3, 6, "RE")  # one bar per integer
+    assert small.count("<rect") == 4
+    assert "<title>2.5–3.5: 2</title>" in small and "<title>4.5–5.5: 0</title>" in small
     scree = svg_scree([3.2, 1.1, 0.5, 0.2])
     assert scree.count("<circle") == 4 and "http" not in hist + scree
 
