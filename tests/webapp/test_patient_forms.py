@@ -194,3 +194,11 @@ def test_enable_when_conditions_are_evaluated_like_fhir():
     assert is_enabled(q03, {"vas": 49, "q01": 1})
     assert not is_enabled(q03, {"vas": 50, "q01": 1})
     assert not is_enabled(q03, {"vas": 10, "q01": 9})
+
+
+def test_malformed_idempotency_key_is_replaced_not_stored(client, started, app):
+    response = client.post(f"/s/{started.token}/q/eq5d5l/0", data={"MO": "1", "idem": "x" * 500})
+    assert response.status_code == 302
+    with app.app_context():
+        key = db.session.query(PageSubmission).one().idempotency_key
+        assert len(key) <= 64 and "xxx" not in key

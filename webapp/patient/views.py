@@ -6,6 +6,7 @@ token (and a client that failed too often) gets the same page with status 404.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -39,6 +40,7 @@ from webapp.services.invitations import Access
 LANG_COOKIE = "openprom_lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 NOT_FOUND = 404
+IDEM_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 @bp.context_processor
@@ -223,7 +225,7 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
                 instrument,
                 page,
                 cleaned_answers(form, instrument, screen),
-                idempotency_key=form.idem.data or secrets.token_hex(16),
+                idempotency_key=_page_key(response.id, form.idem.data),
                 language=text_lang,
             )
             if form.ret.data == "review":
@@ -250,6 +252,12 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
         back_url=_back_url(invitation, instrument, page, token),
         vas=any(instrument.item(i).anchors for i in screen.items),
     )
+
+
+def _page_key(response_id: int, posted: str | None) -> str:
+    """The stored idempotency key: scoped to the response; a malformed key gets a fresh one."""
+    key = posted if posted and IDEM_KEY.fullmatch(posted) else secrets.token_hex(16)
+    return f"{response_id}:{key}"
 
 
 def _after(invitation: Any, instrument: Instrument, page: int, token: str):  # type: ignore[no-untyped-def]
