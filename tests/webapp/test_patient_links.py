@@ -159,3 +159,13 @@ def test_invite_errors_are_clear(app):
     assert "no open invitation for time point '99m'" in bad_tp.output
     later = runner.invoke(args=["invite", support.PATIENT_ID, "--time-point", "3m"])
     assert later.exit_code == 0 and "opens on" in later.output
+
+
+def test_link_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENPROM_TOKEN_MAX_FAILURES", "2")
+    monkeypatch.setenv("OPENPROM_INNSYN_DAYS", "30")
+    app = make_app(f"sqlite:///{tmp_path / 'e.sqlite'}", tmp_path / "inst")
+    assert app.config["OPENPROM_TOKEN_MAX_FAILURES"] == 2
+    assert app.config["OPENPROM_INNSYN_DAYS"] == 30
+    with app.app_context():
+        db.engine.dispose()

@@ -5,11 +5,24 @@ from flask import Blueprint
 bp = Blueprint("patient", __name__, template_folder="../templates")
 
 
+# Patient-flow settings read from the environment unless create_app(config) sets them.
+ENV_SETTINGS = {
+    "OPENPROM_INNSYN_DAYS": int,  # days a patient can see their answers after submitting
+    "OPENPROM_TOKEN_MAX_FAILURES": int,  # failed link lookups per client per 15 minutes
+    "OPENPROM_TOKEN_RATE_LIMIT": str,  # Flask-Limiter limit on /s/ routes
+}
+
+
 @bp.record_once
 def _setup(state) -> None:  # type: ignore[no-untyped-def]
+    import os
+
     from webapp.i18n import init_i18n
     from webapp.patient.limits import limiter
 
+    for name, kind in ENV_SETTINGS.items():
+        if name not in state.app.config and os.environ.get(name):
+            state.app.config[name] = kind(os.environ[name])
     init_i18n(state.app)
     limiter.init_app(state.app)
 
