@@ -132,3 +132,38 @@ def test_bad_models_raise_clear_errors(hs):
         cfa(hs, {"f": ["x1", "x2"]})
     with pytest.raises(ValueError, match="not supported"):
         cfa(hs, THREE_FACTORS, missing="ml")
+
+
+def test_eight_factor_model_with_two_item_factors_matches_lavaan():
+    # data/rand36_like_simulated_1000.csv: 1000 simulated RAND-36-like responses (printed
+    # codes, not re-keyed; bench/psychometrics.py simulate_rand36(1000, seed=2024), columns
+    # id, sex, q02 dropped). R 4.2.2, lavaan 0.6-14, cfa() of the eight RAND-36 scales:
+    # chisq 674.064708, df 532, cfi 0.991772, tli 0.990797, rmsea 0.016341
+    # [0.012237, 0.019991], srmr 0.020444; std.all SF=~q20 0.717208, SF=~q32 -0.748220,
+    # BP=~q21 0.752503, GH=~q34 0.745363. Loadings are sign-free up to a factor's
+    # reflection, so the signs are compared within SF.
+    data = pd.read_csv(Path(__file__).parent / "data" / "rand36_like_simulated_1000.csv")
+    model = {
+        "PF": [f"q{i:02d}" for i in range(3, 13)],
+        "RP": ["q13", "q14", "q15", "q16"],
+        "RE": ["q17", "q18", "q19"],
+        "SF": ["q20", "q32"],
+        "BP": ["q21", "q22"],
+        "VT": ["q23", "q27", "q29", "q31"],
+        "MH": ["q24", "q25", "q26", "q28", "q30"],
+        "GH": ["q01", "q33", "q34", "q35", "q36"],
+    }
+    r = cfa(data, model)
+    assert r.df == 532
+    assert r.chi2 == pytest.approx(674.064708, abs=1e-3)
+    assert r.cfi == pytest.approx(0.991772, abs=1e-6)
+    assert r.tli == pytest.approx(0.990797, abs=1e-6)
+    assert r.rmsea == pytest.approx(0.016341, abs=1e-6)
+    assert r.rmsea_ci == pytest.approx((0.012237, 0.019991), abs=1e-6)
+    assert r.srmr == pytest.approx(0.020444, abs=1e-6)
+    lo = r.loadings.set_index(["factor", "item"])["std_all"]
+    assert abs(lo[("SF", "q20")]) == pytest.approx(0.717208, abs=1e-5)
+    assert abs(lo[("SF", "q32")]) == pytest.approx(0.748220, abs=1e-5)
+    assert np.sign(lo[("SF", "q20")]) == -np.sign(lo[("SF", "q32")])
+    assert abs(lo[("BP", "q21")]) == pytest.approx(0.752503, abs=1e-5)
+    assert abs(lo[("GH", "q34")]) == pytest.approx(0.745363, abs=1e-5)
