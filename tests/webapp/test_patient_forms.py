@@ -103,9 +103,7 @@ def test_vas_out_of_range_or_not_a_number_is_rejected(client, started, app):
     assert "VAS" not in _answers(app, "eq5d5l")
 
 
-def test_unknown_instrument_or_page_beyond_progress_redirects_to_where_to_continue(
-    client, started
-):
+def test_unknown_instrument_or_page_beyond_progress_redirects_to_where_to_continue(client, started):
     for path in ["q/eq5d5l/3", "q/odi/0", "q/rand36/0", "q/eq5d5l/99"]:
         response = client.get(f"/s/{started.token}/{path}")
         assert response.status_code == 302
