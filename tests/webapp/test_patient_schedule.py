@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.webapp import patient_support as support
 from webapp.extensions import db
 from webapp.models import AuditEvent, Enrolment, Invitation
@@ -85,3 +87,28 @@ def test_demo_has_the_lumbar_surgery_protocol_and_enrol_works_on_it(app):
     assert link.exit_code == 0, link.output
     path = link.output.strip().splitlines()[0].split("127.0.0.1:5000")[1]
     assert app.test_client().get(path).status_code == 302
+
+
+def test_define_protocol_checks_instruments_names_and_days(app):
+    from webapp.models import Register
+    from webapp.services.protocols import ProtocolError, TimePointSpec, define_protocol
+
+    with app.app_context():
+        register = Register(name="r", title="R")
+        db.session.add(register)
+        db.session.flush()
+        later = TimePointSpec("12m", "12 months", 365, ("eq5d5l", "odi"))
+        first = TimePointSpec("baseline", "Baseline", 0, ("eq5d5l",))
+        protocol = define_protocol(register, "p", "P", [later, first], window_days=21)
+        assert [tp.name for tp in protocol.time_points] == ["baseline", "12m"]
+        bad = [
+            ([TimePointSpec("a", "A", 0, ("sf99",))], {}, "unknown instrument 'sf99'"),
+            ([first, first], {}, "must be unique"),
+            ([TimePointSpec("a", "A", 0, ())], {}, "has no instruments"),
+            ([], {}, "at least one time point"),
+            ([first], {"window_days": 0}, "at least 1"),
+            ([first], {"window_days": 7, "reminder_days": 7}, "between 1 and"),
+        ]
+        for points, options, message in bad:
+            with pytest.raises(ProtocolError, match=message):
+                define_protocol(register, "q", "Q", points, **options)

@@ -7,15 +7,77 @@ Each time point of the protocol gets one invitation that opens on its due date (
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
+import instruments
 from webapp.extensions import db
-from webapp.models import Enrolment, Invitation, Patient, Protocol, Unit
+from webapp.models import Enrolment, Invitation, Patient, Protocol, Register, TimePoint, Unit
 
 
 class ProtocolError(ValueError):
     """An enrolment request that cannot be carried out (unknown unit, protocol ...)."""
+
+
+@dataclass(frozen=True)
+class TimePointSpec:
+    """A time point to define: name, title, days after the index date, instrument ids."""
+
+    name: str
+    title: str
+    offset_days: int
+    instruments: tuple[str, ...]
+
+
+def define_protocol(
+    register: Register,
+    name: str,
+    title: str,
+    time_points: Sequence[TimePointSpec],
+    *,
+    window_days: int = 30,
+    reminder_days: int | None = 7,
+) -> Protocol:
+    """Create a protocol after checking it (instruments exist, names unique, days sane)."""
+    if window_days < 1:
+        raise ProtocolError("window_days must be at least 1")
+    if reminder_days is not None and not 0 < reminder_days < window_days:
+        raise ProtocolError("reminder_days must be between 1 and window_days - 1")
+    if not time_points:
+        raise ProtocolError("a protocol needs at least one time point")
+    names = [tp.name for tp in time_points]
+    if len(set(names)) != len(names):
+        raise ProtocolError(f"time point names must be unique (got {', '.join(names)})")
+    for tp in time_points:
+        if not tp.instruments:
+            raise ProtocolError(f"time point {tp.name!r} has no instruments")
+        for instrument_id in tp.instruments:
+            try:
+                instruments.load(instrument_id)
+            except KeyError as exc:
+                raise ProtocolError(f"time point {tp.name!r}: {exc.args[0]}") from None
+    protocol = Protocol(
+        register_id=register.id,
+        name=name,
+        title=title,
+        window_days=window_days,
+        reminder_days=reminder_days,
+    )
+    protocol.time_points = [
+        TimePoint(
+            name=tp.name,
+            title=tp.title,
+            offset_days=tp.offset_days,
+            position=position,
+            instruments=list(tp.instruments),
+        )
+        for position, tp in enumerate(sorted(time_points, key=lambda t: t.offset_days))
+    ]
+    db.session.add(protocol)
+    db.session.flush()
+    return protocol
 
 
 def find_unit(name: str) -> Unit:
