@@ -200,3 +200,13 @@ def test_malformed_idempotency_key_is_replaced_not_stored(client, started, app):
     with app.app_context():
         key = db.session.query(PageSubmission).one().idempotency_key
         assert len(key) <= 64 and "xxx" not in key
+
+
+def test_instruction_for_the_dimensions_is_not_repeated_on_the_vas_page(client, started):
+    intro = instruments.load("eq5d5l").intro["nb"]
+    assert intro in client.get(f"/s/{started.token}/q/eq5d5l/0").text
+    for index, item in enumerate(["MO", "SC", "UA", "PD", "AD"]):
+        client.post(f"/s/{started.token}/q/eq5d5l/{index}", data={item: "1"})
+    vas_page = client.get(f"/s/{started.token}/q/eq5d5l/5")
+    assert vas_page.status_code == 200 and "HELSEN DIN I DAG" in vas_page.text
+    assert intro not in vas_page.text

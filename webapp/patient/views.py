@@ -225,7 +225,7 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
                 instrument,
                 page,
                 cleaned_answers(form, instrument, screen),
-                idempotency_key=_page_key(response.id, form.idem.data),
+                idempotency_key=_page_key(response.id, page, form.idem.data),
                 language=text_lang,
             )
             if form.ret.data == "review":
@@ -251,13 +251,14 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
         total=total,
         back_url=_back_url(invitation, instrument, page, token),
         vas=any(instrument.item(i).anchors for i in screen.items),
+        has_choice=any(instrument.item(i).type == "choice" for i in screen.items),
     )
 
 
-def _page_key(response_id: int, posted: str | None) -> str:
-    """The stored idempotency key: scoped to the response; a malformed key gets a fresh one."""
+def _page_key(response_id: int, page: int, posted: str | None) -> str:
+    """The stored idempotency key, scoped to response and page; a malformed one is replaced."""
     key = posted if posted and IDEM_KEY.fullmatch(posted) else secrets.token_hex(16)
-    return f"{response_id}:{key}"
+    return f"{response_id}:{page}:{key}"
 
 
 def _after(invitation: Any, instrument: Instrument, page: int, token: str):  # type: ignore[no-untyped-def]
