@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
         )
     except (ValueError, KeyError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
         return 2
     Path(args.output).write_text(report.to_html(), encoding="utf-8")
     if args.json:
