@@ -194,10 +194,15 @@ def register_patient_commands(app: Flask) -> None:
 
     @app.cli.command("send-due")
     def send_due() -> None:
-        """Queue e-mails for invitations that are due and send due messages via SMTP."""
+        """Queue e-mails for invitations that are due and send due messages via SMTP.
+
+        Also marks unanswered invitations whose window has passed as expired.
+        """
+        from webapp.services.invitations import expire_overdue
         from webapp.services.mailer import MailConfigError
         from webapp.services.outbox import deliver_due, queue_due
 
+        expired = expire_overdue()
         queued = queue_due()
         try:
             report = deliver_due()
@@ -205,7 +210,8 @@ def register_patient_commands(app: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(
             f"queued {queued} invitation(s); sent {report.sent}, failed {report.failed}"
-            f" (kept for retry), dropped {report.dropped} reminder(s)"
+            f" (kept for retry), dropped {report.dropped} reminder(s);"
+            f" {expired} invitation(s) expired"
         )
         if report.failed:
             raise SystemExit(1)

@@ -176,3 +176,17 @@ def test_smtp_url_errors_are_clear(app):
     app.config["OPENPROM_SMTP_URL"] = None
     result = app.test_cli_runner().invoke(args=["send-due"])
     assert result.exit_code != 0 and "OPENPROM_SMTP_URL is not set" in result.output
+
+
+def test_send_due_marks_unanswered_invitations_past_their_window_expired(app, smtp_server):
+    _, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    with app.app_context():
+        support.make_protocol()
+        old = support.enrol_patient(index_date=dt.date.today() - dt.timedelta(days=40))
+    result = app.test_cli_runner().invoke(args=["send-due"])
+    assert result.exit_code == 0 and "1 invitation(s) expired" in result.output
+    with app.app_context():
+        states = [i.state for i in db.session.query(Invitation).order_by(Invitation.opens_at)]
+        assert states == ["expired", "scheduled", "scheduled"]
+    assert app.test_client().get(f"/s/{old.token}").status_code == 404

@@ -162,3 +162,20 @@ def choose_invitation(
     if chosen.state == "revoked":
         raise InvitationError("that invitation was revoked")
     return chosen
+
+
+def expire_overdue(now: dt.datetime | None = None) -> int:
+    """Mark unanswered invitations whose window has passed as ``expired``; returns how many."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.completed_at.is_(None),
+            Invitation.expires_at <= now,
+            Invitation.state.in_(("scheduled", "sent", "opened")),
+        )
+        .values(state="expired")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
