@@ -284,3 +284,60 @@ def test_retest_ids_must_be_unique(data):
     dup.loc[dup.index[1], "id"] = dup["id"].iloc[0]
     with pytest.raises(ValueError, match="repeated ids"):
         build_report(data.iloc[:20], INSTRUMENT, retest=dup)
+
+
+def _rand_style_algorithm():
+    """A test scoring algorithm for ``rand36_like``: RAND-style 0..100 scale scores.
+
+    Items are keyed by the printed RAND-36 form (bench.RAND36_HIGHER_BETTER), rescaled to
+    0..100 and averaged when at least half the scale's items are answered.
+    """
+    from scoring.registry import Algorithm
+
+    codes = {i: frozenset(range(1, k + 1)) for i, k in bench.RAND36_CODES.items()}
+
+    def compute(columns, _value_set):
+        out = {}
+        for sid, items in bench.RAND36_SCALES.items():
+            parts = []
+            for i in items:
+                k = bench.RAND36_CODES[i]
+                x = columns[i] if bench.RAND36_HIGHER_BETTER[i] > 0 else k + 1 - columns[i]
+                parts.append(100.0 * (x - 1) / (k - 1))
+            m = np.vstack(parts)
+            answered = (~np.isnan(m)).sum(axis=0)
+            total = np.nansum(m, axis=0)
+            mean = np.divide(total, answered, out=np.full(total.shape, np.nan),
+                             where=answered > 0)
+            out[sid] = np.where(answered * 2 >= len(items), mean, np.nan)
+        return out
+
+    return Algorithm(
+        instrument_id="rand36_like", algorithm_version="test", items=tuple(codes),
+        scores=tuple(bench.RAND36_SCALES), codes=codes, compute=compute,
+    )
+
+
+def test_report_uses_score_table_when_the_instrument_has_an_algorithm(monkeypatch, data):
+    import scoring.core
+
+    algorithm = _rand_style_algorithm()
+    real_get = scoring.core.get
+    monkeypatch.setattr(scoring.core, "get",
+                        lambda i: algorithm if i == "rand36_like" else real_get(i))
+    d = data.iloc[:1500].copy()
+    d.loc[d.index[:3], "q03"] = 9  # impossible code: the row's scores become missing
+    js = build_report(d, str(TEST_INSTRUMENT)).to_dict()
+    assert js["invalid_cells"] == 3
+    assert js["scoring"].startswith("scoring.score_table")
+    expected = scoring.core.score_table("rand36_like", d, errors="blank")
+    for sid in SCALES:
+        s = _scale(js, sid)
+        assert s["score_source"] == "scoring.score_table"
+        fc = s["floor_ceiling"]
+        # extremes of the test algorithm: 0 and 100 (all items at the worst / best code)
+        assert (fc["min_possible"], fc["max_possible"]) == (0.0, 100.0), sid
+        x = pd.Series(expected[sid]).dropna()
+        assert fc["floor_pct"] == pytest.approx(100 * (x == 0).mean(), abs=1e-9)
+        assert fc["ceiling_pct"] == pytest.approx(100 * (x == 100).mean(), abs=1e-9)
+    assert _scale(js, "PF")["score"]["n"] == int(pd.Series(expected["PF"]).notna().sum())
