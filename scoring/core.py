@@ -66,6 +66,25 @@ def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
+def _code_lookup(codes: frozenset[int]) -> tuple[int, int, np.ndarray]:
+    """(lowest code, highest code, boolean table: is ``lo + i`` an allowed code)."""
+    lo, hi = min(codes), max(codes)
+    lookup = np.zeros(hi - lo + 1, dtype=bool)
+    lookup[[c - lo for c in codes]] = True
+    return lo, hi, lookup
+
+
+def _impossible(values: np.ndarray, lo: int, hi: int, lookup: np.ndarray) -> np.ndarray:
+    """Cells holding a number that is not an allowed code (NaN = missing is fine).
+
+    A range check plus a lookup table: much cheaper than ``np.isin`` on float data.
+    """
+    in_range = (values >= lo) & (values <= hi)  # False for NaN
+    as_int = np.where(in_range, values, lo).astype(np.intp)
+    valid = in_range & (as_int == values) & lookup[as_int - lo]
+    return ~(valid | np.isnan(values))
+
+
 def prepare(
     algorithm: Algorithm, table: Mapping[str, Any] | Any
 ) -> tuple[dict[str, np.ndarray], list[CellError], np.ndarray]:
@@ -93,17 +112,19 @@ def prepare(
             columns[item] = np.full(n, np.nan)
             continue
         values, not_number = _to_float(raw[item])
-        allowed = np.fromiter(sorted(algorithm.codes[item]), dtype=np.float64)
-        present = ~np.isnan(values)
-        impossible = present & ~np.isin(values, allowed)
-        invalid = not_number | impossible
+        lo, hi, lookup = _code_lookup(algorithm.codes[item])
+        invalid = not_number | _impossible(values, lo, hi, lookup)
         if invalid.any():
-            lo, hi = int(allowed.min()), int(allowed.max())
+            shown = (
+                f"{lo}..{hi}"
+                if lookup.all()
+                else ", ".join(str(c) for c in sorted(algorithm.codes[item]))
+            )
             for r in np.flatnonzero(invalid):
                 value = raw[item][r]
                 why = "not a number" if not_number[r] else "impossible code"
                 errors.append(
-                    CellError(int(r), item, value, f"{why} {value!r} (allowed {lo}..{hi})")
+                    CellError(int(r), item, value, f"{why} {value!r} (allowed {shown})")
                 )
             values = np.where(invalid, np.nan, values)
             bad_rows |= invalid

@@ -1,0 +1,47 @@
+"""COPD Assessment Test (CAT): total 0..40 and impact level.
+
+CAT Healthcare Professional User Guide (GlaxoSmithKline, issue 3, 2016): the total is
+the sum of the eight items (0..5 each); impact levels low (< 10), medium (10-20), high
+(21-30) and very high (> 30). A total of exactly 10 is medium. The guide gives no rule
+for scoring incomplete forms, so the total is missing when any item is missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.registry import Algorithm, Columns
+
+ITEMS = tuple(f"q{i:02d}" for i in range(1, 9))
+IMPACT = ((9.0, "low"), (20.0, "medium"), (30.0, "high"), (40.0, "very high"))
+"""(inclusive upper bound of the total, impact level); totals are integers."""
+
+
+def impact(total: np.ndarray) -> np.ndarray:
+    """Impact level names (object array, None where ``total`` is NaN)."""
+    names = np.array([None] + [name for _, name in IMPACT], dtype=object)
+    index = np.searchsorted(np.array([b for b, _ in IMPACT]), total, side="left") + 1
+    index[np.isnan(total)] = 0
+    return names[index]
+
+
+def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndarray]:
+    """``total`` (sum, NaN when any item is missing: NaN propagates) and ``impact``."""
+    total = columns[ITEMS[0]].copy()
+    for item in ITEMS[1:]:
+        total += columns[item]
+    return {"total": total, "impact": impact(total)}
+
+
+ALGORITHMS = {
+    "cat": Algorithm(
+        instrument_id="cat",
+        algorithm_version="cat-1.0",
+        items=ITEMS,
+        scores=("total", "impact"),
+        codes={item: frozenset(range(6)) for item in ITEMS},
+        compute=compute,
+        text_scores=frozenset({"impact"}),
+        description="COPD Assessment Test: total 0-40 and impact level (CAT user guide 2016).",
+    )
+}
