@@ -1,0 +1,159 @@
+"""EQ-5D-5L and EQ-5D-3L scoring: ``index`` (value set), ``vas`` (as given), ``profile``.
+
+Value-set coefficients live in ``instruments/data/eq5d_value_sets.csv`` (one row per model
+term, with its source). For each value set the index of every one of the 5^5 (or 3^5)
+health states is computed once from the model and cached as a lookup table; scoring a
+table is then one integer index per row. The index is kept unrounded.
+
+Model terms (all additive, as in the papers):
+
+* ``start``: value from which decrements are taken (1, or 0.9755 for SE-2020);
+* ``any_problem``: constant applied when any dimension is above level 1;
+* ``any_level3``: the 3L "N3" term, applied when any dimension is at level 3;
+* ``any_level5``: the 5L "N5" term, applied when any dimension is at level 5;
+* ``MO2`` .. ``AD5``: decrement of a dimension at a level (level 1 = 0).
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from scoring.registry import Algorithm, Columns, ValueSet
+
+ALGORITHM_VERSION = "eq5d-1.0"
+DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
+DATA_FILE = Path(__file__).resolve().parent.parent / "instruments" / "data" / "eq5d_value_sets.csv"
+_FLAG_TERMS = ("start", "any_problem", "any_level3", "any_level5")
+_LEVELS = {"eq5d5l": 5, "eq5d3l": 3}
+
+
+@cache
+def _coefficients() -> dict[tuple[str, str], dict[str, float]]:
+    """(instrument, value set) -> term -> coefficient, read from the CSV once."""
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    with DATA_FILE.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["instrument"], row["value_set"])
+            table.setdefault(key, {})[row["term"]] = float(row["coefficient"])
+    return table
+
+
+@cache
+def _sources() -> dict[tuple[str, str], str]:
+    with DATA_FILE.open(newline="", encoding="utf-8") as fh:
+        return {(r["instrument"], r["value_set"]): r["source"] for r in csv.DictReader(fh)}
+
+
+def _all_states(levels: int) -> np.ndarray:
+    """Every health state as rows of 5 levels, in lookup order (MO slowest, AD fastest)."""
+    grid = np.indices((levels,) * 5).reshape(5, -1).T
+    return grid + 1
+
+
+@cache
+def lookup_table(instrument_id: str, value_set: str) -> np.ndarray:
+    """Index value of every health state of ``value_set`` (read-only float64 array)."""
+    levels = _LEVELS[instrument_id]
+    try:
+        terms = _coefficients()[(instrument_id, value_set)]
+    except KeyError:
+        raise ValueError(f"no coefficients for {instrument_id} value set {value_set!r}") from None
+    unknown = set(terms) - set(_FLAG_TERMS) - {
+        f"{d}{lvl}" for d in DIMENSIONS for lvl in range(2, levels + 1)
+    }
+    if unknown:
+        raise ValueError(f"unknown terms in {value_set!r}: {sorted(unknown)}")
+    states = _all_states(levels)
+    values = np.full(states.shape[0], terms.get("start", 1.0))
+    for j, dim in enumerate(DIMENSIONS):
+        decrement = np.zeros(levels + 1)
+        for lvl in range(2, levels + 1):
+            decrement[lvl] = terms[f"{dim}{lvl}"]
+        values += decrement[states[:, j]]
+    values += terms.get("any_problem", 0.0) * (states > 1).any(axis=1)
+    values += terms.get("any_level3", 0.0) * (states == 3).any(axis=1)
+    values += terms.get("any_level5", 0.0) * (states == 5).any(axis=1)
+    values.setflags(write=False)
+    return values
+
+
+@cache
+def _profiles(levels: int) -> np.ndarray:
+    states = _all_states(levels)
+    return np.array(["".join(map(str, s)) for s in states], dtype=object)
+
+
+def state_codes(columns: Columns, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row -> position in the lookup table, and a mask of rows with all five dimensions."""
+    pos = np.zeros(len(columns[DIMENSIONS[0]]), dtype=np.float64)
+    for dim in DIMENSIONS:
+        pos = pos * levels + (columns[dim] - 1.0)
+    complete = ~np.isnan(pos)
+    return np.where(complete, pos, 0.0).astype(np.intp), complete
+
+
+def _compute(instrument_id: str, columns: Columns, value_set: str | None) -> dict[str, np.ndarray]:
+    levels = _LEVELS[instrument_id]
+    pos, complete = state_codes(columns, levels)
+    table = lookup_table(instrument_id, value_set or DEFAULTS[instrument_id])
+    index = table[pos]
+    profile = _profiles(levels)[pos]
+    if not complete.all():
+        index[~complete] = np.nan
+        profile[~complete] = None
+    vas = np.asarray(columns["VAS"], dtype=np.float64).copy()
+    return {"index": index, "vas": vas, "profile": profile}
+
+
+def _value_sets(instrument_id: str, descriptions: dict[str, str]) -> tuple[ValueSet, ...]:
+    src = _sources()
+    return tuple(
+        ValueSet(name, src[(instrument_id, name)], description)
+        for name, description in descriptions.items()
+    )
+
+
+DEFAULTS = {"eq5d5l": "England", "eq5d3l": "UK"}
+
+_5L_SETS = {
+    "England": "England EQ-5D-5L (Devlin 2018), hybrid cTTO/DCE; 11111 = 1, 55555 = -0.285",
+    "DK": "Danish EQ-5D-5L (Jensen 2021), cTTO; 11111 = 1, 55555 = -0.758",
+    "SE-2020": "Swedish experience-based VAS EQ-5D-5L (Burström 2020); 11111 = 0.9755, "
+    "55555 = 0.2433",
+}
+_3L_SETS = {
+    "UK": "UK EQ-5D-3L TTO (Dolan 1997), N3 model; 11111 = 1, 33333 = -0.594",
+    "DK": "Danish EQ-5D-3L TTO (Wittrup-Jensen 2009); 11111 = 1, 33333 = -0.624",
+}
+
+
+def _algorithm(instrument_id: str, descriptions: dict[str, str]) -> Algorithm:
+    levels = _LEVELS[instrument_id]
+    codes = {d: frozenset(range(1, levels + 1)) for d in DIMENSIONS}
+    codes["VAS"] = frozenset(range(0, 101))
+
+    def compute(columns: Columns, value_set: str | None) -> dict[str, np.ndarray]:
+        return _compute(instrument_id, columns, value_set)
+
+    return Algorithm(
+        instrument_id=instrument_id,
+        algorithm_version=ALGORITHM_VERSION,
+        items=(*DIMENSIONS, "VAS"),
+        scores=("index", "vas", "profile"),
+        codes=codes,
+        compute=compute,
+        value_sets=_value_sets(instrument_id, descriptions),
+        default_value_set=DEFAULTS[instrument_id],
+        text_scores=frozenset({"profile"}),
+        description=f"EQ-5D-{levels}L index (value set), respondent's own EQ VAS, profile",
+    )
+
+
+ALGORITHMS = {
+    "eq5d5l": _algorithm("eq5d5l", _5L_SETS),
+    "eq5d3l": _algorithm("eq5d3l", _3L_SETS),
+}
