@@ -118,7 +118,8 @@ def test_final_submit_stores_answers_and_scores_once(app, client, scoring_module
         scores = {s.scale: s for s in eq5d.scores}
         assert scores["profile"].text_value == "11231"
         assert scores["vas"].value == 70  # the respondent's own VAS, reported as is
-        assert scores["index"].value_set == "NO" and scores["index"].value is not None
+        assert scores["index"].value is not None
+        assert scores["index"].value_set == responses.value_set_for("eq5d5l")
         assert all(s.algorithm_version for s in scores.values())
         odi = {s.scale: s for s in _response(app, "odi").scores}
         # ODI 2.1a: total = sum / (5 x answered sections) x 100 (Fairbank & Pynsent 2000,
@@ -240,3 +241,21 @@ def test_double_click_on_send_over_http_completes_once(database_url, app_factory
         assert completed.count() == 2
         keys = db.session.query(Score.response_id, Score.scale).all()
         assert len(keys) == len(set(keys)) > 0
+
+
+def test_value_set_comes_from_config_then_instrument_file_then_scoring(app, scoring_modules):
+    import scoring
+
+    with app.app_context():
+        algorithm = scoring.get("eq5d5l")
+        shipped = {v.name for v in algorithm.value_sets}
+        # eq5d5l.yaml names NO as its default: used as soon as scoring ships it
+        expected = "NO" if "NO" in shipped else algorithm.default_value_set
+        assert responses.value_set_for("eq5d5l") == expected
+        other = sorted(shipped - {expected})[0]
+        app.config["OPENPROM_VALUE_SETS"] = {"eq5d5l": other}
+        assert responses.value_set_for("eq5d5l") == other
+        app.config["OPENPROM_VALUE_SETS"] = {"eq5d5l": "Atlantis"}
+        with pytest.raises(ValueError, match="unknown value set 'Atlantis'"):
+            responses.value_set_for("eq5d5l")
+        assert responses.value_set_for("odi") is None

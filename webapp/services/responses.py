@@ -194,9 +194,18 @@ def missing_required(instrument: Instrument, answers: dict[str, Any]) -> tuple[s
 
 
 def value_set_for(instrument_id: str) -> str | None:
-    """The value set used for an instrument (config ``OPENPROM_VALUE_SETS`` or its default)."""
+    """The value set to score an instrument with.
+
+    Config ``OPENPROM_VALUE_SETS`` (instrument id -> name) first, then the instrument file's
+    ``default_value_set`` (``NO`` for EQ-5D-5L) when the scoring module ships it, else the
+    scoring module's default.
+    """
     algorithm = scoring.get(instrument_id)
     chosen = current_app.config.get("OPENPROM_VALUE_SETS", {}).get(instrument_id)
+    if chosen is None:
+        preferred = instruments.load(instrument_id).scoring.default_value_set
+        if preferred in {v.name for v in algorithm.value_sets}:
+            chosen = preferred
     return algorithm.value_set(chosen)
 
 
