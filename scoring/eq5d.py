@@ -11,7 +11,9 @@ Model terms (all additive, as in the papers):
 * ``any_problem``: constant applied when any dimension is above level 1;
 * ``any_level3``: the 3L "N3" term, applied when any dimension is at level 3;
 * ``any_level5``: the 5L "N5" term, applied when any dimension is at level 5;
-* ``MO2`` .. ``AD5``: decrement of a dimension at a level (level 1 = 0).
+* ``MO2`` .. ``AD5``: decrement of a dimension at a level (level 1 = 0); or, for sets
+  estimated with dimension x level parameters (Norway), ``MO`` .. ``AD`` (decrement at
+  level 5) times ``level2`` .. ``level5`` (share of that decrement at each level).
 """
 
 from __future__ import annotations
@@ -62,9 +64,10 @@ def lookup_table(instrument_id: str, value_set: str) -> np.ndarray:
         terms = _coefficients()[(instrument_id, value_set)]
     except KeyError:
         raise ValueError(f"no coefficients for {instrument_id} value set {value_set!r}") from None
-    unknown = set(terms) - set(_FLAG_TERMS) - {
-        f"{d}{lvl}" for d in DIMENSIONS for lvl in range(2, levels + 1)
-    }
+    allowed = set(_FLAG_TERMS) | set(DIMENSIONS)
+    allowed |= {f"{d}{lvl}" for d in DIMENSIONS for lvl in range(2, levels + 1)}
+    allowed |= {f"level{lvl}" for lvl in range(2, levels + 1)}
+    unknown = set(terms) - allowed
     if unknown:
         raise ValueError(f"unknown terms in {value_set!r}: {sorted(unknown)}")
     states = _all_states(levels)
@@ -72,13 +75,22 @@ def lookup_table(instrument_id: str, value_set: str) -> np.ndarray:
     for j, dim in enumerate(DIMENSIONS):
         decrement = np.zeros(levels + 1)
         for lvl in range(2, levels + 1):
-            decrement[lvl] = terms[f"{dim}{lvl}"]
+            decrement[lvl] = _decrement(terms, dim, lvl)
         values += decrement[states[:, j]]
     values += terms.get("any_problem", 0.0) * (states > 1).any(axis=1)
     values += terms.get("any_level3", 0.0) * (states == 3).any(axis=1)
     values += terms.get("any_level5", 0.0) * (states == 5).any(axis=1)
     values.setflags(write=False)
     return values
+
+
+def _decrement(terms: dict[str, float], dim: str, level: int) -> float:
+    if f"{dim}{level}" in terms:
+        return terms[f"{dim}{level}"]
+    try:
+        return terms[dim] * terms[f"level{level}"]
+    except KeyError:
+        raise ValueError(f"value set lacks a coefficient for {dim} level {level}") from None
 
 
 @cache
@@ -117,13 +129,17 @@ def _value_sets(instrument_id: str, descriptions: dict[str, str]) -> tuple[Value
     )
 
 
-DEFAULTS = {"eq5d5l": "England", "eq5d3l": "UK"}
+DEFAULTS = {"eq5d5l": "NO", "eq5d3l": "UK"}
 
 _5L_SETS = {
+    "NO": "Norwegian EQ-5D-5L (Garratt 2024), hybrid cTTO/DCE, dimension x level model; "
+    "11111 = 1, 55555 = -0.453 (default)",
     "England": "England EQ-5D-5L (Devlin 2018), hybrid cTTO/DCE; 11111 = 1, 55555 = -0.285",
     "DK": "Danish EQ-5D-5L (Jensen 2021), cTTO; 11111 = 1, 55555 = -0.758",
+    "SE": "Swedish EQ-5D-5L social value set (Sun 2022), hybrid; 11111 = 1, 55555 = -0.314",
     "SE-2020": "Swedish experience-based VAS EQ-5D-5L (Burström 2020); 11111 = 0.9755, "
     "55555 = 0.2433",
+    "UK": "UK EQ-5D-5L (Rowen 2026); 11111 = 1, 55555 = -0.567 (not the England 2018 set)",
 }
 _3L_SETS = {
     "UK": "UK EQ-5D-3L TTO (Dolan 1997), N3 model; 11111 = 1, 33333 = -0.594",

@@ -1,11 +1,18 @@
 """EQ-5D index values against published / independently implemented example values.
 
-Source of every expected value (never computed with openprom): the R package ``eq5d``
-(fragla/eq5d on GitHub), documented expected output in its test suite
-``tests/testthat/test-eq5d5l.R`` (5L value sets) and ``tests/testthat/test-eq5d3l.R``
-(3L TTO value sets). That package rounds to 3 decimals; openprom keeps the unrounded
-index, so we compare with a tolerance of half a unit in the third decimal (0.0005) plus
-float slack, and ±0.001 for sets with 4-decimal coefficients (SE-2020), as the R tests do.
+Sources of the expected values (never computed with openprom):
+
+* [R-eq5d] the R package ``eq5d`` (fragla/eq5d on GitHub), expected output in its test
+  suite ``tests/testthat/test-eq5d5l.R`` and ``tests/testthat/test-eq5d3l.R``;
+* [suite] the EuroQol-maintained value-set tables of the R package ``eq5dsuite``
+  (MathsinHealth/eq5dsuite-value-sets, ``EQ-5D-5L/<code>.csv`` and ``EQ-5D-3L/<code>.csv``,
+  one published index per health state).
+
+Both round (3 decimals, or 6 for Norway in [suite]); openprom keeps the unrounded index,
+so we compare with half a unit in the third decimal (0.0005) plus float slack, and with
+±0.001 for the sets whose coefficients have 4+ decimals and produce exact x.xxx5 ties
+(NO, SE, SE-2020; DESIGN.md), e.g. SE-2020 11111 = 0.9755 is 0.975 in [R-eq5d] and 0.976
+in [suite].
 """
 
 from __future__ import annotations
@@ -15,34 +22,69 @@ import pytest
 from scoring.core import score
 
 ROUND3 = 0.0005 + 1e-9
+TIES = 0.001 + 1e-9
 
 
 def _state(s: str) -> dict[str, int]:
     return dict(zip(("MO", "SC", "UA", "PD", "AD"), map(int, s)))
 
 
-# fragla/eq5d tests/testthat/test-eq5d5l.R, "EQ-5D-5L England gives correct answer"
+# [R-eq5d] "EQ-5D-5L England gives correct answer"
 ENGLAND = [
     ("23245", 0.247), ("11111", 1.0), ("11112", 0.922), ("11121", 0.937),
     ("11211", 0.950), ("12111", 0.950), ("21111", 0.942), ("55555", -0.285),
 ]
-# fragla/eq5d tests/testthat/test-eq5d5l.R, "EQ-5D-5L Denmark gives correct answer"
-DK_5L = [("11111", 1.0), ("13224", 0.439), ("55555", -0.758)]
-# fragla/eq5d tests/testthat/test-eq5d5l.R, "EQ-5D-5L Sweden" (Burström 2020 set);
+# [R-eq5d] "EQ-5D-5L Denmark gives correct answer" (first three) and [suite] EQ-5D-5L/DK.csv
+DK_5L = [
+    ("11111", 1.0), ("13224", 0.439), ("55555", -0.758),
+    ("11112", 0.928), ("11121", 0.952), ("11211", 0.967), ("12111", 0.965),
+    ("21111", 0.959), ("12345", -0.074), ("23245", -0.123), ("15555", -0.538),
+    ("25555", -0.579),
+]
+# [suite] EQ-5D-5L/NO.csv (Garratt et al. 2024), 6 decimals; 55555 = -0.453 is also the
+# minimum stated in the paper's abstract
+NO_5L = [
+    ("11111", 1.0), ("11112", 0.928256), ("11121", 0.940568), ("11211", 0.972792),
+    ("12111", 0.968688), ("21111", 0.96884), ("12345", 0.13692), ("23245", 0.101305),
+    ("15555", -0.248), ("51511", 0.616), ("52555", -0.278312), ("55555", -0.453),
+]
+# [suite] EQ-5D-5L/SE_2022.csv (Sun et al. 2022)
+SE_5L = [
+    ("11111", 1.0), ("11112", 0.969), ("11121", 0.99), ("11211", 0.978), ("12111", 0.981),
+    ("21111", 0.978), ("31111", 0.974), ("12345", 0.22), ("23245", 0.187),
+    ("15555", -0.182), ("25555", -0.204),
+]
+# [suite] EQ-5D-5L/UK.csv (Rowen et al. 2026); 55555 = -0.567 also in DESIGN.md
+UK_5L = [
+    ("11111", 1.0), ("11112", 0.959), ("11121", 0.944), ("11211", 0.951), ("12111", 0.962),
+    ("21111", 0.968), ("12345", 0.114), ("23245", 0.097), ("15555", -0.288),
+    ("25555", -0.32), ("41211", 0.772), ("51111", 0.721), ("44444", -0.209),
+]
+# [R-eq5d] "EQ-5D-5L Sweden" (Burström 2020 set);
 # 11111 is tested there with tolerance 0.0011 against 0.975 (exact constant 0.9755)
 SE_2020 = [
     ("11111", 0.975), ("12345", 0.497), ("22335", 0.528), ("34543", 0.503),
     ("55555", 0.243),
+    # [suite] EQ-5D-5L/SE_2020.csv
+    ("11111", 0.976), ("11112", 0.943), ("11121", 0.965), ("11211", 0.921),
+    ("12111", 0.95), ("21111", 0.947), ("11155", 0.542), ("23245", 0.472),
+    ("15555", 0.296), ("25555", 0.267),
 ]
-# fragla/eq5d tests/testthat/test-eq5d3l.R, "UK TTO" (Dolan 1997)
+# [R-eq5d] test-eq5d3l.R "UK TTO" (Dolan 1997)
 UK_3L = [
     ("11111", 1.0), ("11221", 0.760), ("33221", -0.037), ("12321", 0.329),
     ("33333", -0.594),
+    # [suite] EQ-5D-3L/UK.csv
+    ("11112", 0.848), ("11113", 0.414), ("11121", 0.796), ("11211", 0.883),
+    ("12111", 0.815), ("21111", 0.850), ("22222", 0.516),
 ]
-# fragla/eq5d tests/testthat/test-eq5d3l.R, "Denmark TTO" (Wittrup-Jensen 2009)
+# [R-eq5d] test-eq5d3l.R "Denmark TTO" (Wittrup-Jensen 2009)
 DK_3L = [
     ("11111", 1.0), ("32123", -0.017), ("12111", 0.823), ("12121", 0.761),
     ("32323", -0.161), ("33333", -0.624),
+    # [suite] EQ-5D-3L/DK.csv
+    ("11112", 0.818), ("11113", 0.519), ("11121", 0.824), ("11211", 0.838),
+    ("21111", 0.833), ("22222", 0.592),
 ]
 
 
@@ -61,7 +103,31 @@ def test_denmark_5l(state: str, expected: float) -> None:
 @pytest.mark.parametrize(("state", "expected"), SE_2020)
 def test_sweden_2020_5l(state: str, expected: float) -> None:
     got = score("eq5d5l", _state(state), value_set="SE-2020")["index"]
-    assert got == pytest.approx(expected, abs=0.001 + 1e-9)
+    assert got == pytest.approx(expected, abs=TIES)
+
+
+@pytest.mark.parametrize(("state", "expected"), NO_5L)
+def test_norway_5l(state: str, expected: float) -> None:
+    got = score("eq5d5l", _state(state), value_set="NO")["index"]
+    assert got == pytest.approx(expected, abs=TIES)
+    # [suite] gives 6 decimals: the dimension x level model reproduces them exactly
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_norway_is_the_5l_default() -> None:
+    assert score("eq5d5l", _state("12345"))["index"] == pytest.approx(0.13692, abs=1e-9)
+
+
+@pytest.mark.parametrize(("state", "expected"), SE_5L)
+def test_sweden_2022_5l(state: str, expected: float) -> None:
+    got = score("eq5d5l", _state(state), value_set="SE")["index"]
+    assert got == pytest.approx(expected, abs=TIES)
+
+
+@pytest.mark.parametrize(("state", "expected"), UK_5L + [("55555", -0.567)])
+def test_uk_2026_5l(state: str, expected: float) -> None:
+    got = score("eq5d5l", _state(state), value_set="UK")["index"]
+    assert got == pytest.approx(expected, abs=ROUND3)
 
 
 def test_sweden_2020_full_health_is_the_published_constant() -> None:
