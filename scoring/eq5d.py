@@ -101,11 +101,16 @@ def _profiles(levels: int) -> np.ndarray:
 
 def state_codes(columns: Columns, levels: int) -> tuple[np.ndarray, np.ndarray]:
     """Row -> position in the lookup table, and a mask of rows with all five dimensions."""
-    pos = np.zeros(len(columns[DIMENSIONS[0]]), dtype=np.float64)
-    for dim in DIMENSIONS:
-        pos = pos * levels + (columns[dim] - 1.0)
-    complete = ~np.isnan(pos)
-    return np.where(complete, pos, 0.0).astype(np.intp), complete
+    acc = np.multiply(columns[DIMENSIONS[0]], float(levels**4))
+    tmp = np.empty_like(acc)
+    for k, dim in enumerate(DIMENSIONS[1:], start=1):
+        np.multiply(columns[dim], float(levels ** (4 - k)), out=tmp)
+        acc += tmp
+    acc -= float(sum(levels**k for k in range(5)))  # all levels 1 -> position 0
+    complete = ~np.isnan(acc)
+    if not complete.all():
+        acc[~complete] = 0.0
+    return acc.astype(np.intp), complete
 
 
 def _compute(instrument_id: str, columns: Columns, value_set: str | None) -> dict[str, np.ndarray]:
