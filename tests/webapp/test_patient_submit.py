@@ -192,6 +192,7 @@ def test_insight_shows_own_answers_scores_and_who_looked(app, client, scoring_mo
     html = client.get(f"/s/{enrolled.token}").text
     assert "Svarene dine" in html and "ODI totalskår (0–100 %)" in html
     assert "<strong>20</strong>" in html and "Lavere er bedre." in html
+    assert "<strong>minimal funksjonsnedsettelse</strong>" in html  # ODI band 0-20 %
     assert "Jeg har ingen problemer med å gå omkring" in html
     assert "Dr. Kari Nordmann så på opplysningene dine" in html
     assert html.count("<li>") == 1  # the command-line event is not a person looking

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 SCORE_EXPLANATIONS = {
     ("eq5d5l", "index"): _l(
         "A summary of your answers about mobility, self-care, usual activities, pain and "
-        "anxiety, weighted by how people in Norway value such health states. 1 means no "
+        "anxiety, weighted by how members of the public value such health states. 1 means no "
         "problems in any area; lower numbers mean more problems."
     ),
     ("eq5d5l", "vas"): _l(
@@ -40,6 +40,23 @@ SCORE_NAMES = {
     "impact": _l("Impact"),
 }
 
+# Words of text scores (ODI bands: Fairbank & Pynsent 2000; CAT impact levels: CAT guide).
+TEXT_VALUES = {
+    ("odi", "band"): {
+        "minimal": _l("minimal disability"),
+        "moderate": _l("moderate disability"),
+        "severe": _l("severe disability"),
+        "crippled": _l("crippled: back pain affects all parts of life"),
+        "bed-bound": _l("bed-bound"),
+    },
+    ("cat", "impact"): {
+        "low": _l("low impact"),
+        "medium": _l("medium impact"),
+        "high": _l("high impact"),
+        "very high": _l("very high impact"),
+    },
+}
+
 ACTIONS = {
     "patient.view": _l("looked at your information"),
     "patient.search": _l("searched for you"),
@@ -55,6 +72,11 @@ def score_explanation(instrument_id: str, scale: str) -> str:
     if text is None:
         return str(_l("Ask the people treating you what this score means for you."))
     return str(text)
+
+
+def text_value(instrument_id: str, scale: str, value: str) -> str:
+    """A text score in the patient's language (as stored when no translation is written)."""
+    return str(TEXT_VALUES.get((instrument_id, scale), {}).get(value, value))
 
 
 def score_name(scale: str) -> str:

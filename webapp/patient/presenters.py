@@ -12,7 +12,7 @@ from sqlalchemy import select
 from instruments import Instrument
 from webapp.extensions import db
 from webapp.models import AuditEvent, Invitation, Score, User
-from webapp.patient.explanations import action_text, score_explanation, score_name
+from webapp.patient.explanations import action_text, score_explanation, score_name, text_value
 from webapp.services import responses
 
 
@@ -96,7 +96,7 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
                 "scores": [
                     {
                         "scale": _scale_label(instrument, s.scale),
-                        "value": s.text_value if s.value is None else _number(s.value),
+                        "value": _shown(instrument.id, s),
                         "explanation": score_explanation(instrument.id, s.scale),
                     }
                     for s in scores
@@ -132,6 +132,14 @@ def _scale_label(instrument: Instrument, scale_id: str) -> str:
         if scale.id == scale_id:
             return scale.label.get_text(_text_lang(instrument))
     return score_name(scale_id)
+
+
+def _shown(instrument_id: str, score: Score) -> str | None:
+    if score.value is not None:
+        return _number(score.value)
+    if score.text_value is None:
+        return None
+    return text_value(instrument_id, score.scale, score.text_value)
 
 
 def _number(value: float) -> str:
