@@ -68,6 +68,9 @@ _NEMC_Q01 = (5.0, 4.4, 3.4, 2.0, 1.0)
 _NEMC_Q21 = (6.0, 5.4, 4.2, 3.1, 2.2, 1.0)
 _NEMC_Q22_WITH_Q21 = (5.0, 4.0, 3.0, 2.0, 1.0)  # code 1 scores 6 when q21 == 1
 _NEMC_Q22_ALONE = (6.0, 4.75, 3.5, 2.25, 1.0)
+_STRAIGHT5 = (1.0, 2.0, 3.0, 4.0, 5.0)
+_REVERSE5 = (5.0, 4.0, 3.0, 2.0, 1.0)
+_NEMC_ITEMS = ("q01", "q21", "q22", "q33", "q34", "q35", "q36")
 
 # US 1990 general population (SF-36 v1): mean, SD, physical and mental factor coefficients
 # (Ware, Kosinski & Keller 1994, Tables 8.1-8.2; same numbers in PharmCat/SF36HealthSurvey.jl).
@@ -83,71 +86,100 @@ NORMS: dict[str, tuple[float, float, float, float]] = {
 }
 
 
-def _table(values: tuple[float, ...], missing: float) -> np.ndarray:
-    """Lookup table indexed by code (0 = missing): ``missing`` at 0, then ``values``."""
-    return np.array((missing, *values), dtype=np.float64)
+def _linear(values: tuple[float, ...]) -> tuple[float, float]:
+    """(a, b) with ``values[code - 1] == a + b * code``: every RAND recode is linear in the code."""
+    slope = values[1] - values[0]
+    intercept = values[0] - slope
+    if any(v != intercept + slope * c for c, v in enumerate(values, start=1)):
+        raise ValueError(f"recode {values} is not linear")
+    return intercept, slope
 
 
-def _codes(col: np.ndarray) -> np.ndarray:
-    """Integer codes with 0 for missing (columns are validated by ``scoring.core.prepare``)."""
-    return np.nan_to_num(col, nan=0.0).astype(np.intp)
+LINEAR = {item: _linear(values) for item, values in RECODE.items()}
+"""Item -> (a, b): RAND value = a + b x code."""
 
 
 def _min_answered(n_items: int, rule: MissingRule) -> int:
     return (n_items + 1) // 2 if rule == "half" else 1
 
 
-def _mean_of_answered(
-    parts: list[tuple[np.ndarray, np.ndarray]], needed: int
-) -> np.ndarray:
-    """Mean of answered recoded items; NaN when fewer than ``needed`` were answered."""
-    total = parts[0][0].copy()
-    count = parts[0][1].copy()
-    for value, answered in parts[1:]:
-        total += value
-        count += answered
+def _finish_mean(total: np.ndarray, count: np.ndarray, needed: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
     mean[count < needed] = np.nan
     return mean
 
 
+def _mean_of_answered(parts: list[tuple[np.ndarray, np.ndarray]], needed: int) -> np.ndarray:
+    """Mean of answered recoded items (value 0 and answered 0 when missing); NaN when
+    fewer than ``needed`` were answered."""
+    total = parts[0][0].copy()
+    count = parts[0][1].astype(np.float64)
+    for value, answered in parts[1:]:
+        total += value
+        count += answered
+    return _finish_mean(total, count, needed)
+
+
 def _rand_scale(
-    codes: dict[str, np.ndarray], items: tuple[str, ...], rule: MissingRule
+    zeroed: dict[str, np.ndarray],
+    answered: dict[str, np.ndarray],
+    items: tuple[str, ...],
+    rule: MissingRule,
 ) -> np.ndarray:
-    parts = []
+    """Mean RAND recode of the answered items: sum codes per (a, b) group, then a*n + b*S."""
+    groups: dict[tuple[float, float], list[str]] = {}
     for item in items:
-        code = codes[item]
-        parts.append((_table(RECODE[item], 0.0)[code], (code > 0).astype(np.float64)))
-    return _mean_of_answered(parts, _min_answered(len(items), rule))
+        groups.setdefault(LINEAR[item], []).append(item)
+    total = np.zeros(zeroed[items[0]].shape[0])
+    count = np.zeros_like(total)
+    for (intercept, slope), members in groups.items():
+        code_sum = zeroed[members[0]].copy()
+        n = answered[members[0]].astype(np.float64)
+        for item in members[1:]:
+            code_sum += zeroed[item]
+            n += answered[item]
+        code_sum *= slope
+        total += code_sum
+        n_times_a = n * intercept
+        total += n_times_a
+        count += n
+    return _finish_mean(total, count, _min_answered(len(items), rule))
 
 
-def _nemc_bodily_pain(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
+_NEMC_TABLES = {
+    name: np.array((0.0, *values))
+    for name, values in {
+        "q01": _NEMC_Q01, "q21": _NEMC_Q21, "q22": _NEMC_Q22_WITH_Q21,
+        "q22_alone": _NEMC_Q22_ALONE, "q33": _STRAIGHT5, "q34": _REVERSE5,
+        "q35": _STRAIGHT5, "q36": _REVERSE5,
+    }.items()
+}
+"""NEMC precoded values indexed by code (0 = missing)."""
+
+
+def nemc_bodily_pain(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
     """SF-36 v1 BP on 0..100: q21 and q22 precoded 1..6, mean imputed for one missing item."""
     q21, q22 = codes["q21"], codes["q22"]
-    v21 = _table(_NEMC_Q21, 0.0)[q21]
+    v21 = _NEMC_TABLES["q21"][q21]
     v22 = np.where(
         q21 > 0,
-        _table(_NEMC_Q22_WITH_Q21, 0.0)[q22],
-        _table(_NEMC_Q22_ALONE, 0.0)[q22],
+        _NEMC_TABLES["q22"][q22],
+        _NEMC_TABLES["q22_alone"][q22],
     )
     v22[(q21 == 1) & (q22 == 1)] = 6.0
     mean = _mean_of_answered(
-        [(v21, (q21 > 0).astype(np.float64)), (v22, (q22 > 0).astype(np.float64))],
+        [(v21, q21 > 0), (v22, q22 > 0)],
         _min_answered(2, rule),
     )
     return (mean - 1.0) / 5.0 * 100.0
 
 
-def _nemc_general_health(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
+def nemc_general_health(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
     """SF-36 v1 GH on 0..100: q01 precoded 5, 4.4, 3.4, 2, 1; q34, q36 reversed."""
-    straight = (1.0, 2.0, 3.0, 4.0, 5.0)
-    reverse = (5.0, 4.0, 3.0, 2.0, 1.0)
-    tables = {"q01": _NEMC_Q01, "q33": straight, "q34": reverse, "q35": straight,
-              "q36": reverse}
     parts = [
-        (_table(t, 0.0)[codes[item]], (codes[item] > 0).astype(np.float64))
-        for item, t in tables.items()
+        (_NEMC_TABLES[item][codes[item]], codes[item] > 0)
+        for item in ("q01", "q33", "q34", "q35", "q36")
     ]
     mean = _mean_of_answered(parts, _min_answered(5, rule))
     return (mean - 1.0) / 4.0 * 100.0
@@ -174,12 +206,17 @@ def compute(
     """
     if missing_rule not in ("half", "any"):
         raise ValueError(f"missing_rule must be 'half' or 'any' (got {missing_rule!r})")
-    codes = {item: _codes(columns[item]) for item in ITEMS}
-    out = {name: _rand_scale(codes, SCALE_ITEMS[name], missing_rule) for name in SCALES}
-    out["HT"] = _table(RECODE["q02"], np.nan)[codes["q02"]]
+    zeroed = {item: np.fmax(columns[item], 0.0) for item in ITEMS}  # NaN -> 0
+    answered = {item: zeroed[item] > 0.0 for item in ITEMS}  # codes start at 1
+    out = {
+        name: _rand_scale(zeroed, answered, SCALE_ITEMS[name], missing_rule) for name in SCALES
+    }
+    intercept, slope = LINEAR["q02"]
+    out["HT"] = intercept + slope * columns["q02"]  # NaN stays NaN
+    codes = {item: zeroed[item].astype(np.intp) for item in _NEMC_ITEMS}
     nemc = dict(out)
-    nemc["BP"] = _nemc_bodily_pain(codes, missing_rule)
-    nemc["GH"] = _nemc_general_health(codes, missing_rule)
+    nemc["BP"] = nemc_bodily_pain(codes, missing_rule)
+    nemc["GH"] = nemc_general_health(codes, missing_rule)
     out["PCS"], out["MCS"] = summaries(nemc)
     return out
 
