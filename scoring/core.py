@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -66,11 +67,13 @@ def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
+@cache
 def _code_lookup(codes: frozenset[int]) -> tuple[int, int, np.ndarray]:
     """(lowest code, highest code, boolean table: is ``lo + i`` an allowed code)."""
     lo, hi = min(codes), max(codes)
     lookup = np.zeros(hi - lo + 1, dtype=bool)
     lookup[[c - lo for c in codes]] = True
+    lookup.setflags(write=False)
     return lo, hi, lookup
 
 

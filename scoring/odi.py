@@ -28,23 +28,30 @@ BANDS = (
 """(inclusive upper bound of the total in %, band name)."""
 
 
+_BAND_NAMES = np.array([None] + [name for _, name in BANDS], dtype=object)
+
+
 def band(total: np.ndarray) -> np.ndarray:
-    """Band names (object array, None where ``total`` is NaN)."""
-    names = np.array([None] + [name for _, name in BANDS], dtype=object)
-    index = np.searchsorted(np.array([b for b, _ in BANDS]), total, side="left") + 1
-    index[np.isnan(total)] = 0
-    return names[index]
+    """Band names (object array, None where ``total`` is NaN).
+
+    The bands are 20 points wide, so band k (1..5) holds 20(k-1) < total <= 20k, with 0 in
+    band 1: index = max(ceil(total / 20), 1).
+    """
+    index = np.ceil(total / 20.0)
+    np.maximum(index, 1.0, out=index)  # NaN stays NaN
+    index = np.nan_to_num(index, nan=0.0).astype(np.intp)
+    return _BAND_NAMES[index]
 
 
 def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndarray]:
     """``total`` (0..100 %, NaN when fewer than 8 sections answered) and ``band``."""
-    total = np.zeros(columns[ITEMS[0]].shape[0])
-    answered = np.zeros(total.shape[0])
-    for item in ITEMS:
+    first = columns[ITEMS[0]]
+    total = np.fmax(first, 0.0)  # NaN (missing) -> 0; codes are 0..5
+    answered = (first == first).astype(np.float64)
+    for item in ITEMS[1:]:
         col = columns[item]
-        present = col == col  # False for NaN
-        total += np.where(present, col, 0.0)
-        answered += present
+        total += np.fmax(col, 0.0)
+        answered += col == col
     with np.errstate(invalid="ignore", divide="ignore"):
         percent = total / (5.0 * answered) * 100.0
     percent[answered < MIN_ANSWERED] = np.nan
