@@ -28,7 +28,10 @@ from scoring.registry import Algorithm, Columns, ValueSet
 
 ALGORITHM_VERSION = "eq5d-1.0"
 DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
-DATA_FILE = Path(__file__).resolve().parent.parent / "instruments" / "data" / "eq5d_value_sets.csv"
+DATA_DIR = Path(__file__).resolve().parent.parent / "instruments" / "data"
+DATA_FILE = DATA_DIR / "eq5d_value_sets.csv"
+TABLE_FILES = {("eq5d5l", "UK-crosswalk"): DATA_DIR / "eq5d_uk_crosswalk.csv"}
+"""Value sets published as a full table of state values rather than as a model."""
 _FLAG_TERMS = ("start", "any_problem", "any_level3", "any_level5")
 _LEVELS = {"eq5d5l": 5, "eq5d3l": 3}
 
@@ -47,7 +50,25 @@ def _coefficients() -> dict[tuple[str, str], dict[str, float]]:
 @cache
 def _sources() -> dict[tuple[str, str], str]:
     with DATA_FILE.open(newline="", encoding="utf-8") as fh:
-        return {(r["instrument"], r["value_set"]): r["source"] for r in csv.DictReader(fh)}
+        sources = {(r["instrument"], r["value_set"]): r["source"] for r in csv.DictReader(fh)}
+    for key, path in TABLE_FILES.items():
+        with path.open(newline="", encoding="utf-8") as fh:
+            sources[key] = next(csv.DictReader(fh))["source"]
+    return sources
+
+
+def _table_values(instrument_id: str, path: Path) -> np.ndarray:
+    """Read a full state -> index table and return it in lookup order (checked complete)."""
+    levels = _LEVELS[instrument_id]
+    values = np.full(levels**5, np.nan)
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            digits = [int(c) - 1 for c in row["state"]]
+            pos = int(np.ravel_multi_index(digits, (levels,) * 5))
+            values[pos] = float(row["index"])
+    if np.isnan(values).any():
+        raise ValueError(f"{path.name} lacks {int(np.isnan(values).sum())} health states")
+    return values
 
 
 def _all_states(levels: int) -> np.ndarray:
@@ -60,6 +81,10 @@ def _all_states(levels: int) -> np.ndarray:
 def lookup_table(instrument_id: str, value_set: str) -> np.ndarray:
     """Index value of every health state of ``value_set`` (read-only float64 array)."""
     levels = _LEVELS[instrument_id]
+    if (instrument_id, value_set) in TABLE_FILES:
+        table = _table_values(instrument_id, TABLE_FILES[(instrument_id, value_set)])
+        table.setflags(write=False)
+        return table
     try:
         terms = _coefficients()[(instrument_id, value_set)]
     except KeyError:
@@ -145,6 +170,8 @@ _5L_SETS = {
     "SE-2020": "Swedish experience-based VAS EQ-5D-5L (Burström 2020); 11111 = 0.9755, "
     "55555 = 0.2433",
     "UK": "UK EQ-5D-5L (Rowen 2026); 11111 = 1, 55555 = -0.567 (not the England 2018 set)",
+    "UK-crosswalk": "van Hout 2012 crosswalk of the 5L to the UK 3L set (Dolan 1997): expected "
+    "3L value under 5L->3L response probabilities; published 3-decimal table; 55555 = -0.594",
 }
 _3L_SETS = {
     "UK": "UK EQ-5D-3L TTO (Dolan 1997), N3 model; 11111 = 1, 33333 = -0.594",
