@@ -16,11 +16,18 @@ from scoring.core import score
 from scoring.eq5d import lookup_table
 
 # fragla/eq5d tests/testthat/test-eq5dcw.R "EQ-5D-3L UK Crosswalk gives correct answer"
-R_EQ5D = [("11111", 1.0), ("11221", 0.795), ("44441", 0.226), ("44525", 0.004),
-          ("55555", -0.594)]
+R_EQ5D = [("11111", 1.0), ("11221", 0.795), ("44441", 0.226), ("44525", 0.004), ("55555", -0.594)]
 # fragla/eq5d data-raw/CW.csv, column UK (EuroQol crosswalk calculator)
-CW_TABLE = [("11112", 0.879), ("11255", -0.001), ("11555", -0.066), ("12345", 0.063),
-            ("21111", 0.877), ("31111", 0.85), ("51111", 0.336), ("35555", -0.349)]
+CW_TABLE = [
+    ("11112", 0.879),
+    ("11255", -0.001),
+    ("11555", -0.066),
+    ("12345", 0.063),
+    ("21111", 0.877),
+    ("31111", 0.85),
+    ("51111", 0.336),
+    ("35555", -0.349),
+]
 
 
 @pytest.mark.parametrize(("state", "expected"), R_EQ5D + CW_TABLE)
@@ -48,8 +55,12 @@ def test_table_is_an_expectation_of_the_uk_3l_value() -> None:
         q2 = q[0][np.arange(5), states]
         q3 = q[1][np.arange(5), states]
         q1 = 1 - q2 - q3
-        return (1 - 0.081 * (1 - q1.prod(1)) - (q2 * c2 + q3 * c3).sum(1)
-                - 0.269 * (1 - (1 - q3).prod(1)))
+        return (
+            1
+            - 0.081 * (1 - q1.prod(1))
+            - (q2 * c2 + q3 * c3).sum(1)
+            - 0.269 * (1 - (1 - q3).prod(1))
+        )
 
     fit = least_squares(lambda p: expected_value(p) - table, np.full(40, 0.3), bounds=(0, 1))
     assert np.abs(fit.fun).max() < 0.001
