@@ -17,12 +17,17 @@ IMPACT = ((9.0, "low"), (20.0, "medium"), (30.0, "high"), (40.0, "very high"))
 """(inclusive upper bound of the total, impact level); totals are integers."""
 
 
+_IMPACT_BY_TOTAL = np.array(
+    [None] + [next(name for bound, name in IMPACT if t <= bound) for t in range(41)],
+    dtype=object,
+)
+"""Impact level by total + 1 (position 0 = missing total)."""
+
+
 def impact(total: np.ndarray) -> np.ndarray:
-    """Impact level names (object array, None where ``total`` is NaN)."""
-    names = np.array([None] + [name for _, name in IMPACT], dtype=object)
-    index = np.searchsorted(np.array([b for b, _ in IMPACT]), total, side="left") + 1
-    index[np.isnan(total)] = 0
-    return names[index]
+    """Impact level names (object array, None where ``total`` is NaN); totals are 0..40."""
+    index = np.nan_to_num(total + 1.0, nan=0.0).astype(np.intp)
+    return _IMPACT_BY_TOTAL[index]
 
 
 def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndarray]:
