@@ -14,6 +14,9 @@ Model terms (all additive, as in the papers):
 * ``MO2`` .. ``AD5``: decrement of a dimension at a level (level 1 = 0); or, for sets
   estimated with dimension x level parameters (Norway), ``MO`` .. ``AD`` (decrement at
   level 5) times ``level2`` .. ``level5`` (share of that decrement at each level).
+
+``UK-crosswalk`` (van Hout et al. 2012) is published as a table of all 3125 state values
+and is read as such from ``instruments/data/eq5d_uk_crosswalk.csv`` (3 decimals, as published).
 """
 
 from __future__ import annotations
