@@ -47,13 +47,14 @@ def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndar
     """``total`` (0..100 %, NaN when fewer than 8 sections answered) and ``band``."""
     first = columns[ITEMS[0]]
     total = np.fmax(first, 0.0)  # NaN (missing) -> 0; codes are 0..5
-    answered = (first == first).astype(np.float64)
+    answered = (first == first).view(np.int8).copy()  # False for NaN
     for item in ITEMS[1:]:
         col = columns[item]
         total += np.fmax(col, 0.0)
-        answered += col == col
+        answered += (col == col).view(np.int8)
     with np.errstate(invalid="ignore", divide="ignore"):
-        percent = total / (5.0 * answered) * 100.0
+        percent = np.divide(total, answered)
+    percent *= 20.0  # sum / (5 x answered) x 100
     percent[answered < MIN_ANSWERED] = np.nan
     return {"total": percent, "band": band(percent)}
 
