@@ -2,8 +2,9 @@
 
 CAT Healthcare Professional User Guide (GlaxoSmithKline, issue 3, 2016): the total is
 the sum of the eight items (0..5 each); impact levels low (< 10), medium (10-20), high
-(21-30) and very high (> 30). A total of exactly 10 is medium. The guide gives no rule
-for scoring incomplete forms, so the total is missing when any item is missing.
+(21-30) and very high (> 30). A total of exactly 10 is medium. We found no published rule
+for scoring incomplete forms (guide; Jones et al. Eur Respir J 2009;34:648), so the total
+is missing when any item is missing.
 """
 
 from __future__ import annotations

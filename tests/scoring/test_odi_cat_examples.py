@@ -82,5 +82,5 @@ def test_cat_examples(values, total, impact):
 
 
 def test_cat_missing_item_gives_no_total():
-    # The CAT guide gives no rule for incomplete forms: openprom reports no total.
+    # No published rule for incomplete forms was found: openprom reports no total.
     assert cat([1] * 7 + [None]) == {"total": None, "impact": None}
