@@ -48,6 +48,13 @@ def site(app):  # type: ignore[no-untyped-def]
         yield base, enrolled
 
 
+def _shown(locator) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``locator`` is visible (after a navigation); fails after the timeout."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_visible()
+
+
 def _phone(browser, **options):  # type: ignore[no-untyped-def]
     return browser.new_context(viewport=walk.PHONE, locale="nb-NO", **options)
 
@@ -66,16 +73,16 @@ def test_patient_completes_eq5d_and_odi_in_bokmal(browser, site, app, scoring_mo
     walk.start_as_self(page)
     walk.answer_eq5d(page)
     walk.answer_odi(page)
-    assert page.get_by_role("heading", name="Se over svarene dine").is_visible()
+    _shown(page.get_by_role("heading", name="Se over svarene dine"))
     page.get_by_role("button", name="Send inn svarene").click()
-    assert page.get_by_role("heading", name="Takk for svarene dine").is_visible()
+    _shown(page.get_by_role("heading", name="Takk for svarene dine"))
     statuses, n_scores = _completed(app, enrolled.invitation_id)
     assert statuses == ["complete", "complete"] and n_scores > 0
     with app.app_context():
         eq5d = db.session.query(Response).filter_by(instrument_id="eq5d5l").one()
         assert eq5d.answers == {**walk.EQ5D, "VAS": walk.VAS}
     page.get_by_role("link", name="Se svarene dine").click()
-    assert page.get_by_role("heading", name="Svarene dine", exact=True).is_visible()
+    _shown(page.get_by_role("heading", name="Svarene dine", exact=True))
     page.go_back()
     page.go_back()  # the review page again: already sent, it shows the thank-you page
     page.reload()
@@ -100,7 +107,7 @@ def test_patient_stops_halfway_and_finishes_in_a_new_browser_context(
     assert "Side 10 av 16" in page.content()
     walk.answer_odi(page, [f"q{i:02d}" for i in range(4, 11)])
     page.get_by_role("button", name="Send inn svarene").click()
-    assert page.get_by_role("heading", name="Takk for svarene dine").is_visible()
+    _shown(page.get_by_role("heading", name="Takk for svarene dine"))
     statuses, _ = _completed(app, enrolled.invitation_id)
     assert statuses == ["complete", "complete"]
     second.close()
@@ -118,7 +125,7 @@ def test_patient_completes_with_javascript_disabled(browser, site, app, scoring_
     walk.answer_vas(page)
     walk.answer_odi(page)
     page.get_by_role("button", name="Send inn svarene").click()
-    assert page.get_by_role("heading", name="Takk for svarene dine").is_visible()
+    _shown(page.get_by_role("heading", name="Takk for svarene dine"))
     statuses, _ = _completed(app, enrolled.invitation_id)
     assert statuses == ["complete", "complete"]
     context.close()
