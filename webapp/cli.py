@@ -11,6 +11,9 @@ def register_commands(app: Flask) -> None:
     from webapp.patient_cli import register_patient_commands
 
     register_patient_commands(app)
+    from webapp.export_cli import register_export_commands
+
+    register_export_commands(app)
 
     @app.cli.command("demo")
     @click.option("--patients", default=20, show_default=True, help="synthetic patients")
@@ -28,3 +31,34 @@ def register_commands(app: Flask) -> None:
         click.echo("Demo data ready. Logins (password for all: shown below):")
         for login in logins:
             click.echo(f"  {login.email:34} {login.password:20} {login.role} ({login.scope})")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", required=True, help="clinician, unit_lead, register_admin, ...")
+    @click.option("--unit", help="unit name (clinician, unit_lead)")
+    @click.option("--register", "register_name", help="register name (register_admin, ...)")
+    @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+    def create_user(
+        email: str, role: str, unit: str | None, register_name: str | None, password_stdin: bool
+    ) -> None:
+        """Create a user; without --password-stdin a generated password is printed once."""
+        from webapp.extensions import db
+        from webapp.services import audit
+        from webapp.services.users import UserError
+        from webapp.services.users import create_user as create
+
+        password = None
+        if password_stdin:
+            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        try:
+            user, password = create(
+                email, role, unit=unit, register=register_name, password=password
+            )
+        except UserError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        audit.record("user.create", actor_type="cli", subject=user.email)
+        db.session.commit()
+        click.echo(f"created {user.email} ({role})")
+        if not password_stdin:
+            click.echo(f"password (shown once): {password}")

@@ -1,0 +1,470 @@
+"""Pseudonymised register export: completed responses and scores, one file set per instrument.
+
+Layout of the output directory (see ``docs/export.md``): ``<instrument>.csv``,
+``<instrument>.parquet``, ``<instrument>.sav``, ``<instrument>.dta`` (the chosen formats) plus
+``codebook.md`` and ``codebook.json``. One row per completed response. The export never
+holds a national ID: patients appear as ``pseudonym`` = HMAC-SHA256(register ID,
+``OPENPROM_PSEUDONYM_KEY``). Dates: index year + days since the index date, completion
+month (YYYY-MM), never an exact calendar date.
+
+CSV and Parquet are written incrementally from chunks of ``CHUNK_SIZE`` responses (flat
+memory). SPSS/Stata files need one DataFrame per instrument (pyreadstat writes whole
+frames), so their memory grows with the number of rows; they are built from the Parquet
+file after it is finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from flask import current_app
+from sqlalchemy import select
+
+import instruments
+import scoring.registry as scoring_registry
+from webapp.crypto import pseudonym
+from webapp.extensions import db
+from webapp.models import (
+    Enrolment,
+    Invitation,
+    Patient,
+    Protocol,
+    Register,
+    Response,
+    Score,
+    TimePoint,
+    Unit,
+)
+from webapp.services.patients import cipher
+
+CHUNK_SIZE = 5000
+FORMATS = ("csv", "parquet", "sav", "dta")
+LANGUAGES = ("nb", "nn", "en")
+PSEUDONYM_METHOD = (
+    "HMAC-SHA256 of the national ID (fødselsnummer/D-number) under the register's secret "
+    "pseudonym key (OPENPROM_PSEUDONYM_KEY, never exported), base32, first 20 characters. "
+    "The same patient gets the same pseudonym in every export made with the same key."
+)
+
+META_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("pseudonym", "string", "Patient pseudonym (keyed HMAC of the national ID)"),
+    ("response_id", "int", "Internal response number (stable across exports)"),
+    ("unit", "string", "Unit name"),
+    ("protocol", "string", "Protocol name"),
+    ("time_point", "string", "Time point name"),
+    ("index_year", "int", "Year of the index date"),
+    ("days_from_index", "int", "Days from the index date to completion"),
+    ("completed_month", "string", "Month of completion (YYYY-MM)"),
+    ("instrument_version", "string", "Instrument version answered"),
+    ("language", "string", "Language of the form"),
+    ("mode", "string", "Mode of answering (self, proxy, paper)"),
+)
+
+
+class ExportError(ValueError):
+    """Bad export request (unknown register, format, language, unwritable directory)."""
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: file paths and rows per instrument."""
+
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstrumentColumns:
+    """The item and score columns of one instrument in the export."""
+
+    instrument_id: str
+    items: tuple[str, ...]
+    scores: tuple[str, ...]
+    text_scores: frozenset[str]
+
+    def item_column(self, item: str) -> str:
+        return f"{self.instrument_id}_{item}"
+
+    def score_column(self, scale: str) -> str:
+        return f"{self.instrument_id}_{scale}"
+
+    @property
+    def names(self) -> list[str]:
+        meta = [name for name, _, _ in META_COLUMNS]
+        return (
+            meta
+            + [self.item_column(i) for i in self.items]
+            + [self.score_column(s) for s in self.scores]
+        )
+
+    def arrow_schema(self) -> pa.Schema:
+        fields = []
+        for name, kind, _ in META_COLUMNS:
+            fields.append(pa.field(name, pa.int64() if kind == "int" else pa.string()))
+        fields += [pa.field(self.item_column(i), pa.float64()) for i in self.items]
+        for s in self.scores:
+            kind = pa.string() if s in self.text_scores else pa.float64()
+            fields.append(pa.field(self.score_column(s), kind))
+        return pa.schema(fields)
+
+
+def instrument_columns(instrument_id: str) -> InstrumentColumns:
+    """Item ids (answerable items of the definition) and score names of an instrument."""
+    definition = instruments.load(instrument_id)
+    items = tuple(i.id for i in definition.items if i.type != "display")
+    try:
+        algorithm = scoring_registry.get(instrument_id)
+        scores, text_scores = algorithm.scores, frozenset(algorithm.text_scores)
+    except KeyError:
+        scores, text_scores = (), frozenset()
+    return InstrumentColumns(instrument_id, items, scores, text_scores)
+
+
+def find_register(name: str) -> Register:
+    """The register called ``name``; ExportError lists known names when missing."""
+    register = db.session.scalar(select(Register).where(Register.name == name))
+    if register is None:
+        known = ", ".join(db.session.scalars(select(Register.name).order_by(Register.name)))
+        raise ExportError(f"unknown register {name!r} (known: {known or 'none'})")
+    return register
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """``"csv,parquet"`` → ("csv", "parquet"); ExportError on an unknown format."""
+    if not text:
+        return FORMATS
+    chosen = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise ExportError(
+            f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})"
+        )
+    return chosen
+
+
+def _check_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create output directory {out}: {exc.strerror}") from exc
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise ExportError(f"output directory {out} is not writable")
+
+
+def _instrument_ids(register_id: int) -> list[str]:
+    query = (
+        select(Response.instrument_id)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .where(Unit.register_id == register_id, Response.status == "complete")
+        .distinct()
+    )
+    return sorted(db.session.scalars(query))
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dict[str, Any]]]:
+    """Chunks of export rows (dicts) for one instrument, read with a server-side cursor."""
+    columns = instrument_columns(instrument_id)
+    query = (
+        select(
+            Response.id,
+            Response.answers,
+            Response.instrument_version,
+            Response.language,
+            Response.mode,
+            Response.completed_at,
+            Enrolment.index_date,
+            Unit.name,
+            Protocol.name,
+            TimePoint.name,
+            Patient.national_id_encrypted,
+        )
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .join(Protocol, Enrolment.protocol_id == Protocol.id)
+        .join(TimePoint, Invitation.time_point_id == TimePoint.id)
+        .join(Patient, Enrolment.patient_id == Patient.id)
+        .where(
+            Unit.register_id == register_id,
+            Response.instrument_id == instrument_id,
+            Response.status == "complete",
+        )
+        .order_by(Response.id)
+        .execution_options(stream_results=True, yield_per=CHUNK_SIZE)
+    )
+    id_cipher = cipher()
+    pseudonyms: dict[bytes, str] = {}
+    result = db.session.execute(query)
+    for partition in result.partitions(CHUNK_SIZE):
+        ids = [r[0] for r in partition]
+        scores = _scores(ids)
+        chunk = []
+        for (rid, answers, version, language, mode, completed, index_date, unit, protocol,
+             time_point, encrypted) in partition:
+            # decryption is the slow part: cache per encrypted value (few patients, many rows)
+            alias = pseudonyms.get(encrypted)
+            if alias is None:
+                alias = pseudonym(id_cipher.decrypt(encrypted), key)
+                pseudonyms[encrypted] = alias
+            row: dict[str, Any] = {
+                "pseudonym": alias,
+                "response_id": rid,
+                "unit": unit,
+                "protocol": protocol,
+                "time_point": time_point,
+                "index_year": index_date.year,
+                "days_from_index": (completed.date() - index_date).days if completed else None,
+                "completed_month": completed.strftime("%Y-%m") if completed else None,
+                "instrument_version": version,
+                "language": language,
+                "mode": mode,
+            }
+            answers = answers or {}
+            for item in columns.items:
+                row[columns.item_column(item)] = _number(answers.get(item))
+            own = scores.get(rid, {})
+            for scale in columns.scores:
+                value = own.get(scale)
+                if scale in columns.text_scores:
+                    row[columns.score_column(scale)] = value
+                else:
+                    row[columns.score_column(scale)] = _number(value)
+            chunk.append(row)
+        if len(pseudonyms) > 100_000:
+            pseudonyms.clear()
+        yield chunk
+
+
+def _scores(response_ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    if not response_ids:
+        return found
+    query = select(Score.response_id, Score.scale, Score.value, Score.text_value).where(
+        Score.response_id.in_(response_ids)
+    )
+    for rid, scale, value, text_value in db.session.execute(query):
+        found.setdefault(rid, {})[scale] = text_value if text_value is not None else value
+    return found
+
+
+def _score_metadata(register_id: int, instrument_id: str) -> dict[str, list[str]]:
+    """Distinct algorithm versions and value sets of the exported scores."""
+    query = (
+        select(Score.algorithm_version, Score.value_set)
+        .join(Response, Score.response_id == Response.id)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .where(Unit.register_id == register_id, Response.instrument_id == instrument_id,
+               Response.status == "complete")
+        .distinct()
+    )
+    versions, value_sets = set(), set()
+    for version, value_set in db.session.execute(query):
+        versions.add(version)
+        if value_set:
+            value_sets.add(value_set)
+    return {"algorithm_versions": sorted(versions), "value_sets": sorted(value_sets)}
+
+
+def _response_versions(register_id: int, instrument_id: str) -> list[dict[str, str]]:
+    query = (
+        select(Response.instrument_version, Response.instrument_hash)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .where(Unit.register_id == register_id, Response.instrument_id == instrument_id,
+               Response.status == "complete")
+        .distinct()
+    )
+    return [{"version": v, "content_hash": h} for v, h in db.session.execute(query)]
+
+
+def value_labels(instrument_id: str, lang: str) -> dict[str, dict[int, str]]:
+    """Option code → label in ``lang`` for each choice item column of the instrument."""
+    definition = instruments.load(instrument_id)
+    labels: dict[str, dict[int, str]] = {}
+    for item in definition.items:
+        if item.options:
+            labels[f"{instrument_id}_{item.id}"] = {o.code: o.label[lang] for o in item.options}
+    return labels
+
+
+def variable_labels(instrument_id: str, lang: str) -> dict[str, str]:
+    """Column name → label (item text in ``lang``, score names, meta descriptions)."""
+    definition = instruments.load(instrument_id)
+    columns = instrument_columns(instrument_id)
+    labels = {name: text for name, _, text in META_COLUMNS}
+    for item in definition.items:
+        if item.type != "display":
+            labels[columns.item_column(item.id)] = " ".join(item.text[lang].split())[:250]
+    for scale in columns.scores:
+        labels[columns.score_column(scale)] = f"{instrument_id} score {scale}"
+    return labels
+
+
+def codebook(register: Register, instrument_ids: list[str], lang: str,
+             rows: dict[str, int]) -> dict[str, Any]:
+    """The codebook as a JSON-ready dict (no key, no identifiers)."""
+    book: dict[str, Any] = {
+        "register": register.name,
+        "language_of_labels": lang,
+        "pseudonymisation": PSEUDONYM_METHOD,
+        "dates": "index_year + days_from_index and completed_month (YYYY-MM); "
+        "no exact calendar dates are exported.",
+        "instruments": {},
+    }
+    for iid in instrument_ids:
+        definition = instruments.load(iid)
+        columns = instrument_columns(iid)
+        vlabels = value_labels(iid, lang)
+        vars_ = variable_labels(iid, lang)
+        variables = []
+        for name, kind, text in META_COLUMNS:
+            variables.append({"name": name, "type": kind, "label": text})
+        for item in columns.items:
+            col = columns.item_column(item)
+            entry: dict[str, Any] = {"name": col, "type": "number", "label": vars_[col]}
+            if col in vlabels:
+                entry["codes"] = {str(k): v for k, v in vlabels[col].items()}
+            variables.append(entry)
+        for scale in columns.scores:
+            col = columns.score_column(scale)
+            kind = "string" if scale in columns.text_scores else "number"
+            variables.append({"name": col, "type": kind, "label": vars_[col]})
+        book["instruments"][iid] = {
+            "title": definition.title[lang],
+            "current_version": definition.version,
+            "current_content_hash": definition.content_hash,
+            "versions_in_data": _response_versions(register.id, iid),
+            **_score_metadata(register.id, iid),
+            "rows": rows.get(iid, 0),
+            "files": [f"{iid}.{fmt}" for fmt in FORMATS],
+            "variables": variables,
+        }
+    return book
+
+
+def codebook_markdown(book: dict[str, Any]) -> str:
+    """Human-readable rendering of :func:`codebook`."""
+    lines = [f"# Codebook: register {book['register']}", "",
+             f"Pseudonymisation: {book['pseudonymisation']}", "", f"Dates: {book['dates']}", "",
+             f"Labels in language: {book['language_of_labels']}", ""]
+    for iid, info in book["instruments"].items():
+        lines += [f"## {iid}: {info['title']}", "",
+                  f"- rows: {info['rows']}",
+                  f"- current version: {info['current_version']} "
+                  f"(content hash `{info['current_content_hash']}`)"]
+        for v in info["versions_in_data"]:
+            lines.append(f"- version in data: {v['version']} (content hash `{v['content_hash']}`)")
+        algorithms = ", ".join(info["algorithm_versions"]) or "-"
+        lines.append(f"- scoring algorithm versions: {algorithms}")
+        lines.append(f"- value sets: {', '.join(info['value_sets']) or '-'}")
+        lines += ["", "| variable | type | label | codes |", "|---|---|---|---|"]
+        for var in info["variables"]:
+            codes = "; ".join(f"{k} = {v}" for k, v in var.get("codes", {}).items())
+            label = var["label"].replace("|", "\\|")
+            lines.append(f"| `{var['name']}` | {var['type']} | {label} | {codes} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_stats_files(parquet_path: Path, iid: str, lang: str, formats: tuple[str, ...],
+                       out: Path) -> list[Path]:
+    """SPSS/Stata files from the finished Parquet file (whole frame in memory)."""
+    import pyreadstat
+
+    frame = pq.read_table(parquet_path).to_pandas()
+    vlabels = {k: {float(c): v for c, v in codes.items()}
+               for k, codes in value_labels(iid, lang).items()}
+    vars_ = variable_labels(iid, lang)
+    labels = [vars_.get(c, c) for c in frame.columns]
+    written = []
+    if "sav" in formats:
+        path = out / f"{iid}.sav"
+        pyreadstat.write_sav(frame, str(path), column_labels=labels,
+                             variable_value_labels=vlabels)
+        written.append(path)
+    if "dta" in formats:
+        path = out / f"{iid}.dta"
+        # Stata value labels must be integers; Stata labels are at most 80 characters
+        dta_labels = {k: {int(c): v[:80] for c, v in codes.items()} for k, codes in vlabels.items()}
+        pyreadstat.write_dta(frame, str(path), column_labels=[x[:80] for x in labels],
+                             variable_value_labels=dta_labels, version=15)
+        written.append(path)
+    return written
+
+
+def export_register(register_name: str, out: str | Path, *, formats: tuple[str, ...] = FORMATS,
+                    lang: str = "nb") -> ExportResult:
+    """Write the pseudonymised export of ``register_name`` into ``out``; see module docs."""
+    if lang not in LANGUAGES:
+        raise ExportError(f"unknown language {lang!r} (choose from {', '.join(LANGUAGES)})")
+    register = find_register(register_name)
+    out = Path(out)
+    _check_out_dir(out)
+    key: bytes = current_app.config["OPENPROM_PSEUDONYM_KEY"]
+    result = ExportResult(out=out)
+    ids = _instrument_ids(register.id)
+    for iid in ids:
+        columns = instrument_columns(iid)
+        schema = columns.arrow_schema()
+        parquet_path = out / f"{iid}.parquet"
+        needs_parquet = bool({"parquet", "sav", "dta"} & set(formats))
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if needs_parquet:
+                writer = stack.enter_context(pq.ParquetWriter(parquet_path, schema))
+            csv_writer = None
+            if "csv" in formats:
+                csv_file = stack.enter_context(
+                    open(out / f"{iid}.csv", "w", newline="", encoding="utf-8")
+                )
+                csv_writer = csv.DictWriter(csv_file, fieldnames=columns.names)
+                csv_writer.writeheader()
+            count = 0
+            for chunk in _rows(register.id, iid, key):
+                count += len(chunk)
+                if csv_writer is not None:
+                    csv_writer.writerows(chunk)
+                if writer is not None:
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+        result.rows[iid] = count
+        if "csv" in formats:
+            result.files.append(out / f"{iid}.csv")
+        if {"sav", "dta"} & set(formats):
+            result.files += _write_stats_files(parquet_path, iid, lang, formats, out)
+        if "parquet" in formats:
+            result.files.append(parquet_path)
+        elif parquet_path.exists():
+            parquet_path.unlink()
+    book = codebook(register, ids, lang, result.rows)
+    for entry in book["instruments"].values():
+        entry["files"] = [f for f in entry["files"] if f.rsplit(".", 1)[1] in formats]
+    (out / "codebook.json").write_text(json.dumps(book, ensure_ascii=False, indent=2), "utf-8")
+    (out / "codebook.md").write_text(codebook_markdown(book), "utf-8")
+    result.files += [out / "codebook.json", out / "codebook.md"]
+    return result
