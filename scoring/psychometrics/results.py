@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,10 +11,8 @@ from typing import Any
 def _clean(value: Any) -> Any:
     """Make a value JSON-friendly (NaN -> None, numpy scalars -> Python)."""
     if hasattr(value, "item") and not isinstance(value, (list, dict)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
