@@ -6,12 +6,14 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.auth import public
 from webapp.extensions import db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@public("reports only whether the database answers")
 def healthz():  # type: ignore[no-untyped-def]
     """200 with ``{"status": "ok"}`` when the database answers, 503 otherwise."""
     try:

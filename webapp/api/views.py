@@ -6,9 +6,11 @@ from flask import abort, jsonify
 
 from instruments import load_all
 from webapp.api import bp
+from webapp.auth import public
 
 
 @bp.get("/instruments")
+@public("instrument definitions hold no personal data")
 def instruments():  # type: ignore[no-untyped-def]
     """List of bundled instruments (id, version, kind, languages, content hash)."""
     return jsonify(
@@ -26,6 +28,7 @@ def instruments():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/instruments/<instrument_id>/fhir")
+@public("instrument definitions hold no personal data")
 def instrument_fhir(instrument_id: str):  # type: ignore[no-untyped-def]
     """The instrument as an HL7 FHIR R4 Questionnaire."""
     from instruments.fhir import to_questionnaire
