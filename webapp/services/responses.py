@@ -209,7 +209,8 @@ def value_set_for(instrument_id: str) -> str | None:
     return algorithm.value_set(chosen)
 
 
-def _score_rows(response: Response) -> list[Score]:
+def score_rows(response: Response) -> list[Score]:
+    """Score rows of a response's answers (instrument's value set, algorithm version)."""
     try:
         algorithm = scoring.get(response.instrument_id)
     except KeyError:  # an instrument without a scoring algorithm: raw answers only
@@ -265,7 +266,7 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
             .execution_options(synchronize_session=False)
         )
         if done.rowcount == 1:
-            db.session.add_all(_score_rows(response))
+            db.session.add_all(score_rows(response))
     audit.record(
         "response.submit",
         actor_type="patient",
