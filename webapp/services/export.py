@@ -147,9 +147,7 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
-        raise ExportError(
-            f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})"
-        )
+        raise ExportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     return chosen
 
 
@@ -222,8 +220,19 @@ def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dic
         ids = [r[0] for r in partition]
         scores = _scores(ids)
         chunk = []
-        for (rid, answers, version, language, mode, completed, index_date, unit, protocol,
-             time_point, encrypted) in partition:
+        for (
+            rid,
+            answers,
+            version,
+            language,
+            mode,
+            completed,
+            index_date,
+            unit,
+            protocol,
+            time_point,
+            encrypted,
+        ) in partition:
             # decryption is the slow part: cache per encrypted value (few patients, many rows)
             alias = pseudonyms.get(encrypted)
             if alias is None:
@@ -278,8 +287,11 @@ def _score_metadata(register_id: int, instrument_id: str) -> dict[str, list[str]
         .join(Invitation, Response.invitation_id == Invitation.id)
         .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
         .join(Unit, Enrolment.unit_id == Unit.id)
-        .where(Unit.register_id == register_id, Response.instrument_id == instrument_id,
-               Response.status == "complete")
+        .where(
+            Unit.register_id == register_id,
+            Response.instrument_id == instrument_id,
+            Response.status == "complete",
+        )
         .distinct()
     )
     versions, value_sets = set(), set()
@@ -296,8 +308,11 @@ def _response_versions(register_id: int, instrument_id: str) -> list[dict[str, s
         .join(Invitation, Response.invitation_id == Invitation.id)
         .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
         .join(Unit, Enrolment.unit_id == Unit.id)
-        .where(Unit.register_id == register_id, Response.instrument_id == instrument_id,
-               Response.status == "complete")
+        .where(
+            Unit.register_id == register_id,
+            Response.instrument_id == instrument_id,
+            Response.status == "complete",
+        )
         .distinct()
     )
     return [{"version": v, "content_hash": h} for v, h in db.session.execute(query)]
@@ -326,8 +341,9 @@ def variable_labels(instrument_id: str, lang: str) -> dict[str, str]:
     return labels
 
 
-def codebook(register: Register, instrument_ids: list[str], lang: str,
-             rows: dict[str, int]) -> dict[str, Any]:
+def codebook(
+    register: Register, instrument_ids: list[str], lang: str, rows: dict[str, int]
+) -> dict[str, Any]:
     """The codebook as a JSON-ready dict (no key, no identifiers)."""
     book: dict[str, Any] = {
         "register": register.name,
@@ -370,14 +386,24 @@ def codebook(register: Register, instrument_ids: list[str], lang: str,
 
 def codebook_markdown(book: dict[str, Any]) -> str:
     """Human-readable rendering of :func:`codebook`."""
-    lines = [f"# Codebook: register {book['register']}", "",
-             f"Pseudonymisation: {book['pseudonymisation']}", "", f"Dates: {book['dates']}", "",
-             f"Labels in language: {book['language_of_labels']}", ""]
+    lines = [
+        f"# Codebook: register {book['register']}",
+        "",
+        f"Pseudonymisation: {book['pseudonymisation']}",
+        "",
+        f"Dates: {book['dates']}",
+        "",
+        f"Labels in language: {book['language_of_labels']}",
+        "",
+    ]
     for iid, info in book["instruments"].items():
-        lines += [f"## {iid}: {info['title']}", "",
-                  f"- rows: {info['rows']}",
-                  f"- current version: {info['current_version']} "
-                  f"(content hash `{info['current_content_hash']}`)"]
+        lines += [
+            f"## {iid}: {info['title']}",
+            "",
+            f"- rows: {info['rows']}",
+            f"- current version: {info['current_version']} "
+            f"(content hash `{info['current_content_hash']}`)",
+        ]
         for v in info["versions_in_data"]:
             lines.append(f"- version in data: {v['version']} (content hash `{v['content_hash']}`)")
         algorithms = ", ".join(info["algorithm_versions"]) or "-"
@@ -392,34 +418,41 @@ def codebook_markdown(book: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write_stats_files(parquet_path: Path, iid: str, lang: str, formats: tuple[str, ...],
-                       out: Path) -> list[Path]:
+def _write_stats_files(
+    parquet_path: Path, iid: str, lang: str, formats: tuple[str, ...], out: Path
+) -> list[Path]:
     """SPSS/Stata files from the finished Parquet file (whole frame in memory)."""
     import pyreadstat
 
     frame = pq.read_table(parquet_path).to_pandas()
-    vlabels = {k: {float(c): v for c, v in codes.items()}
-               for k, codes in value_labels(iid, lang).items()}
+    vlabels = {
+        k: {float(c): v for c, v in codes.items()} for k, codes in value_labels(iid, lang).items()
+    }
     vars_ = variable_labels(iid, lang)
     labels = [vars_.get(c, c) for c in frame.columns]
     written = []
     if "sav" in formats:
         path = out / f"{iid}.sav"
-        pyreadstat.write_sav(frame, str(path), column_labels=labels,
-                             variable_value_labels=vlabels)
+        pyreadstat.write_sav(frame, str(path), column_labels=labels, variable_value_labels=vlabels)
         written.append(path)
     if "dta" in formats:
         path = out / f"{iid}.dta"
         # Stata value labels must be integers; Stata labels are at most 80 characters
         dta_labels = {k: {int(c): v[:80] for c, v in codes.items()} for k, codes in vlabels.items()}
-        pyreadstat.write_dta(frame, str(path), column_labels=[x[:80] for x in labels],
-                             variable_value_labels=dta_labels, version=15)
+        pyreadstat.write_dta(
+            frame,
+            str(path),
+            column_labels=[x[:80] for x in labels],
+            variable_value_labels=dta_labels,
+            version=15,
+        )
         written.append(path)
     return written
 
 
-def export_register(register_name: str, out: str | Path, *, formats: tuple[str, ...] = FORMATS,
-                    lang: str = "nb") -> ExportResult:
+def export_register(
+    register_name: str, out: str | Path, *, formats: tuple[str, ...] = FORMATS, lang: str = "nb"
+) -> ExportResult:
     """Write the pseudonymised export of ``register_name`` into ``out``; see module docs."""
     if lang not in LANGUAGES:
         raise ExportError(f"unknown language {lang!r} (choose from {', '.join(LANGUAGES)})")
