@@ -16,7 +16,9 @@ def register_commands(app: Flask) -> None:
     register_export_commands(app)
 
     @app.cli.command("demo")
-    @click.option("--patients", default=20, show_default=True, help="synthetic patients")
+    @click.option(
+        "--patients", default=300, show_default=True, help="synthetic patients, 2 years of data"
+    )
     @click.option("--yes", is_flag=True, help="allow a database other than the embedded SQLite")
     def demo(patients: int, yes: bool) -> None:
         """Create demo register, units, users, protocol and patients; print the logins."""

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Protocol, Register, RoleAssignment, TimePoint, Unit, User
+from webapp.models import Enrolment, Protocol, Register, RoleAssignment, Unit, User
 from webapp.national_id import synthetic_number
+from webapp.services.demo_history import create_history
 from webapp.services.passwords import hash_password
-from webapp.services.patients import get_or_create_patient
+from webapp.services.protocols import TimePointSpec, define_protocol
 
 DEMO_REGISTER = "demo-register"
 DEMO_UNITS = (
-    ("demo-unit", "Demo sykehus, ortopedisk avdeling"),
-    ("demo-unit-b", "Demo sykehus B, nevrokirurgi"),
-    ("demo-unit-c", "Demo kommune, lungerehabilitering"),
+    ("demo-unit", "Demo sykehus A, ortopedisk avdeling"),
+    ("demo-unit-b", "Demo sykehus B, nevrokirurgisk avdeling"),
+    ("demo-unit-c", "Demo sykehus C, ryggpoliklinikk og lungerehabilitering"),
 )
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (demo only; printed and documented)
 
@@ -46,10 +47,25 @@ DEMO_USERS = (
     ("sysadmin@demo.openprom.no", "sysadmin", "-"),
 )
 
-LUMBAR_TIME_POINTS = (
-    ("baseline", "Før operasjon", 0),
-    ("3m", "3 måneder etter operasjon", 91),
-    ("12m", "12 måneder etter operasjon", 365),
+DEMO_PROTOCOLS = (
+    (
+        "lumbar-surgery",
+        "Lumbal kirurgi: EQ-5D-5L og ODI før, 3 og 12 måneder etter",
+        (
+            TimePointSpec("baseline", "Før operasjon", 0, ("eq5d5l", "odi")),
+            TimePointSpec("3m", "3 måneder etter operasjon", 91, ("eq5d5l", "odi")),
+            TimePointSpec("12m", "12 måneder etter operasjon", 365, ("eq5d5l", "odi")),
+        ),
+    ),
+    (
+        "copd-rehab",
+        "Lungerehabilitering (KOLS): CAT, EQ-5D-5L og RAND-36 ved start, 3 og 12 måneder",
+        (
+            TimePointSpec("baseline", "Ved oppstart", 0, ("cat", "eq5d5l", "rand36")),
+            TimePointSpec("3m", "3 måneder etter oppstart", 91, ("cat", "eq5d5l", "rand36")),
+            TimePointSpec("12m", "12 måneder etter oppstart", 365, ("cat", "eq5d5l", "rand36")),
+        ),
+    ),
 )
 
 
@@ -74,35 +90,34 @@ def _get_or_add(model, lookup: dict, **values):  # type: ignore[no-untyped-def]
     return obj
 
 
-def create_demo(patients: int = 20) -> list[DemoLogin]:
-    """Create (idempotently) the demo register and return the demo logins."""
+def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoLogin]:
+    """Create (idempotently) the demo register and return the demo logins.
+
+    The first run also enrols ``patients`` synthetic patients with two years of answered,
+    due and expired time points (:mod:`webapp.services.demo_history`).
+    """
     register = _get_or_add(Register, {"name": DEMO_REGISTER}, title="Demoregister for PROM")
     units = {
         name: _get_or_add(Unit, {"name": name}, title=title, register_id=register.id)
         for name, title in DEMO_UNITS
     }
-    protocol = _get_or_add(
-        Protocol,
-        {"register_id": register.id, "name": "lumbar-surgery"},
-        title="Lumbal kirurgi: EQ-5D-5L og ODI før, 3 og 12 måneder etter",
-        window_days=30,
-        reminder_days=7,
-    )
-    for position, (name, title, offset) in enumerate(LUMBAR_TIME_POINTS):
-        _get_or_add(
-            TimePoint,
-            {"protocol_id": protocol.id, "name": name},
-            title=title,
-            offset_days=offset,
-            position=position,
-            instruments=["eq5d5l", "odi"],
+    protocols = {}
+    for name, title, time_points in DEMO_PROTOCOLS:
+        protocol = db.session.scalar(
+            select(Protocol).where(Protocol.register_id == register.id, Protocol.name == name)
+        )
+        protocols[name] = protocol or define_protocol(
+            register, name, title, time_points, window_days=30, reminder_days=7
         )
     logins = []
     for email, role, scope in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, display_name=email.split("@")[0],
-                        password_hash=hash_password(DEMO_PASSWORD))
+            user = User(
+                email=email,
+                display_name=email.split("@")[0],
+                password_hash=hash_password(DEMO_PASSWORD),
+            )
             unit = units.get(scope)
             user.roles.append(
                 RoleAssignment(
@@ -113,7 +128,12 @@ def create_demo(patients: int = 20) -> list[DemoLogin]:
             )
             db.session.add(user)
         logins.append(DemoLogin(email, DEMO_PASSWORD, role, scope))
-    for number in demo_national_ids(patients):
-        get_or_create_patient(number)
+    has_history = db.session.scalar(
+        select(Enrolment.id).join(Unit).where(Unit.register_id == register.id).limit(1)
+    )
+    if has_history is None and patients > 0:
+        create_history(
+            demo_national_ids(patients), units, protocols, today=today or dt.date.today()
+        )
     db.session.commit()
     return logins
