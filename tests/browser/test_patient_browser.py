@@ -143,6 +143,7 @@ def test_vas_is_a_vertical_scale_that_fills_the_number_field(browser, site):
     page = _phone(browser).new_page()
     _to_vas(page, base, enrolled.token)
     scale = page.locator("input[type=range]")
+    scale.wait_for(state="visible")  # vas.js builds the scale after the page has loaded
     assert scale.count() == 1
     box = scale.bounding_box()
     assert box["height"] > 3 * box["width"] and box["width"] >= 44  # vertical, touchable
