@@ -21,8 +21,9 @@ def _exportable(user: User) -> list[Register]:
     ids = access.register_ids(user, access.EXPORT_ROLES)
     if not ids:
         return []
-    return list(db.session.scalars(select(Register).where(Register.id.in_(ids))
-                                   .order_by(Register.name)))
+    return list(
+        db.session.scalars(select(Register).where(Register.id.in_(ids)).order_by(Register.name))
+    )
 
 
 def _may_export_any(user: User) -> bool:
@@ -33,8 +34,9 @@ def _may_export_any(user: User) -> bool:
 @guarded("export", _may_export_any)
 def export_index():  # type: ignore[no-untyped-def]
     """Registers the user may export, each with a form for formats and label language."""
-    return render_template("clinician/export.html", registers=_exportable(g.user),
-                           formats=FORMATS, languages=LANGUAGES)
+    return render_template(
+        "clinician/export.html", registers=_exportable(g.user), formats=FORMATS, languages=LANGUAGES
+    )
 
 
 @bp.post("/export/<int:register_id>")
@@ -57,10 +59,19 @@ def export_download(register_id: int):  # type: ignore[no-untyped-def]
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in result.files:
                 zf.write(path, arcname=Path(path).name)
-    audit.record("export.create", actor_type="user", actor_id=g.user.id,
-                 actor_label=g.user.email, subject=f"register:{register.name}",
-                 details={"formats": ",".join(formats), "lang": lang, "rows": result.rows})
+    audit.record(
+        "export.create",
+        actor_type="user",
+        actor_id=g.user.id,
+        actor_label=g.user.email,
+        subject=f"register:{register.name}",
+        details={"formats": ",".join(formats), "lang": lang, "rows": result.rows},
+    )
     db.session.commit()
     archive.seek(0)
-    return send_file(archive, mimetype="application/zip", as_attachment=True,
-                     download_name=f"{register.name}-export.zip")
+    return send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{register.name}-export.zip",
+    )

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     abort,
-    current_app,
     g,
     make_response,
     redirect,
@@ -30,7 +29,9 @@ def _index_page(form: PatientSearchForm, status: int = 200):  # type: ignore[no-
         search=form,
         can_search=bool(access.unit_ids(g.user, access.PATIENT_ROLES)),
         dashboards=patient_record.dashboard_units(g.user),
-        has_dashboard="clinician.dashboard" in current_app.view_functions,
+        indicator_registers=access.registers(g.user, access.DASHBOARD_ROLES),
+        export_registers=access.registers(g.user, access.EXPORT_ROLES),
+        is_admin=access.has_role(g.user, "sysadmin", "register_admin"),
     ), status
 
 

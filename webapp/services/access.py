@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Enrolment, Unit, User
+from webapp.models import Enrolment, Register, Unit, User
 
 PATIENT_ROLES = ("clinician", "unit_lead", "register_admin")
 DASHBOARD_ROLES = ("unit_lead", "register_admin")
@@ -51,6 +51,16 @@ def register_ids(user: User, roles: tuple[str, ...]) -> set[int]:
     return result
 
 
+def registers(user: User, roles: tuple[str, ...]) -> list[Register]:
+    """The registers of :func:`register_ids`, by name."""
+    ids = register_ids(user, roles)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(select(Register).where(Register.id.in_(ids)).order_by(Register.name))
+    )
+
+
 def can_view_patient(user: User, patient_id: int) -> bool:
     """A clinician/unit lead of a unit that follows the patient, or its register admin."""
     allowed = unit_ids(user, PATIENT_ROLES)
@@ -67,6 +77,11 @@ def can_view_patient(user: User, patient_id: int) -> bool:
 def can_view_unit_dashboard(user: User, unit: Unit) -> bool:
     """Unit leads of the unit and register admins of its register."""
     return unit.id in unit_ids(user, DASHBOARD_ROLES)
+
+
+def can_view_register_indicators(user: User, register: Register) -> bool:
+    """Register admins of the register and unit leads of any of its units."""
+    return register.id in register_ids(user, DASHBOARD_ROLES)
 
 
 def can_export(user: User, register_id: int) -> bool:

@@ -19,6 +19,15 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}".rstrip("0").rstrip(".") if abs(v) < 10 else f"{v:.1f}"
 
 
+def _two_lines(label: str, width: int = 14) -> list[str]:
+    """Split a long axis label at the space nearest its middle."""
+    if len(label) <= width or " " not in label:
+        return [label]
+    middle = len(label) // 2
+    cut = min((i for i, c in enumerate(label) if c == " "), key=lambda i: abs(i - middle))
+    return [label[:cut], label[cut + 1 :]]
+
+
 def line_chart(
     points: Sequence[Point],
     *,
@@ -35,7 +44,7 @@ def line_chart(
     Returns an inline ``<svg>`` with ``role="img"``, a ``<title>`` and a ``<desc>`` that
     lists the values, so screen readers get the numbers too.
     """
-    left, right, top, bottom = 48, 16, 16, 36
+    left, right, top, bottom = 48, 16, 24, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     span = (y_max - y_min) or 1.0
 
@@ -74,9 +83,15 @@ def line_chart(
             f'<text x="{cx:.1f}" y="{cy - 9:.1f}" text-anchor="middle" class="chart-value">'
             f"{_fmt(p.value)}</text>"
         )
+        lines = _two_lines(p.label)
         parts.append(
-            f'<text x="{cx:.1f}" y="{height - 12}" text-anchor="middle" class="chart-tick">'
-            f"{escape(p.label)}</text>"
+            f'<text x="{cx:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+            f'class="chart-tick">'
+            + "".join(
+                f'<tspan x="{cx:.1f}" dy="{0 if i == 0 else 14}">{escape(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            + "</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -114,6 +129,71 @@ def histogram(
         parts.append(
             f'<text x="{width - left}" y="{height - 6}" text-anchor="end" class="chart-tick">'
             f"{_fmt(edges[-1])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def indicator_bars(
+    bars: Sequence[tuple[str, float | None, bool]],
+    *,
+    high: float,
+    moderate: float,
+    better: str,
+    title: str,
+    width: int = 760,
+) -> str:
+    """Horizontal bars of shares (0..1) per unit with the target levels as bands.
+
+    ``bars`` holds (label, share or None when suppressed, highlighted). The background
+    bands carry the level names in their ``<title>`` and the values are written beside
+    each bar, so the chart never relies on colour alone.
+    """
+    row_h, label_w, top, right = 26, 330, 24, 56
+    plot_w = width - label_w - right
+    height = top + row_h * len(bars) + 8
+
+    def x(share: float) -> float:
+        return label_w + plot_w * min(max(share, 0.0), 1.0)
+
+    lo, hi = sorted((moderate, high))
+    if better == "higher":
+        bands = ((0.0, lo, "low", "lav"), (lo, hi, "moderate", "moderat"), (hi, 1.0, "high", "høy"))
+    else:
+        bands = ((0.0, lo, "high", "høy"), (lo, hi, "moderate", "moderat"), (hi, 1.0, "low", "lav"))
+    desc = "; ".join(f"{label}: {'n<5' if v is None else f'{v:.0%}'}" for label, v, _ in bars)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
+        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f"<desc>{escape(desc)}</desc>"
+    ]
+    for start, end, level, word in bands:
+        parts.append(
+            f'<rect x="{x(start):.1f}" y="{top - 4}" width="{x(end) - x(start):.1f}" '
+            f'height="{row_h * len(bars) + 4}" class="band-{level}">'
+            f"<title>{word} måloppnåelse</title></rect>"
+        )
+    for tick in (0.0, lo, hi, 1.0):
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{top - 8}" text-anchor="middle" class="chart-tick">'
+            f"{tick:.0%}</text>"
+        )
+    for i, (label, share, strong) in enumerate(bars):
+        y = top + i * row_h
+        cls = "chart-bar strong" if strong else "chart-bar"
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="chart-tick">'
+            f"{escape(label)}</text>"
+        )
+        if share is None:
+            parts.append(f'<text x="{label_w + 4}" y="{y + 16}" class="chart-value">n&lt;5</text>')
+            continue
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{x(share) - label_w:.1f}" height="14" '
+            f'class="{cls}"/>'
+        )
+        parts.append(
+            f'<text x="{x(share) + 4:.1f}" y="{y + 16}" class="chart-value">{share:.0%}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -40,44 +40,18 @@ class Cohort:
     answer_rates: tuple[float, ...]  # probability of answering each time point
 
 
+# fmt: off
 COHORTS = (
-    Cohort(
-        "demo-unit",
-        "lumbar-surgery",
-        0.38,
-        (-1.0, 0.7),
-        (1.25, 0.8),
-        (0.10, 0.35),
-        (0.93, 0.84, 0.76),
-    ),
-    Cohort(
-        "demo-unit-b",
-        "lumbar-surgery",
-        0.27,
-        (-1.1, 0.7),
-        (0.95, 0.9),
-        (0.00, 0.40),
-        (0.86, 0.71, 0.60),
-    ),
-    Cohort(
-        "demo-unit-c",
-        "lumbar-surgery",
-        0.15,
-        (-0.9, 0.7),
-        (0.80, 0.9),
-        (-0.05, 0.40),
-        (0.80, 0.64, 0.52),
-    ),
-    Cohort(
-        "demo-unit-c",
-        "copd-rehab",
-        0.20,
-        (-0.6, 0.8),
-        (0.35, 0.5),
-        (-0.15, 0.5),
-        (0.88, 0.72, 0.58),
-    ),
+    Cohort("demo-unit", "lumbar-surgery", 0.38, (-1.0, 0.7), (0.80, 0.7), (0.05, 0.3),
+           (0.93, 0.84, 0.76)),
+    Cohort("demo-unit-b", "lumbar-surgery", 0.27, (-1.05, 0.7), (0.60, 0.8), (0.0, 0.35),
+           (0.86, 0.71, 0.60)),
+    Cohort("demo-unit-c", "lumbar-surgery", 0.15, (-0.95, 0.7), (0.45, 0.8), (-0.05, 0.35),
+           (0.80, 0.64, 0.52)),
+    Cohort("demo-unit-c", "copd-rehab", 0.20, (-0.6, 0.7), (0.30, 0.45), (-0.1, 0.4),
+           (0.88, 0.72, 0.58)),
 )
+# fmt: on
 
 LANGUAGES = (("nb", 0.82), ("nn", 0.12), ("en", 0.06))
 PROXY_SHARE = 0.06

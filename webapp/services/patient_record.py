@@ -11,25 +11,14 @@ from typing import Any
 from sqlalchemy import select
 
 import instruments
+from scoring.mid import Mid
+from scoring.mid import mid as lookup_mid
 from webapp.extensions import db
 from webapp.models import Enrolment, Invitation, Patient, Response, Unit, User, utcnow
 from webapp.services import access
 from webapp.services.charts import Point, line_chart
-
-RAND36_SCALES = ("PF", "RP", "BP", "GH", "VT", "SF", "RE", "MH")
-# Display range and direction of each score (instrument manuals; EQ-5D index lower bound
-# is the lowest value of the value sets shipped, about -0.6).
-SCORE_DISPLAY: dict[tuple[str, str], tuple[float, float, str]] = {
-    ("eq5d5l", "index"): (-0.6, 1.0, "higher_better"),
-    ("eq5d5l", "vas"): (0, 100, "higher_better"),
-    ("eq5d3l", "index"): (-0.6, 1.0, "higher_better"),
-    ("eq5d3l", "vas"): (0, 100, "higher_better"),
-    ("odi", "total"): (0, 100, "higher_worse"),
-    ("cat", "total"): (0, 40, "higher_worse"),
-    **{("rand36", s): (0, 100, "higher_better") for s in RAND36_SCALES},
-    ("rand36", "PCS"): (10, 70, "higher_better"),
-    ("rand36", "MCS"): (10, 70, "higher_better"),
-}
+from webapp.services.invitations import aware
+from webapp.services.score_info import ScoreInfo, score_info
 
 
 @dataclass
@@ -61,6 +50,7 @@ class ScoreSeries:
     instrument: str
     instrument_title: str
     scale: str
+    label: str
     direction: str
     mid: float | None
     mid_source: str
@@ -113,20 +103,14 @@ STATUS_TEXT = {
 }
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _status(inv: Invitation | None, now: dt.datetime) -> str:
     if inv is None:
         return "scheduled"
     if inv.completed_at is not None or inv.state == "completed":
         return "answered"
-    if _aware(inv.expires_at) <= now:
+    if aware(inv.expires_at) <= now:
         return "expired"
-    if _aware(inv.opens_at) <= now:
+    if aware(inv.opens_at) <= now:
         return "due"
     return "scheduled"
 
@@ -137,30 +121,21 @@ def _text(text: Any, lang: str = "nb") -> str:
     return text[lang] if lang in text else next(iter(text.values()))
 
 
-def _mid(instrument_id: str, scale: str) -> tuple[float | None, str]:
-    try:
-        from scoring.mid import mid as lookup
-    except ImportError:
-        return None, ""
-    found = lookup(instrument_id, scale)
-    if found is None:
-        return None, ""
-    value = getattr(found, "value", None)
-    return (float(value) if value is not None else None), str(getattr(found, "source", ""))
-
-
-def _change_text(points: list[Point], mid: float | None, direction: str) -> str:
+def _change_text(points: list[Point], mid: Mid | None, info: ScoreInfo) -> str:
     if len(points) < 2:
         return "Bare én måling så langt."
     change = points[-1].value - points[0].value
-    base = f"Endring fra {points[0].label} til {points[-1].label}: {change:+.3g}"
+    base = (
+        f"Endring fra {points[0].label.lower()} til {points[-1].label.lower()}: "
+        f"{'+' if change > 0 else ''}{info.format(change)}"
+    )
     if mid is None:
-        return base + " (ingen MID fastsatt)."
-    if abs(change) < mid:
-        return base + f". Mindre enn minste viktige endring ({mid:g}): ingen sikker endring."
-    better = (change > 0) == (direction == "higher_better")
-    word = "BEDRING" if better else "FORVERRING"
-    return base + f". {word} større enn minste viktige endring ({mid:g})."
+        return base + " (ingen minste viktige endring registrert)."
+    if mid.is_important_improvement(points[0].value, points[-1].value):
+        return base + f". BEDRING større enn minste viktige endring ({mid.value:g})."
+    if mid.is_important_improvement(points[-1].value, points[0].value):
+        return base + f". FORVERRING større enn minste viktige endring ({mid.value:g})."
+    return base + f". Mindre enn minste viktige endring ({mid.value:g}): ingen sikker endring."
 
 
 def build(
@@ -185,8 +160,8 @@ def build(
                 TimePointStatus(
                     tp.name,
                     tp.title,
-                    _aware(inv.opens_at) if inv else None,
-                    _aware(inv.expires_at) if inv else None,
+                    aware(inv.opens_at) if inv else None,
+                    aware(inv.expires_at) if inv else None,
                     status,
                     STATUS_TEXT[status],
                 )
@@ -200,37 +175,36 @@ def build(
                 for sc in resp.scores:
                     if sc.value is not None and math.isfinite(sc.value):
                         series.setdefault((resp.instrument_id, sc.scale), []).append(
-                            Point(tp.name, sc.value)
+                            Point(tp.title, sc.value)
                         )
         record.enrolments.append(
             EnrolmentView(enr.unit.title, enr.protocol.title, enr.index_date, tps)
         )
     for (inst_id, scale), points in series.items():
-        lo, hi, direction = SCORE_DISPLAY.get((inst_id, scale), (None, None, "higher_better"))
-        if lo is None:
-            values = [p.value for p in points]
-            lo, hi = min(values), max(values)
-        mid, source = _mid(inst_id, scale)
-        band = (points[0].value - mid, points[0].value + mid) if mid else None
+        info = score_info(inst_id, scale)
+        found = lookup_mid(inst_id, scale)
+        band = (points[0].value - found.value, points[0].value + found.value) if found else None
         title = _instrument_title(inst_id)
-        word = "høyere er bedre" if direction == "higher_better" else "høyere er verre"
         record.series.append(
             ScoreSeries(
                 inst_id,
                 title,
                 scale,
-                direction,
-                mid,
-                source,
+                info.label,
+                info.direction_text,
+                found.value if found else None,
+                found.source if found else "",
                 points,
-                _change_text(points, mid, direction),
+                _change_text(points, found, info),
                 line_chart(
                     points,
-                    title=f"{title} {scale} over tid ({word})",
-                    y_min=lo,
-                    y_max=hi,
+                    title=f"{title}, {info.label} over tid ({info.direction_text})",
+                    y_min=info.low,
+                    y_max=info.high,
                     band=band,
-                    band_label=f"Utgangsverdi ± MID ({mid:g})" if mid else "",
+                    band_label=f"Utgangsverdi ± minste viktige endring ({found.value:g})"
+                    if found
+                    else "",
                 ),
             )
         )

@@ -1,0 +1,328 @@
+"""What the unit dashboard and the register's indicator page show, ready for templates and
+CSV downloads. Numbers come from :mod:`webapp.services.dashboard` (suppression included)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import instruments
+from webapp.models import Register, Unit
+from webapp.services import dashboard as d
+from webapp.services import indicators as ind
+from webapp.services.charts import histogram, indicator_bars
+from webapp.services.score_info import score_info
+
+HIDDEN_SCALES = {("rand36", "HT")}  # health transition is an item, not a change measure
+
+
+def instrument_title(instrument_id: str) -> str:
+    """The instrument's bokmål title (its id when unknown)."""
+    try:
+        return instruments.load(instrument_id).title.get_text("nb")
+    except KeyError:
+        return instrument_id
+
+
+@dataclass
+class RateRow:
+    """Response rate of one time point and instrument, unit and whole register."""
+
+    time_point: str
+    instrument: str
+    unit: d.Share
+    register: d.Share
+
+
+@dataclass
+class ScoreRow:
+    """Distribution of one score at one time point, unit and whole register."""
+
+    time_point: str
+    unit: d.Summary
+    register: d.Summary
+    svg: str
+
+
+@dataclass
+class ScoreBlock:
+    """One score of one instrument over the time points."""
+
+    instrument: str
+    instrument_title: str
+    scale: str
+    label: str
+    direction: str
+    rows: list[ScoreRow]
+
+
+@dataclass
+class ChangeRow:
+    """Improved / worsened beyond the MID from the first time point to a follow-up."""
+
+    instrument_title: str
+    scale: str
+    mid: float
+    follow_up: str
+    improved: d.Share
+    worsened: d.Share
+    register_improved: d.Share
+
+
+@dataclass
+class ProtocolBlock:
+    """Everything the unit dashboard shows for one protocol."""
+
+    name: str
+    title: str
+    rates: list[RateRow] = field(default_factory=list)
+    scores: list[ScoreBlock] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
+
+
+@dataclass
+class IndicatorRow:
+    """One row (a unit or the whole register) of an indicator table, by year."""
+
+    label: str
+    unit_id: int | None
+    cells: list[tuple[d.Share, str | None]]  # (share, level) per column
+
+
+@dataclass
+class IndicatorTable:
+    """A quality indicator across units (rows) and index years (columns)."""
+
+    indicator: ind.Indicator
+    columns: list[str]
+    rows: list[IndicatorRow]
+    svg: str
+
+
+@dataclass
+class UnitReport:
+    """The unit dashboard."""
+
+    unit: Unit
+    register: Register
+    year: int | None
+    years: list[int]
+    protocols: list[ProtocolBlock]
+    indicators: list[IndicatorTable]
+
+
+def _scales(facts: d.Facts, protocol: str, unit_ids: set[int]) -> list[tuple[str, str]]:
+    seen: dict[tuple[str, str], None] = {}
+    for f in facts.scores:
+        key = (f.instrument, f.scale)
+        if f.protocol == protocol and f.unit_id in unit_ids and key not in HIDDEN_SCALES:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def _protocol_block(facts: d.Facts, name: str, unit: Unit, year: int | None) -> ProtocolBlock:
+    protocol = facts.protocols[name]
+    time_points = list(protocol.time_points)
+    block = ProtocolBlock(name, protocol.title)
+    mine, everyone = d.where({unit.id}, year), d.where(None, year)
+    instrument_ids = list(dict.fromkeys(i for tp in time_points for i in tp.instruments))
+    for tp in time_points:
+        for iid in tp.instruments:
+            block.rates.append(
+                RateRow(
+                    tp.title,
+                    instrument_title(iid),
+                    d.response_rate(facts, name, tp.name, iid, mine),
+                    d.response_rate(facts, name, tp.name, iid, everyone),
+                )
+            )
+    for iid, scale in _scales(facts, name, set(facts.units)):
+        if iid not in instrument_ids:
+            continue
+        info = score_info(iid, scale)
+        rows = []
+        for tp in time_points:
+            if iid not in tp.instruments:
+                continue
+            bounds = (info.low, info.high)
+            own = d.summarise(
+                d.values(facts, name, tp.name, iid, scale, mine), bounds, info.decimals
+            )
+            reg = d.summarise(
+                d.values(facts, name, tp.name, iid, scale, everyone), bounds, info.decimals
+            )
+            title = f"Fordeling av {info.label}, {tp.title}, n={own.n}"
+            svg = "" if own.suppressed else histogram(own.counts, own.edges, title=title)
+            rows.append(ScoreRow(tp.title, own, reg, svg))
+        block.scores.append(
+            ScoreBlock(iid, instrument_title(iid), scale, info.label, info.direction_text, rows)
+        )
+        found = d.lookup_mid(iid, scale)
+        if found is None:
+            continue
+        first = time_points[0]
+        for tp in time_points[1:]:
+            own_pairs = d.paired(facts, name, iid, scale, first.name, tp.name, mine)
+            reg_pairs = d.paired(facts, name, iid, scale, first.name, tp.name, everyone)
+            improved, worsened = d.change_shares(own_pairs, iid, scale) or (d.Share(0, 0),) * 2
+            reg_improved = (d.change_shares(reg_pairs, iid, scale) or (d.Share(0, 0),))[0]
+            block.changes.append(
+                ChangeRow(
+                    instrument_title(iid),
+                    info.label,
+                    found.value,
+                    tp.title,
+                    improved,
+                    worsened,
+                    reg_improved,
+                )
+            )
+    return block
+
+
+def indicator_tables(
+    facts: d.Facts,
+    indicators: tuple[ind.Indicator, ...],
+    *,
+    highlight: int | None = None,
+    max_years: int = 3,
+) -> list[IndicatorTable]:
+    """Each indicator by unit (rows, plus the whole register) and index year (columns)."""
+    years = sorted(facts.years[:max_years])
+    columns = [str(y) for y in years] + ["Alle år"]
+    tables = []
+    for indicator in indicators:
+        rows = []
+        taking_part = {f.unit_id for f in facts.invitations if f.protocol == indicator.protocol}
+        groups: list[tuple[str, int | None, set[int] | None]] = [
+            (u.title, u.id, {u.id})
+            for u in sorted(facts.units.values(), key=lambda u: u.name)
+            if u.id in taking_part
+        ]
+        groups.append(("Hele registeret", None, None))
+        for label, unit_id, ids in groups:
+            cells = []
+            for year in [*years, None]:
+                share = d.indicator_share(facts, indicator, d.where(ids, year))
+                cells.append((share, None if share.suppressed else indicator.level(share.value)))
+            rows.append(IndicatorRow(label, unit_id, cells))
+        bars = [(r.label, r.cells[-1][0].value, r.unit_id == highlight) for r in rows]
+        svg = indicator_bars(
+            bars,
+            high=indicator.high,
+            moderate=indicator.moderate,
+            better=indicator.better,
+            title=f"{indicator.title}, alle år",
+        )
+        tables.append(IndicatorTable(indicator, columns, rows, svg))
+    return tables
+
+
+def unit_report(unit: Unit, year: int | None = None) -> UnitReport:
+    """The dashboard of ``unit`` for index ``year`` (None = all years)."""
+    register = unit.register
+    facts = d.load_facts(register)
+    names = list(dict.fromkeys(f.protocol for f in facts.invitations if f.unit_id == unit.id))
+    blocks = [_protocol_block(facts, name, unit, year) for name in names]
+    tables = indicator_tables(facts, ind.for_register(register.name), highlight=unit.id)
+    return UnitReport(unit, register, year, facts.years, blocks, tables)
+
+
+def register_indicators(register: Register) -> tuple[list[IndicatorTable], list[int]]:
+    """The register's indicator tables and the index years in its data."""
+    facts = d.load_facts(register)
+    return indicator_tables(facts, ind.for_register(register.name)), facts.years
+
+
+def _share_cells(share: d.Share) -> list[str]:
+    if share.suppressed:
+        return [d.SUPPRESSED, d.SUPPRESSED, "", ""]
+    low, high = share.ci or (0.0, 0.0)
+    return [str(share.n), f"{share.value:.4f}", f"{low:.4f}", f"{high:.4f}"]
+
+
+def _summary_cells(summary: d.Summary) -> list[str]:
+    if summary.suppressed:
+        return [d.SUPPRESSED, d.SUPPRESSED, "", ""]
+    return [str(summary.n), f"{summary.median:.4g}", f"{summary.q1:.4g}", f"{summary.q3:.4g}"]
+
+
+def unit_report_csv(report: UnitReport) -> str:
+    """The unit dashboard as CSV, suppressed cells written as ``n<5``."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(
+        [
+            "section",
+            "protocol",
+            "time_point",
+            "instrument",
+            "scale",
+            "population",
+            "n",
+            "value",
+            "low",
+            "high",
+        ]
+    )
+    for block in report.protocols:
+        for r in block.rates:
+            for who, share in (("unit", r.unit), ("register", r.register)):
+                w.writerow(
+                    [
+                        "response_rate",
+                        block.name,
+                        r.time_point,
+                        r.instrument,
+                        "",
+                        who,
+                        *_share_cells(share),
+                    ]
+                )
+        for s in block.scores:
+            for row in s.rows:
+                for who, summary in (("unit", row.unit), ("register", row.register)):
+                    w.writerow(
+                        [
+                            "median_iqr",
+                            block.name,
+                            row.time_point,
+                            s.instrument_title,
+                            s.scale,
+                            who,
+                            *_summary_cells(summary),
+                        ]
+                    )
+        for c in block.changes:
+            for section, who, share in (
+                ("improved_mid", "unit", c.improved),
+                ("worsened_mid", "unit", c.worsened),
+                ("improved_mid", "register", c.register_improved),
+            ):
+                w.writerow(
+                    [
+                        section,
+                        block.name,
+                        c.follow_up,
+                        c.instrument_title,
+                        c.scale,
+                        who,
+                        *_share_cells(share),
+                    ]
+                )
+    return out.getvalue()
+
+
+def indicators_csv(tables: list[IndicatorTable]) -> str:
+    """Indicator tables as CSV (one row per indicator, unit and year), ``n<5`` suppressed."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["indicator", "unit", "year", "n", "value", "low", "high", "level"])
+    for table in tables:
+        for row in table.rows:
+            for column, (share, level) in zip(table.columns, row.cells, strict=True):
+                w.writerow(
+                    [table.indicator.id, row.label, column, *_share_cells(share), level or ""]
+                )
+    return out.getvalue()
