@@ -48,7 +48,8 @@ def test_kinds_and_birth_dates():
         ("0385159873", "length"),
         ("038515987301", "length"),
         ("0385159873O", "non_digit"),
-        ("", "non_digit"),
+        ("", "length"),
+        ("   ", "length"),
         ("29020105729", "bad_date"),
         ("20036914712", "bad_check_digit"),
         ("03851598731", "bad_check_digit"),
@@ -59,6 +60,43 @@ def test_each_failure_kind_has_its_own_reason(raw, reason):
         validate(raw)
     assert info.value.reason == reason
     assert str(info.value)  # a message a person can read
+
+
+# Constructed numbers: check digits worked out by hand with the published weights
+# (k1: 3 7 6 1 8 9 4 5 2, k2: 5 4 3 2 7 6 5 4 3 2; remainder r -> 11 - r, 11 -> 0), e.g.
+# 154580123: k1 sum 151, 151 mod 11 = 8 -> 3; k2 sum 131, 131 mod 11 = 10 -> 1.
+H_NUMBER = "15458012331"  # 15.05.1980 with month + 40
+FH_NUMBER = "81234567802"  # first digit 8: no date (sum 198 -> k1 0; sum 196 -> k2 2)
+D_NUMBER_DAY_72 = "72019012345"  # day 72 - 40 = 32: no such date (k1 4, k2 5)
+MONTH_13 = "01139012328"  # 01.13.1990 (k1 2, k2 8)
+
+
+def test_h_and_fh_numbers():
+    h = validate(H_NUMBER)
+    assert (h.kind, h.birth_date, h.synthetic) == ("hnr", dt.date(1980, 5, 15), False)
+    fh = validate(FH_NUMBER)
+    assert (fh.kind, fh.birth_date) == ("fh", None)
+
+
+@pytest.mark.parametrize("number", [D_NUMBER_DAY_72, MONTH_13])
+def test_valid_check_digits_with_an_impossible_date_is_a_bad_date(number):
+    with pytest.raises(InvalidNationalId) as info:
+        validate(number)
+    assert info.value.reason == "bad_date"
+
+
+def test_each_failure_kind_has_a_distinct_clear_message():
+    messages = {}
+    for raw in ("123", "0385159873O", MONTH_13, "03851598731"):
+        with pytest.raises(InvalidNationalId) as info:
+            validate(raw)
+        messages[info.value.reason] = str(info.value)
+    assert set(messages) == {"length", "non_digit", "bad_date", "bad_check_digit"}
+    assert len(set(messages.values())) == 4
+    assert "11 digits" in messages["length"] and "got 3" in messages["length"]
+    assert "digits" in messages["non_digit"]
+    assert "date of birth" in messages["bad_date"]
+    assert "check digit" in messages["bad_check_digit"]
 
 
 def test_formatting_is_tolerated_and_repr_hides_the_number():
