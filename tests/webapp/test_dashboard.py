@@ -1,0 +1,289 @@
+"""Unit dashboard and quality indicators: numbers worked out by hand from the scripted
+ODI totals in ``dashboard_support.py``, n<5 suppression on pages and in downloads.
+
+Sources of the expected values:
+- medians and quartiles: Hyndman & Fan (1996) definition 7 (R's default ``quantile``),
+  worked by hand on the listed values;
+- minimal important difference of the ODI total: 10 points (Ostelo et al. 2008, Spine
+  33:90-94; ``instruments/data/mid.csv``);
+- Wilson score interval for 3/5: Wilson (1927), JASA 22:209-212, by hand:
+  centre (0.6 + z²/10) / (1 + z²/5), half-width z·sqrt(0.048 + z²/100) / (1 + z²/5) with
+  z = 1.96 gives 0.2307 to 0.8824.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.webapp import dashboard_support
+from webapp.extensions import db
+from webapp.models import Register, Unit, User
+from webapp.services import dashboard as d
+from webapp.services import indicators as ind
+from webapp.services.auth import start_session
+
+INDICATORS = """\
+register: qi-reg
+indicators:
+  - id: odi-improved
+    title: ODI improved at 12 months
+    kind: improved
+    protocol: lumbar
+    instrument: odi
+    scale: total
+    from: baseline
+    to: 12m
+    target: {high: 0.70, moderate: 0.55}
+  - id: odi-22
+    title: ODI 22 or less at 12 months
+    kind: threshold
+    protocol: lumbar
+    instrument: odi
+    scale: total
+    time_point: 12m
+    at_most: 22
+    target: {high: 0.50, moderate: 0.30}
+  - id: response-12m
+    title: Response at 12 months
+    kind: response_rate
+    protocol: lumbar
+    instrument: odi
+    time_point: 12m
+    target: {high: 0.90, moderate: 0.80}
+"""
+
+
+@pytest.fixture
+def qi(app, tmp_path: Path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "registers"
+    folder.mkdir()
+    (folder / "qi-reg.yaml").write_text(INDICATORS, encoding="utf-8")
+    app.config["OPENPROM_REGISTER_CONFIG_DIR"] = str(folder)
+    with app.app_context():
+        return dashboard_support.build()
+
+
+def _client(app, qi, key: str):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    with app.app_context():
+        client.set_cookie("openprom_session", start_session(db.session.get(User, qi[key]), None))
+    return client
+
+
+def _facts(app):  # type: ignore[no-untyped-def]
+    register = db.session.query(Register).filter_by(name="qi-reg").one()
+    return d.load_facts(register), {u.name: u.id for u in db.session.query(Unit)}
+
+
+def test_medians_quartiles_and_suppression(app, qi):
+    with app.app_context():
+        facts, units = _facts(app)
+        unit_1 = d.where({units["qi-1"]})
+        base = d.summarise(d.values(facts, "lumbar", "baseline", "odi", "total", unit_1))
+        # 30 40 44 50 52 60: median 47, Q1 = 40 + 0.25*4 = 41, Q3 = 50 + 0.75*2 = 51.5
+        assert (base.n, base.median, base.q1, base.q3) == (6, 47.0, 41.0, 51.5)
+        assert base.text() == "47 (41–51.5), n=6"
+        whole = d.summarise(d.values(facts, "lumbar", "12m", "odi", "total", d.where()))
+        # 10 20 20 30 35 40 60: median 30, Q1 = 20, Q3 = 35 + 0.5*5 = 37.5
+        assert (whole.n, whole.median, whole.q1, whole.q3) == (7, 30.0, 20.0, 37.5)
+        small = d.summarise(
+            d.values(facts, "lumbar", "baseline", "odi", "total", d.where({units["qi-2"]}))
+        )
+        assert small.suppressed and small.text() == "n<5" and small.median is None
+
+
+def test_response_rates_count_closed_invitations(app, qi):
+    with app.app_context():
+        facts, units = _facts(app)
+        rate = d.response_rate(facts, "lumbar", "12m", "odi", d.where({units["qi-1"]}))
+        assert (rate.k, rate.n) == (5, 6)  # 5 answered, 1 expired unanswered
+        assert rate.text() == "83 % (n=6)"
+        whole = d.response_rate(facts, "lumbar", "12m", "odi", d.where())
+        assert (whole.k, whole.n) == (7, 9)
+        small = d.response_rate(facts, "lumbar", "12m", "odi", d.where({units["qi-2"]}))
+        assert small.suppressed and small.value is None and small.ci is None
+
+
+def test_change_beyond_mid_and_wilson_interval(app, qi):
+    with app.app_context():
+        facts, units = _facts(app)
+        pairs = d.paired(
+            facts, "lumbar", "odi", "total", "baseline", "12m", d.where({units["qi-1"]})
+        )
+        # -20, -5, -40, -4, -20: three improve by at least 10, none worsen
+        improved, worsened = d.change_shares(pairs, "odi", "total")
+        assert (improved.k, improved.n, worsened.k) == (3, 5, 0)
+        low, high = improved.ci
+        assert low == pytest.approx(0.2307, abs=1e-4) and high == pytest.approx(0.8824, abs=1e-4)
+        by_year = d.paired(facts, "lumbar", "odi", "total", "baseline", "12m", d.where(year=2024))
+        share, _ = d.change_shares(by_year, "odi", "total")
+        assert (share.k, share.n) == (3, 5)  # 2024: (50,30) (60,20) (70,20) of five pairs
+
+
+def test_indicators_and_levels(app, qi):
+    with app.app_context():
+        facts, units = _facts(app)
+        improved, threshold, response = ind.for_register("qi-reg")
+        unit_1 = d.where({units["qi-1"]})
+        share = d.indicator_share(facts, improved, unit_1)
+        assert (share.k, share.n) == (3, 5) and improved.level(share.value) == "moderate"
+        share = d.indicator_share(facts, threshold, unit_1)
+        assert (share.k, share.n) == (2, 5)  # 12-month totals 20 and 10 are <= 22
+        assert threshold.level(share.value) == "moderate"
+        share = d.indicator_share(facts, response, d.where())
+        assert (share.k, share.n) == (7, 9) and response.level(share.value) == "low"
+
+
+def test_unit_dashboard_page(app, qi):
+    page = _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "47 (41–51.5), n=6" in html  # baseline median of the unit
+    assert "50 (44–60), n=9" in html  # baseline median of the whole register
+    assert "60 %" in html and "Moderat måloppnåelse" in html
+    assert "<svg" in html  # histograms
+    year = _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard?year=2025")
+    assert year.status_code == 200 and "n&lt;5" in year.get_data(as_text=True)
+    assert (
+        _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard?year=x").status_code == 400
+    )
+
+
+def test_indicator_page_suppresses_small_units(app, qi):
+    page = _client(app, qi, "admin").get("/clinician/registers/qi-reg/indicators")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    unit_two = html.split('<th scope="row">Unit Two</th>')[1].split("</tr>")[0]
+    assert "n&lt;5" in unit_two and "%" not in unit_two  # 3 patients: nothing but n<5
+    assert "Hele registeret" in html and "høy ≥ 70 %, moderat ≥ 55 %" in html
+
+
+def test_downloads_suppress_small_cells(app, qi):
+    body = _client(app, qi, "admin").get("/clinician/registers/qi-reg/indicators.csv")
+    assert body.status_code == 200 and body.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True))))
+    unit_two = [r for r in rows if r["unit"] == "Unit Two"]
+    assert unit_two and all(r["n"] == "n<5" and r["value"] == "n<5" for r in unit_two)
+    one = next(
+        r
+        for r in rows
+        if r["unit"] == "Unit One" and r["indicator"] == "odi-improved" and r["year"] == "Alle år"
+    )
+    assert (one["n"], one["value"], one["level"]) == ("5", "0.6000", "moderate")
+    unit_csv = _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard.csv")
+    rows = list(csv.DictReader(io.StringIO(unit_csv.get_data(as_text=True))))
+    for row in rows:
+        assert row["n"] == "n<5" or int(row["n"]) >= 5, row
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "status"),
+    [
+        ("clinician_1", "/clinician/units/qi-1/dashboard", 403),  # clinicians see patients only
+        ("method", "/clinician/units/qi-1/dashboard", 403),  # methodologists: exports only
+        ("lead_1", "/clinician/units/qi-2/dashboard", 403),  # another unit's dashboard
+        ("admin", "/clinician/units/qi-2/dashboard", 200),
+        ("lead_1", "/clinician/registers/qi-reg/indicators", 200),  # aggregated, suppressed
+        ("clinician_1", "/clinician/registers/qi-reg/indicators", 403),
+        ("admin", "/clinician/units/no-such-unit/dashboard", 403),
+    ],
+)
+def test_dashboard_access(app, qi, key, url, status):
+    assert _client(app, qi, key).get(url).status_code == status
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "reg.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+ONE = """\
+register: r
+indicators:
+  - id: a
+    title: A
+    kind: {kind}
+    protocol: p
+    instrument: {instrument}
+{extra}    target: {{high: {high}, moderate: {moderate}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "instrument", "extra", "high", "moderate", "message"),
+    [
+        ("response_rate", "odi", "", 0.8, 0.6, "needs 'time_point'"),
+        ("improved", "odi", "    scale: total\n    from: baseline\n", 0.8, 0.6, "needs 'to'"),
+        (
+            "improved",
+            "gspeq",
+            "    scale: q01\n    from: b\n    to: c\n",
+            0.8,
+            0.6,
+            "no minimal important difference",
+        ),
+        (
+            "threshold",
+            "odi",
+            "    scale: total\n    time_point: 12m\n",
+            0.8,
+            0.6,
+            "exactly one of at_most, at_least",
+        ),
+        ("response_rate", "odi", "    time_point: 12m\n", 0.5, 0.6, "high must be above"),
+        ("share", "odi", "", 0.8, 0.6, "is not one of"),
+        ("response_rate", "odi", "    time_point: 12m\n", 1.5, 0.6, "greater than the maximum"),
+    ],
+)
+def test_bad_indicator_files_say_what_and_where(
+    app, tmp_path, kind, instrument, extra, high, moderate, message
+):
+    path = _write(
+        tmp_path,
+        ONE.format(kind=kind, instrument=instrument, extra=extra, high=high, moderate=moderate),
+    )
+    with pytest.raises(ind.IndicatorConfigError, match=message) as info:
+        ind.load_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_bad_yaml_and_duplicate_ids(tmp_path):
+    with pytest.raises(ind.IndicatorConfigError, match="not valid YAML"):
+        ind.load_file(_write(tmp_path, "register: [unclosed\n"))
+    first = INDICATORS.split("  - id: odi-22")[0]
+    again = first.split("indicators:\n")[1]
+    with pytest.raises(ind.IndicatorConfigError, match="duplicate indicator id odi-improved"):
+        ind.load_file(_write(tmp_path, first + again))
+
+
+def test_lower_is_better_targets():
+    indicator = ind.Indicator(
+        "x",
+        "X",
+        "",
+        "threshold",
+        "p",
+        "odi",
+        "total",
+        "12m",
+        None,
+        None,
+        None,
+        50.0,
+        "lower",
+        0.10,
+        0.20,
+    )
+    assert [indicator.level(v) for v in (0.05, 0.10, 0.15, 0.25)] == [
+        "high",
+        "high",
+        "moderate",
+        "low",
+    ]
+    assert indicator.target_text == "høy ≤ 10 %, moderat ≤ 20 %"
