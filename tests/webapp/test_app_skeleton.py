@@ -1,9 +1,14 @@
-"""App factory, blueprints, health endpoint, security headers, demo command."""
+"""App factory and its defaults, blueprints, health endpoint, security headers, demo command,
+and the licence notices on the admin instrument pages."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import sqlalchemy as sa
 
+from instruments import load_all
+from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Patient, Protocol, RoleAssignment, Unit, User
 
@@ -53,3 +58,37 @@ def test_demo_command_creates_data_and_prints_logins(app):
         assert roles == {"clinician", "unit_lead", "register_admin", "methodologist", "sysadmin"}
         user = db.session.scalar(sa.select(User).where(User.email == "lead@demo.openprom.no"))
         assert user.password_hash.startswith("$argon2id$")
+
+
+def test_create_app_defaults_to_a_sqlite_file_under_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENPROM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("OPENPROM_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app()
+    expected = f"sqlite:///{(tmp_path / 'instance').resolve() / 'openprom.sqlite'}"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
+    assert app.instance_path == str((tmp_path / "instance").resolve())
+
+
+def test_admin_instrument_pages_show_each_licence_notice(client, world, login_as):
+    assert client.get("/admin/instruments").status_code == 302  # anonymous: to the login
+    assert login_as("clinician").get("/admin/instruments").status_code == 403
+    bundled = load_all()
+    for role in ("register_admin", "sysadmin"):
+        signed_in = login_as(role)
+        overview = signed_in.get("/admin/instruments")
+        assert overview.status_code == 200
+        html = unescape(overview.get_data(as_text=True))
+        for inst in bundled.values():
+            assert inst.licence.holder in html
+        licensed = [i for i in bundled.values() if i.licence.required]
+        assert {i.id for i in licensed} == {"eq5d5l", "eq5d3l", "odi", "cat"}
+        assert html.count("Licence required") == len(licensed)
+        for inst in bundled.values():
+            page = signed_in.get(f"/admin/instruments/{inst.id}")
+            assert page.status_code == 200
+            text = unescape(page.get_data(as_text=True))
+            assert inst.licence.notice in text, inst.id
+            assert inst.licence.holder in text and inst.licence.url in text
+            assert ("Licence required" in text) is inst.licence.required
+    odi = unescape(login_as("sysadmin").get("/admin/instruments/odi").get_data(as_text=True))
+    assert "eprovide.mapi-trust.org" in odi and "Mapi Research Trust" in odi
