@@ -13,6 +13,7 @@ principal component) are reversed before item analysis, alpha, CFA and DIF, as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import html
 import math
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.psychometrics.results import _clean
+from scoring.psychometrics.tables import ID_COLUMNS, TIME_POINT_COLUMN, prepare_table
 
 FLOOR_CEILING_MAX = 15.0
 ALPHA_RANGE = (0.70, 0.95)
@@ -67,7 +69,56 @@ PROPERTIES = (
     ("test_retest", "Test–retest reliability"),
     ("dif", "DIF"),
 )
-ID_COLUMNS = ("id", "respondent")
+PROPERTY_LABELS = dict(PROPERTIES) | {"hypotheses": "Hypotheses testing"}
+METHODS: dict[str, str] = {
+    "scores": (
+        "Scale scores from the instrument's scoring algorithm (openprom scoring.score_table, "
+        "its missing-item rule); without an algorithm, the sum of the keyed items over "
+        "complete responses. Items running against the rest of their scale (negative loading "
+        "on the scale's first principal component) are reversed (min + max - code) before "
+        "the item-level analyses, as psych::alpha(check.keys = TRUE)."
+    ),
+    "floor_ceiling": (
+        "Share of respondents with a score at the lowest / highest possible score (found by "
+        "scoring the two extreme answer patterns)."
+    ),
+    "internal_consistency": (
+        "Cronbach's alpha of the keyed item codes over complete responses (listwise), with "
+        "Feldt's F-based 95 % CI (as psych::alpha). Item analysis: item n, missing %, mean, "
+        "SD and floor/ceiling % use every answer to the item; the corrected item-total "
+        "correlation and alpha if item deleted use the pairwise-complete covariance matrix "
+        "(as psych::alpha's r.drop and alpha.drop)."
+    ),
+    "structural_validity": (
+        "Confirmatory factor analysis of all multi-item scales together (one factor per "
+        "scale, factors correlated, factor variances fixed to 1, no cross-loadings), maximum "
+        "likelihood on the covariance matrix of the keyed item codes, complete responses "
+        "(openprom's own ML implementation; chi-square = N * F_ML and the fit indices as "
+        "lavaan 0.6 computes them, lavaan's std.all loadings). Dimensionality: eigenvalues "
+        "of the item correlation matrix; KMO and Bartlett's test (as psych::KMO and "
+        "psych::cortest.bartlett)."
+    ),
+    "test_retest": (
+        "Scale scores of respondents matched between test and retest; ICC(A,1) = Shrout & "
+        "Fleiss ICC(2,1) (two-way random effects, absolute agreement, single measure) with "
+        "its F-based 95 % CI (McGraw & Wong 1996, as psych::ICC); agreement SEM = "
+        "sqrt(occasion variance + residual variance) from the two-way ANOVA; SDC = 1.96 * "
+        "sqrt(2) * SEM (de Vet et al. 2006)."
+    ),
+    "hypotheses": (
+        "Hypotheses stated in advance (file given to the report). Spearman or Pearson "
+        "correlations with Fisher-z 95 % CIs (Spearman: SE = sqrt(1.06 / (n - 3))); known "
+        "groups as Cohen's d (pooled SD) with the Hedges & Olkin CI; a hypothesis is "
+        "confirmed when the point estimate meets the expectation."
+    ),
+    "dif": (
+        "Ordinal logistic regression per item (proportional odds, logit link): item ~ total "
+        "score (1), + group (2), + group x total (3); likelihood-ratio chi-square for "
+        "uniform (2 vs 1) and non-uniform (3 vs 2) DIF and the change in McFadden's "
+        "pseudo-R2 (Zumbo 1999; Crane et al. 2006). Rows with a missing item or group are "
+        "left out."
+    ),
+}
 
 
 @dataclass
@@ -84,6 +135,12 @@ class Report:
     def to_html(self) -> str:
         """One self-contained HTML page."""
         return _render_html(self.to_dict(), self.plots)
+
+    def notes(self) -> list[str]:
+        """What was done to the input (time point chosen, rows left out, ...)."""
+        retest = (self.data.get("retest") or {}).get("input") or {}
+        return list((self.data.get("input") or {}).get("notes", [])) + list(
+            retest.get("notes", []))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -298,7 +355,8 @@ def _match_retest(data: pd.DataFrame, retest: pd.DataFrame, id_column: str | Non
         common = [c for c in ID_COLUMNS if c in data.columns and c in retest.columns]
         if not common:
             raise ValueError(
-                "to match test and retest rows both files need an 'id' or 'respondent' column"
+                "to match test and retest rows both files need an 'id', 'respondent' or "
+                "'pseudonym' column (or name one with --id-column)"
             )
         id_column = common[0]
     for name, frame in (("data", data), ("retest", retest)):
@@ -359,6 +417,64 @@ def _instrument(instrument: Any) -> Any:
     return instruments.load(text)
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """What the report rates: a scale of the definition, or a score when none is defined."""
+
+    id: str
+    label: str
+    items: tuple[str, ...]
+    direction: str | None
+    kind: str  # "scale" (instrument file) or "score" (scoring algorithm output)
+
+
+def _units(inst: Any) -> list[_Unit]:
+    """The scales of the definition; without any, the numeric scores of its algorithm."""
+    if inst.scales:
+        return [_Unit(s.id, _label(s.label), tuple(s.items), s.direction, "scale")
+                for s in inst.scales]
+    from scoring import get
+
+    try:
+        algorithm = get(inst.id)
+    except (KeyError, ImportError):
+        return []
+    return [_Unit(name, f"{name} (score of the scoring algorithm)", (), None, "score")
+            for name in algorithm.scores if name not in algorithm.text_scores]
+
+
+def _needed_items(inst: Any, units: Sequence[_Unit]) -> list[str]:
+    if any(u.kind == "scale" for u in units):
+        return sorted({i for u in units for i in u.items})
+    from scoring import get
+
+    answerable = [i.id for i in inst.questions]
+    try:
+        used = set(get(inst.id).items)
+    except (KeyError, ImportError):
+        return answerable
+    return [i for i in answerable if i in used]
+
+
+def _software() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("openprom", "numpy", "scipy", "pandas", "statsmodels", "factor_analyzer",
+                 "scikit-learn"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name == "openprom":  # run from a checkout: the version in pyproject.toml
+                import tomllib
+                from pathlib import Path
+
+                with contextlib.suppress(OSError, KeyError, tomllib.TOMLDecodeError):
+                    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+                    out[name] = str(tomllib.loads(text)["project"]["version"])
+    return out
+
+
 def build_report(
     data: pd.DataFrame,
     instrument: Any,
@@ -368,6 +484,9 @@ def build_report(
     hypotheses: Any = None,
     id_column: str | None = None,
     value_set: str | None = None,
+    time_point: str | None = None,
+    retest_time_point: str | None = None,
+    item_prefix: str | None = None,
     progress: bool = False,
 ) -> Report:
     """Compute the COSMIN measurement-property report of ``instrument`` on ``data``.
@@ -375,28 +494,57 @@ def build_report(
     ``instrument`` is a bundled instrument id (``instruments.load``), a path to a definition
     file (``*.yaml``) or a loaded :class:`instruments.Instrument`.
     ``data`` has one row per respondent and the instrument's item ids as columns (other
-    columns are kept for hypotheses and groups). ``retest``: the same respondents answering
-    again; rows are matched on ``id_column`` (default: an ``id`` or ``respondent`` column
-    present in both). ``groups``: a column of ``data`` for DIF. ``hypotheses``: a YAML/JSON
-    file or list of dicts for :func:`scoring.psychometrics.hypotheses`, evaluated on the
-    scale scores plus every other column of ``data``.
+    columns are kept for hypotheses and groups), or is a register export
+    (``flask --app wsgi export``): item columns ``<instrument>_<item>``, one row per
+    response with a ``time_point`` column; see :mod:`scoring.psychometrics.tables` for how
+    such tables are read (``time_point``, ``item_prefix``).
+    ``retest``: the same respondents answering again; rows are matched on ``id_column``
+    (default: an ``id``, ``respondent`` or ``pseudonym`` column present in both). With
+    ``retest_time_point`` the retest rows are those of that time point, taken from
+    ``retest`` or, when it is not given, from ``data``. ``groups``: a column of ``data`` for
+    DIF. ``hypotheses``: a YAML/JSON file or list of dicts for
+    :func:`scoring.psychometrics.hypotheses`, evaluated on the scale scores plus every
+    other column of ``data``. Scales come from the instrument file; an instrument without
+    scales (EQ-5D, GS-PEQ) is reported on the numeric scores of its scoring algorithm.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     inst = _instrument(instrument)
     instrument = inst.id
-    scales = list(inst.scales)
-    if not scales:
-        raise ValueError(f"instrument {instrument!r} defines no scales")
-    needed = sorted({i for s in scales for i in s.items})
-    missing_cols = [i for i in needed if i not in data.columns]
-    if missing_cols:
-        raise ValueError(f"data lacks item column(s) of {instrument}: {', '.join(missing_cols)}")
+    units = _units(inst)
+    if not units:
+        raise ValueError(f"instrument {instrument!r} defines no scales and has no scoring "
+                         "algorithm")
+    needed = _needed_items(inst, units)
+    prepared = prepare_table(data, instrument, needed, version=inst.version,
+                             time_point=time_point, item_prefix=item_prefix,
+                             id_column=id_column)
+    source = data
+    data = prepared.frame
+    if len(data) == 0:
+        raise ValueError("no rows to analyse")
     if groups is not None and groups not in data.columns:
         raise ValueError(f"group column {groups!r} is not in the data")
+    retest_prepared = None
+    if retest is not None or retest_time_point is not None:
+        retest_source = retest if retest is not None else source
+        if (retest_time_point is None and TIME_POINT_COLUMN in retest_source.columns
+                and retest_source[TIME_POINT_COLUMN].nunique() > 1):
+            raise ValueError("the retest table has several time points: choose one with "
+                             "--retest-time-point")
+        retest_prepared = prepare_table(
+            retest_source, instrument, needed, version=inst.version,
+            time_point=retest_time_point, item_prefix=item_prefix, id_column=id_column,
+            what="retest")
+        if (retest is None and retest_prepared.time_point is not None
+                and retest_prepared.time_point == prepared.time_point):
+            raise ValueError(f"test and retest are the same time point "
+                             f"({prepared.time_point!r})")
+        retest = retest_prepared.frame
 
+    scales = [u for u in units if u.kind == "scale"]
     multi = [s for s in scales if len(s.items) >= 3] if groups else []
-    n_steps = 4 + len(scales) + (1 if retest is not None else 0) + (1 if hypotheses else 0)
+    n_steps = 4 + len(units) + (1 if retest is not None else 0) + (1 if hypotheses else 0)
     n_steps += sum(len(s.items) for s in multi)
     from tqdm import tqdm
 
@@ -408,7 +556,7 @@ def build_report(
         bar.update(1)
 
     items_all, invalid = _clean_items(data, inst, needed)
-    ranges = {i: _item_range(inst, i) for i in inst.item_ids}
+    ranges = {i: _item_range(inst, i) for i in inst.item_ids if inst.item(i).type != "display"}
     tick("keys")
     keyed_all = items_all.copy()
     scale_reversed: dict[str, list[str]] = {}
@@ -418,16 +566,21 @@ def build_report(
         keyed_all[list(s.items)] = _keyed(items_all[list(s.items)], rev, ranges)
     tick("scores")
     score_frame, sources, scoring_note = _scale_scores(
-        instrument, data, keyed_all, scales, value_set
+        instrument, data, keyed_all, units, value_set
     )
 
     report: dict[str, Any] = {
-        "instrument": {"id": inst.id, "version": inst.version, "title": _label(inst.title)},
+        "instrument": {"id": inst.id, "version": inst.version, "title": _label(inst.title),
+                       "content_hash": inst.content_hash,
+                       "units": "scales" if scales else "scores"},
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "n": int(len(data)),
+        "input": prepared.to_dict(),
         "invalid_cells": invalid,
         "scoring": scoring_note,
         "criteria": CRITERIA,
+        "methods": METHODS,
+        "software": _software(),
         "scales": [],
     }
     plots: dict[str, str] = {}
@@ -436,48 +589,47 @@ def build_report(
     if retest is not None:
         tick("retest")
         id_col, test_ids, retest_ids = _match_retest(data, retest, id_column)
-        missing_retest = [i for i in needed if i not in retest.columns]
-        if missing_retest:
-            raise ValueError(f"retest lacks item column(s): {', '.join(missing_retest)}")
         r_items, _ = _clean_items(retest, inst, needed)
         r_keyed = r_items.copy()
         for s in scales:
             r_keyed[list(s.items)] = _keyed(r_items[list(s.items)], scale_reversed[s.id], ranges)
-        r_frame, _, _ = _scale_scores(instrument, retest, r_keyed, scales, value_set)
+        r_frame, _, _ = _scale_scores(instrument, retest, r_keyed, units, value_set)
         lookup = pd.Series(np.arange(len(retest)), index=retest_ids.to_numpy())
         pos = lookup.reindex(test_ids.to_numpy()).to_numpy()
         matched = ~np.isnan(pos)
         report["retest"] = {"id_column": id_col, "n_matched": int(matched.sum()),
-                            "n_retest_rows": int(len(retest))}
+                            "n_retest_rows": int(len(retest)),
+                            "input": retest_prepared.to_dict() if retest_prepared else None}
         retest_scores = {}
-        for s in scales:
+        for s in units:
             aligned = np.full(len(data), np.nan)
             aligned[matched] = r_frame[s.id].to_numpy(float)[pos[matched].astype(int)]
             retest_scores[s.id] = aligned
 
-    for s in scales:
+    for s in units:
         tick(f"scale {s.id}")
         items = list(s.items)
         keyed = keyed_all[items]
         entry: dict[str, Any] = {
             "id": s.id,
-            "label": _label(s.label),
+            "label": s.label,
+            "kind": s.kind,
             "direction": s.direction,
             "items": items,
-            "reversed_items": scale_reversed[s.id],
+            "reversed_items": scale_reversed.get(s.id, []),
             "score_source": sources[s.id],
         }
         score = score_frame[s.id]
         if sources[s.id] == "scoring.score_table":
             try:
-                lo, hi = _score_extremes(instrument, s.id, inst, items, scale_reversed[s.id],
-                                         ranges)
+                lo, hi = _score_extremes(instrument, s.id, inst, items or needed,
+                                         scale_reversed.get(s.id, []), ranges)
             except Exception:
                 lo, hi = float("nan"), float("nan")
         else:
             lo = sum(ranges[i][0] for i in items)
             hi = sum(ranges[i][1] for i in items)
-        if math.isnan(lo) or math.isnan(hi):
+        if math.isnan(lo) or math.isnan(hi) or not hi > lo:
             lo, hi = float(np.nanmin(score)), float(np.nanmax(score))
             entry["score_range_note"] = "possible range unknown: observed range used"
         valid = score.dropna()
@@ -489,9 +641,13 @@ def build_report(
             "median": float(valid.median()) if valid.size else None,
         }
         entry["floor_ceiling"] = _floor_ceiling(score, lo, hi)
-        entry["internal_consistency"] = _internal_consistency(
-            keyed, {i: ranges[i] for i in items}
-        )
+        no_scale = {"rating": "?", "note": "no multi-item scale in the instrument definition"}
+        if s.kind == "score":
+            entry["internal_consistency"] = dict(no_scale)
+        else:
+            entry["internal_consistency"] = _internal_consistency(
+                keyed, {i: ranges[i] for i in items}
+            )
         if retest_scores is not None:
             entry["test_retest"] = _test_retest(score, pd.Series(retest_scores[s.id]))
         else:
@@ -499,7 +655,8 @@ def build_report(
         if groups is not None and len(items) >= 3:
             entry["dif"] = _dif(keyed, data[groups], lambda: tick())
         elif groups is not None:
-            entry["dif"] = {"rating": "?", "note": "fewer than 3 items"}
+            entry["dif"] = (dict(no_scale) if s.kind == "score"
+                            else {"rating": "?", "note": "fewer than 3 items"})
         else:
             entry["dif"] = {"rating": "?", "note": "no group column"}
         plots[f"hist_{s.id}"] = svg_histogram(valid.to_numpy(float), lo, hi, s.id)
@@ -517,10 +674,17 @@ def build_report(
                 "cfi": structural.get("cfi"),
                 "rmsea": structural.get("rmsea"),
             }
+        elif entry["kind"] == "score":
+            entry["structural_validity"] = {"rating": "?",
+                                            "note": "no multi-item scale in the definition"}
         else:
             entry["structural_validity"] = {"rating": "?", "note": "single-item scale"}
     tick("EFA")
-    report["dimensionality"] = _efa(keyed_all[needed], len(model))
+    scale_items = sorted({i for s in scales for i in s.items})
+    if scale_items:
+        report["dimensionality"] = _efa(keyed_all[scale_items], len(model))
+    else:
+        report["dimensionality"] = {"note": "no multi-item scale in the definition"}
     eig = report["dimensionality"].get("eigenvalues")
     if eig:
         plots["scree"] = svg_scree(eig)
@@ -538,10 +702,13 @@ def build_report(
     else:
         report["hypotheses"] = {"rating": "?", "note": "no hypotheses given"}
     if groups is not None:
-        report["groups"] = {"column": groups,
-                            "levels": [str(v) for v in pd.unique(data[groups].dropna())]}
+        counts = data[groups].dropna().astype(str).value_counts()
+        report["groups"] = {"column": groups, "levels": [str(v) for v in
+                                                         pd.unique(data[groups].dropna())],
+                            "counts": {str(k): int(v) for k, v in counts.items()}}
     bar.close()
     return Report(report, plots)
+
 
 
 # --------------------------------------------------------------------------- SVG plots
@@ -590,13 +757,13 @@ def svg_histogram(values: np.ndarray, lo: float, hi: float, title: str) -> str:
 
 def svg_scree(eigenvalues: Sequence[float]) -> str:
     """Scree plot (eigenvalues of the item correlation matrix) as an inline SVG string."""
-    w, h, pad = 420, 220, 34
+    w, h, pad, left = 460, 240, 34, 46
     ev = list(eigenvalues)[:40]
     top = max(max(ev), 1.0) * 1.05
     k = len(ev)
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        x = pad + (w - 2 * pad) * (i / max(k - 1, 1))
+        x = left + (w - left - pad) * (i / max(k - 1, 1))
         return x, h - pad - (h - 2 * pad) * v / top
 
     pts = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in (xy(i, v) for i, v in enumerate(ev)))
@@ -606,19 +773,33 @@ def svg_scree(eigenvalues: Sequence[float]) -> str:
         for i, v in enumerate(ev)
         for x, y in [xy(i, v)]
     )
+    step = max(1, math.ceil(top / 5))
+    ticks = "".join(
+        f'<text x="{left - 4}" y="{_fmt(xy(0, t)[1] + 3)}" font-size="10" '
+        f'text-anchor="end">{t}</text>'
+        for t in range(0, int(top) + 1, step)
+    )
+    xticks = "".join(
+        f'<text x="{_fmt(xy(i - 1, 0)[0])}" y="{h - pad + 12}" font-size="10" '
+        f'text-anchor="middle">{i}</text>'
+        for i in sorted({1, *range(5, k + 1, 5), k})
+    )
     _, y1 = xy(0, 1.0)
     return (
         f'<svg width="{w}" height="{h}" role="img" '
         'aria-label="Scree plot">'
-        f'<text x="{pad}" y="16" font-size="12">Scree plot: eigenvalues of the item '
-        "correlations</text>"
-        f'<line x1="{pad}" y1="{_fmt(y1)}" x2="{w - pad}" y2="{_fmt(y1)}" stroke="#b55" '
+        f'<text x="{left}" y="16" font-size="12">Scree plot: eigenvalues of the item '
+        "correlations (dashed: 1)</text>"
+        f'<line x1="{left}" y1="{_fmt(y1)}" x2="{w - pad}" y2="{_fmt(y1)}" stroke="#b55" '
         'stroke-dasharray="4 3"/>'
         f'<polyline points="{pts}" fill="none" stroke="#4a7ab0"/>{dots}'
-        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#333"/>'
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#333"/>'
-        f'<text x="{pad - 4}" y="{_fmt(y1 + 4)}" font-size="10" text-anchor="end">1</text>'
-        f'<text x="{w - pad}" y="{h - 10}" font-size="10" text-anchor="end">factor {k}</text>'
+        f'<line x1="{left}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#333"/>'
+        f'<line x1="{left}" y1="{pad}" x2="{left}" y2="{h - pad}" stroke="#333"/>'
+        f"{ticks}{xticks}"
+        f'<text x="{_fmt((left + w - pad) / 2)}" y="{h - 4}" font-size="10" '
+        'text-anchor="middle">component</text>'
+        f'<text x="12" y="{_fmt(h / 2)}" font-size="10" text-anchor="middle" '
+        f'transform="rotate(-90 12 {_fmt(h / 2)})">eigenvalue</text>'
         "</svg>"
     )
 
@@ -626,17 +807,22 @@ def svg_scree(eigenvalues: Sequence[float]) -> str:
 # --------------------------------------------------------------------------- HTML
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:70rem;padding:0 1rem;color:#222;line-height:1.4}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccc}
-h3{font-size:1.05rem}
-table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;
-padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f2f2f2}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
+max-width:72rem;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;
+border-bottom:1px solid #ccc}h3{font-size:1.05rem;margin:1.2rem 0 .3rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.92rem}
+th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left;vertical-align:top}
+thead th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap}
 .r{display:inline-block;min-width:1.4em;text-align:center;font-weight:bold;border-radius:3px}
 .r-plus{background:#cfe8cf;color:#175017}.r-minus{background:#f3cccc;color:#7a1515}
 .r-q{background:#eee;color:#555}.note{color:#555;font-size:.9rem}
-.plots{display:flex;flex-wrap:wrap;gap:1rem}
+.plots,.tables{display:flex;flex-wrap:wrap;gap:0 1.2rem;align-items:flex-start}
+.flag{font-weight:bold;color:#7a1515}caption{text-align:left;font-weight:bold;
+padding:.2rem 0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
+dt{font-weight:bold}dd{margin:0}.nw{white-space:nowrap}
+@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:avoid}}
 """
 
 
@@ -647,18 +833,34 @@ def _e(x: Any) -> str:
 def _badge(rating: str | None) -> str:
     cls = {"+": "r-plus", "-": "r-minus"}.get(rating or "?", "r-q")
     text = {"-": "−"}.get(rating or "?", rating or "?")
-    return f'<span class="r {cls}" title="rating">{_e(text)}</span>'
+    words = {"+": "sufficient", "-": "insufficient"}.get(rating or "?", "indeterminate")
+    return f'<span class="r {cls}" title="{words}">{_e(text)}</span>'
 
 
 def _num(x: Any, digits: int = 3) -> str:
     if x is None:
         return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
     if isinstance(x, float):
-        return f"{x:.{digits}f}"
+        if math.isnan(x):
+            return "–"
+        return f"{x:.{digits}f}".replace("-", "−")
     return _e(x)
 
 
-def _est(d: dict[str, Any] | None, digits: int = 2) -> str:
+def _p(x: Any) -> str:
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
+        return "–"
+    return "< 0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def _p_eq(x: Any) -> str:
+    text = _p(x)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _est(d: dict[str, Any] | None, digits: int = 3) -> str:
     if not d or not isinstance(d, dict):
         return _num(d, digits)
     text = _num(d.get("value"), digits)
@@ -673,45 +875,88 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
     if key == "floor_ceiling" and prop.get("floor_pct") is not None:
         detail = f"{prop['floor_pct']:.1f} % / {prop['ceiling_pct']:.1f} %"
     elif key == "internal_consistency" and prop.get("alpha"):
-        detail = f"α = {_num(prop['alpha'].get('value'), 2)}"
+        detail = f"α = {_num(prop['alpha'].get('value'))}"
     elif key == "structural_validity" and prop.get("cfi") is not None:
-        detail = f"CFI {prop['cfi']:.3f}, RMSEA {prop['rmsea']:.3f}"
+        detail = f"CFI {_num(prop['cfi'])}, RMSEA {_num(prop['rmsea'])}"
     elif key == "test_retest" and prop.get("icc"):
-        detail = f"ICC = {_num(prop['icc'].get('value'), 2)}"
+        detail = f"ICC = {_num(prop['icc'].get('value'))}"
     elif key == "dif" and "flagged" in prop:
         detail = ", ".join(prop["flagged"]) or "no item flagged"
     elif prop.get("note"):
         detail = prop["note"]
-    return f'<td>{_badge(rating)} <span class="note">{_e(detail)}</span></td>'
+    return f'<td>{_badge(rating)} <span class="note nw">{_e(detail)}</span></td>'
 
 
-def _table(rows: list[dict[str, Any]], columns: Sequence[str], digits: int = 3) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+Column = tuple[str, str, Callable[[Any], str]]
+
+
+def _fmt_num(digits: int) -> Callable[[Any], str]:
+    return lambda v: _num(v, digits)
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[Column], caption: str = "") -> str:
+    """``columns``: (key, header, formatter) triples; numbers are right-aligned."""
+    head = "".join(f"<th>{_e(h)}</th>" for _, h, _ in columns)
     body = []
     for row in rows:
         cells = []
-        for c in columns:
-            v = row.get(c)
-            cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{_num(v, digits)}</td>")
+        for key, _, fmt in columns:
+            v = row.get(key)
+            num = isinstance(v, (int, float)) and not isinstance(v, bool)
+            cells.append(f"<td{' class=num' if num else ''}>{fmt(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _render_html(d: dict[str, Any], plots: dict[str, str]) -> str:
+_TEXT = _e
+_PCT = _fmt_num(1)
+_TWO = _fmt_num(2)
+_THREE = _fmt_num(3)
+
+ITEM_COLUMNS: tuple[Column, ...] = (
+    ("item", "Item", _TEXT), ("n", "n", _TEXT), ("missing_pct", "Missing %", _PCT),
+    ("mean", "Mean", _TWO), ("sd", "SD", _TWO), ("floor_pct", "Floor %", _PCT),
+    ("ceiling_pct", "Ceiling %", _PCT), ("item_total_r", "Corrected item–total r", _THREE),
+    ("alpha_if_deleted", "α if item deleted", _THREE),
+)
+DIF_COLUMNS: tuple[Column, ...] = (
+    ("item", "Item", _TEXT), ("n", "n", _TEXT),
+    ("chi2_uniform", "χ² uniform (df)", _TWO), ("p_uniform", "p", _p),
+    ("r2_mcfadden_uniform", "ΔR² uniform", _THREE),
+    ("chi2_nonuniform", "χ² non-uniform", _TWO), ("p_nonuniform", "p", _p),
+    ("r2_mcfadden_nonuniform", "ΔR² non-uniform", _THREE),
+    ("flagged", "DIF", lambda v: '<span class="flag">yes</span>' if v else "no"),
+)
+
+
+def _header(d: dict[str, Any]) -> list[str]:
     inst = d["instrument"]
+    title = inst["title"] or inst["id"]
+    inp = d.get("input") or {}
+    tp = f", time point <b>{_e(inp['time_point'])}</b>" if inp.get("time_point") else ""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Measurement properties: {_e(inst['title'] or inst['id'])}</title>",
+        f"<title>Measurement properties: {_e(title)}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Measurement properties of {_e(inst['title'] or inst['id'])}</h1>",
+        f"<h1>Measurement properties of {_e(title)}</h1>",
         f'<p class="note">Instrument <code>{_e(inst["id"])}</code> version '
-        f"{_e(inst['version'])}; {d['n']} responses; {d['invalid_cells']} impossible answers "
-        f"treated as missing; generated {_e(d['generated'])}.</p>",
-        "<h2>Summary (COSMIN ratings)</h2><table><thead><tr><th>Scale</th>",
+        f"{_e(inst['version'])} (definition hash <code>{_e(inst.get('content_hash', ''))[:19]}"
+        f"</code>); {d['n']} respondents analysed{tp}; {d['invalid_cells']} impossible "
+        f"answers treated as missing; generated {_e(d['generated'])}.</p>",
     ]
+    notes = list(inp.get("notes", [])) + list(
+        ((d.get("retest") or {}).get("input") or {}).get("notes", []))
+    if notes:
+        parts.append("<ul class='note'>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
+                     + "</ul>")
+    return parts
+
+
+def _summary(d: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Summary (COSMIN ratings)</h2><table><thead><tr><th>Scale</th>"]
     parts += [f"<th>{_e(label)}</th>" for _, label in PROPERTIES]
     parts.append("</tr></thead><tbody>")
     for s in d["scales"]:
@@ -725,99 +970,197 @@ def _render_html(d: dict[str, Any], plots: dict[str, str]) -> str:
                 f"({100 * share:.0f} %)" if share is not None else hyp.get("note", ""))
     parts.append(f"<p>Hypotheses testing (construct validity): {_badge(hyp.get('rating'))} "
                  f"{_e(hyp_text)}</p>")
-    parts.append("<h3>Criteria</h3><ul>")
-    parts += [f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in d["criteria"].items()]
-    parts.append("</ul>")
+    parts.append("<p class='note'>+ sufficient, − insufficient, ? indeterminate, against the "
+                 "criteria below (COSMIN; Prinsen et al. 2018, Terwee et al. 2007).</p>")
+    parts.append("<h3>Criteria</h3><dl>")
+    parts += [f"<dt>{_e(PROPERTY_LABELS.get(k, k))}</dt><dd>{_e(v)}</dd>"
+              for k, v in d["criteria"].items()]
+    parts.append("</dl>")
+    return parts
 
-    parts.append("<h2>Score distributions</h2><div class='plots'>")
+
+def _methods(d: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Methods</h2><dl>"]
+    labels = {"scores": "Scores", **PROPERTY_LABELS}
+    parts += [f"<dt>{_e(labels.get(k, k))}</dt><dd>{_e(v)}</dd>"
+              for k, v in d.get("methods", {}).items()]
+    parts.append("</dl>")
+    parts.append(f"<p class='note'>Scoring: {_e(d.get('scoring', ''))}.</p>")
+    sw = d.get("software") or {}
+    if sw:
+        parts.append("<p class='note'>Software: " + ", ".join(
+            f"{_e(k)} {_e(v)}" for k, v in sw.items()) + ".</p>")
+    return parts
+
+
+def _distributions(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
+    parts = ["<h2>Score distributions, floor and ceiling</h2><div class='plots'>"]
     parts += [plots[f"hist_{s['id']}"] for s in d["scales"] if f"hist_{s['id']}" in plots]
     parts.append("</div>")
-    rows = [{"scale": s["id"], **s["score"], **{k: s["floor_ceiling"].get(k) for k in
-             ("min_possible", "max_possible", "floor_pct", "ceiling_pct")},
-             "reversed items": ", ".join(s["reversed_items"]) or "–"} for s in d["scales"]]
-    parts.append(_table(rows, ["scale", "n", "missing_pct", "mean", "sd", "median",
-                               "min_possible", "max_possible", "floor_pct", "ceiling_pct",
-                               "reversed items"], 2))
+    rows = []
+    for s in d["scales"]:
+        fc = s["floor_ceiling"]
+        rows.append({"scale": s["id"], **s["score"],
+                     "range": (f"{_num(fc.get('min_possible'), 1)} to "
+                               f"{_num(fc.get('max_possible'), 1)}"
+                               if fc.get("min_possible") is not None else "–"),
+                     "floor_pct": fc.get("floor_pct"), "ceiling_pct": fc.get("ceiling_pct"),
+                     "reversed": ", ".join(s["reversed_items"]) or "–"})
+    parts.append(_table(rows, [
+        ("scale", "Scale", _TEXT), ("n", "n", _TEXT), ("missing_pct", "Missing %", _PCT),
+        ("mean", "Mean", _TWO), ("sd", "SD", _TWO), ("median", "Median", _TWO),
+        ("range", "Possible range", _TEXT), ("floor_pct", "Floor %", _PCT),
+        ("ceiling_pct", "Ceiling %", _PCT), ("reversed", "Reversed items", _TEXT)]))
+    return parts
 
-    parts.append("<h2>Internal consistency and item analysis</h2>")
+
+def _consistency(d: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Internal consistency and item analysis</h2>"]
     for s in d["scales"]:
         ic = s["internal_consistency"]
+        if s.get("kind") == "score":
+            continue
         parts.append(f"<h3>{_e(s['id'])} {_badge(ic.get('rating'))}</h3>")
         if ic.get("alpha"):
-            parts.append(f"<p>Cronbach's α = {_est(ic['alpha'])}, n = {ic['alpha'].get('n')}</p>")
+            a = ic["alpha"]
+            parts.append(f"<p>Cronbach's α = {_est(a)} (95 % CI, Feldt), n = {a.get('n')} "
+                         f"complete responses, {len(s['items'])} items.</p>")
         for key in ("note", "error", "item_analysis_error"):
             if ic.get(key):
                 parts.append(f"<p class='note'>{_e(ic[key])}</p>")
         if ic.get("items"):
-            cols = [c for c in ic["items"][0] if c != "index"]
-            first = "item" if "item" in ic["items"][0] else "index"
-            parts.append(_table(ic["items"], [first] + [c for c in cols if c != first]))
+            parts.append(_table(ic["items"], ITEM_COLUMNS))
+    if len(parts) == 1:
+        parts.append("<p class='note'>No multi-item scale in the instrument definition.</p>")
+    return parts
 
+
+def _structural(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
     sv = d["structural_validity"]
-    parts.append(f"<h2>Structural validity {_badge(sv.get('rating'))}</h2>")
+    parts = [f"<h2>Structural validity {_badge(sv.get('rating'))}</h2>"]
     if "cfi" in sv:
         parts.append(
-            f"<p>CFA (ML, {_e(sv.get('identification', ''))}), n = {sv['n']}: χ² = "
-            f"{_num(sv['chi2'], 2)}, df = {sv['df']}, p = {_num(sv['p'], 4)}, CFI = "
-            f"{_num(sv['cfi'])}, TLI = {_num(sv['tli'])}, RMSEA = {_num(sv['rmsea'])} (90 % CI "
-            f"{_num(sv['rmsea_ci_low'])}–{_num(sv['rmsea_ci_high'])}), SRMR = "
-            f"{_num(sv['srmr'])}</p>"
-        )
-        parts.append(_table(sv["loadings"], ["factor", "item", "estimate", "std_all"]))
+            f"<p>CFA (maximum likelihood; {_e(sv.get('identification', ''))}), n = {sv['n']}: "
+            f"χ² = {_num(sv['chi2'], 3)}, df = {sv['df']}, {_p_eq(sv['p'])}; CFI = "
+            f"{_num(sv['cfi'])}, TLI = {_num(sv['tli'])}, RMSEA = {_num(sv['rmsea'])} "
+            f"(90 % CI {_num(sv['rmsea_ci_low'])} to {_num(sv['rmsea_ci_high'])}), SRMR = "
+            f"{_num(sv['srmr'])}.</p>")
+        by_factor: dict[str, list[dict[str, Any]]] = {}
+        for row in sv["loadings"]:
+            by_factor.setdefault(row["factor"], []).append(row)
+        parts.append("<div class='tables'>")
+        for factor, rows in by_factor.items():
+            parts.append(_table(rows, [("item", "Item", _TEXT),
+                                       ("std_all", "Std. loading", _THREE),
+                                       ("estimate", "Loading", _THREE)], caption=factor))
+        parts.append("</div>")
+        phi = sv.get("factor_correlations") or {}
+        names = list(phi)
+        if len(names) > 1:
+            rows = [{"factor": r, **{c: phi[c].get(r) for c in names}} for r in names]
+            parts.append(_table(rows, [("factor", "", _TEXT)] + [
+                (c, c, _THREE) for c in names], caption="Factor correlations"))
         for w in sv.get("warnings", []):
             parts.append(f"<p class='note'>{_e(w)}</p>")
     for key in ("note", "error"):
         if sv.get(key):
             parts.append(f"<p class='note'>{_e(sv[key])}</p>")
-    if "scree" in plots:
-        parts.append(plots["scree"])
     dim = d.get("dimensionality", {})
+    efa = dim.get("efa") or {}
+    if "scree" in plots:
+        parts.append("<h3>Dimensionality</h3>")
+        parts.append(plots["scree"])
+        eig = dim.get("eigenvalues") or []
+        above = sum(v > 1 for v in eig)
+        text = (f"Eigenvalues of the item correlations (n = {dim.get('n')} complete "
+                f"responses): {', '.join(_num(v, 3) for v in eig[:5])}, …; {above} above 1.")
+        if efa:
+            b = efa.get("bartlett") or {}
+            text += (f" KMO = {_num(efa.get('kmo'))}; Bartlett's test χ² = "
+                     f"{_num(b.get('chi2'), 1)}, df = {_num(b.get('df'), 0)}, "
+                     f"{_p_eq(b.get('p'))}.")
+        parts.append(f"<p>{text}</p>")
     if dim.get("efa_error"):
         parts.append(f"<p class='note'>EFA: {_e(dim['efa_error'])}</p>")
+    return parts
 
-    parts.append("<h2>Test–retest reliability</h2>")
-    if "retest" in d:
-        rt = d["retest"]
-        parts.append(f"<p>Matched on <code>{_e(rt['id_column'])}</code>: {rt['n_matched']} "
-                     f"of {d['n']} rows ({rt['n_retest_rows']} retest rows).</p>")
-        rows = []
-        for s in d["scales"]:
-            t = s["test_retest"]
-            rows.append({"scale": s["id"], "rating": t.get("rating"), "n": t.get("n"),
-                         "ICC(A,1) (95 % CI)": _est(t.get("icc")),
-                         "SEM": _est(t.get("sem")), "SDC": _est(t.get("sdc")),
-                         "note": t.get("note") or t.get("error") or ""})
-        parts.append(_table(rows, ["scale", "rating", "n", "ICC(A,1) (95 % CI)", "SEM", "SDC",
-                                   "note"]))
-    else:
+
+def _retest(d: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Test–retest reliability and measurement error</h2>"]
+    if "retest" not in d:
         parts.append("<p class='note'>No retest data given.</p>")
+        return parts
+    rt = d["retest"]
+    tp = ((rt.get("input") or {}).get("time_point"))
+    parts.append(f"<p>Matched on <code>{_e(rt['id_column'])}</code>: {rt['n_matched']} "
+                 f"of {d['n']} respondents ({rt['n_retest_rows']} retest rows"
+                 f"{', time point ' + _e(tp) if tp else ''}).</p>")
+    rows = []
+    for s in d["scales"]:
+        t = s["test_retest"]
+        rows.append({"scale": s["id"], "rating": _badge(t.get("rating")), "n": t.get("n"),
+                     "icc": _est(t.get("icc")),
+                     "sem": _num((t.get("sem") or {}).get("value"), 2),
+                     "sdc": _num((t.get("sdc") or {}).get("value"), 2),
+                     "note": t.get("note") or t.get("error") or ""})
+    parts.append(_table(rows, [
+        ("scale", "Scale", _TEXT), ("rating", "Rating", str), ("n", "n", _TEXT),
+        ("icc", "ICC(A,1) (95 % CI)", str), ("sem", "SEM (agreement)", str),
+        ("sdc", "SDC", str), ("note", "Note", _TEXT)]))
+    return parts
 
-    parts.append(f"<h2>Hypotheses testing {_badge(hyp.get('rating'))}</h2>")
+
+def _hypotheses_section(d: dict[str, Any]) -> list[str]:
+    hyp = d.get("hypotheses", {})
+    parts = [f"<h2>Hypotheses testing {_badge(hyp.get('rating'))}</h2>"]
     if hyp.get("hypotheses"):
         rows = [{"id": h["id"], "hypothesis": h["description"], "expected": h["expected"],
-                 "observed (95 % CI)": _est(h["estimate"]), "n": h["estimate"].get("n"),
+                 "observed": _est(h["estimate"]), "n": h["estimate"].get("n"),
                  "confirmed": "yes" if h["confirmed"] else "no"} for h in hyp["hypotheses"]]
-        parts.append(_table(rows, ["id", "hypothesis", "expected", "observed (95 % CI)", "n",
-                                   "confirmed"]))
+        parts.append(_table(rows, [
+            ("id", "Id", _TEXT), ("hypothesis", "Hypothesis", _TEXT),
+            ("expected", "Expected", _TEXT), ("observed", "Observed (95 % CI)", str),
+            ("n", "n", _TEXT), ("confirmed", "Confirmed", _TEXT)]))
+        parts.append(f"<p>{hyp['n_confirmed']} of {hyp['n_hypotheses']} hypotheses "
+                     f"confirmed ({100 * hyp['share_confirmed']:.0f} %).</p>")
     else:
         parts.append(f"<p class='note'>{_e(hyp.get('note', ''))}</p>")
+    return parts
 
-    parts.append("<h2>Differential item functioning</h2>")
-    if "groups" in d:
-        parts.append(f"<p>Groups from column <code>{_e(d['groups']['column'])}</code>: "
-                     f"{_e(', '.join(d['groups']['levels']))}.</p>")
-        for s in d["scales"]:
-            dd = s["dif"]
-            parts.append(f"<h3>{_e(s['id'])} {_badge(dd.get('rating'))}</h3>")
-            if dd.get("items"):
-                parts.append(f"<p class='note'>{_e(dd.get('criterion', ''))}</p>")
-                parts.append(_table(dd["items"], ["item", "n", "chi2_uniform", "p_uniform",
-                                                  "r2_mcfadden_uniform", "chi2_nonuniform",
-                                                  "p_nonuniform", "r2_mcfadden_nonuniform",
-                                                  "flagged"], 4))
-            elif dd.get("note") or dd.get("error"):
-                parts.append(f"<p class='note'>{_e(dd.get('note') or dd.get('error'))}</p>")
-    else:
+
+def _dif_section(d: dict[str, Any]) -> list[str]:
+    parts = ["<h2>Differential item functioning</h2>"]
+    if "groups" not in d:
         parts.append("<p class='note'>No group column given.</p>")
+        return parts
+    g = d["groups"]
+    counts = g.get("counts") or {}
+    levels = ", ".join(f"{_e(k)} (n = {v})" for k, v in counts.items()) or _e(
+        ", ".join(g["levels"]))
+    parts.append(f"<p>Groups from column <code>{_e(g['column'])}</code>: {levels}.</p>")
+    criterion = next((s["dif"].get("criterion") for s in d["scales"]
+                      if s["dif"].get("criterion")), None)
+    if criterion:
+        parts.append(f"<p class='note'>Flagged when {_e(criterion)}.</p>")
+    for s in d["scales"]:
+        dd = s["dif"]
+        if s.get("kind") == "score":
+            continue
+        parts.append(f"<h3>{_e(s['id'])} {_badge(dd.get('rating'))}</h3>")
+        if dd.get("items"):
+            df = dd["items"][0].get("df_uniform")
+            cols = list(DIF_COLUMNS)
+            cols[2] = ("chi2_uniform", f"χ² uniform (df {df})", _TWO)
+            cols[5] = ("chi2_nonuniform", f"χ² non-uniform (df {df})", _TWO)
+            parts.append(_table(dd["items"], cols))
+        elif dd.get("note") or dd.get("error"):
+            parts.append(f"<p class='note'>{_e(dd.get('note') or dd.get('error'))}</p>")
+    return parts
+
+
+def _render_html(d: dict[str, Any], plots: dict[str, str]) -> str:
+    parts = _header(d) + _summary(d) + _distributions(d, plots) + _consistency(d)
+    parts += _structural(d, plots) + _retest(d) + _hypotheses_section(d) + _dif_section(d)
+    parts += _methods(d)
     parts.append("</body></html>")
     return "\n".join(parts)
