@@ -7,28 +7,83 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+_EQ5D_INDEX = _l(
+    "A summary of your answers about mobility, self-care, usual activities, pain and "
+    "anxiety, weighted by how members of the public value such health states. 1 means no "
+    "problems in any area; lower numbers mean more problems."
+)
+_EQ5D_VAS = _l(
+    "Your own rating of your health today, from 0 (the worst health you can imagine) "
+    "to 100 (the best health you can imagine)."
+)
+_TOTAL_IN_WORDS = _l("The total score described in words.")
+_RAND36 = {
+    "PF": _l(
+        "How well you manage physical activities such as walking, climbing stairs and "
+        "carrying shopping, from 0 to 100. Higher is better."
+    ),
+    "RP": _l(
+        "How much your physical health has got in the way of work or other daily "
+        "activities in the past 4 weeks, from 0 to 100. Higher means fewer problems."
+    ),
+    "BP": _l(
+        "How much pain you have had in the past 4 weeks and how much it got in the way "
+        "of your daily life, from 0 to 100. Higher means less pain."
+    ),
+    "GH": _l("How you rate your health in general, from 0 to 100. Higher is better."),
+    "VT": _l(
+        "How much energy you have had and how tired you have felt, from 0 to 100. "
+        "Higher means more energy."
+    ),
+    "SF": _l(
+        "How much your health has limited your time with family, friends and others, "
+        "from 0 to 100. Higher means fewer limits."
+    ),
+    "RE": _l(
+        "How much emotional problems have got in the way of work or other daily "
+        "activities in the past 4 weeks, from 0 to 100. Higher means fewer problems."
+    ),
+    "MH": _l(
+        "How you have felt emotionally, for example calm and happy or down and nervous, "
+        "from 0 to 100. Higher is better."
+    ),
+    "HT": _l(
+        "How you rate your health now compared with a year ago, from 0 (much worse) to "
+        "100 (much better). 50 means about the same."
+    ),
+    "PCS": _l(
+        "A summary of your physical health, compared with a large general population in "
+        "which the average is 50. Higher is better."
+    ),
+    "MCS": _l(
+        "A summary of your mental health, compared with a large general population in "
+        "which the average is 50. Higher is better."
+    ),
+}
+_GSPEQ = _l("Your own answer to this question, from 1 (not at all) to 5 (to a very large extent).")
+
 SCORE_EXPLANATIONS = {
-    ("eq5d5l", "index"): _l(
-        "A summary of your answers about mobility, self-care, usual activities, pain and "
-        "anxiety, weighted by how members of the public value such health states. 1 means no "
-        "problems in any area; lower numbers mean more problems."
-    ),
-    ("eq5d5l", "vas"): _l(
-        "Your own rating of your health today, from 0 (the worst health you can imagine) "
-        "to 100 (the best health you can imagine)."
-    ),
+    ("eq5d5l", "index"): _EQ5D_INDEX,
+    ("eq5d5l", "vas"): _EQ5D_VAS,
     ("eq5d5l", "profile"): _l(
         "Your five answers as digits, one per area, from 1 (no problems) to 5 (the most problems)."
+    ),
+    ("eq5d3l", "index"): _EQ5D_INDEX,
+    ("eq5d3l", "vas"): _EQ5D_VAS,
+    ("eq5d3l", "profile"): _l(
+        "Your five answers as digits, one per area, from 1 (no problems) to 3 (the most problems)."
     ),
     ("odi", "total"): _l(
         "How much back or leg pain limits your everyday life, from 0 % (not at all) to "
         "100 % (as much as possible). Lower is better."
     ),
-    ("odi", "band"): _l("The total score described in words."),
+    ("odi", "band"): _TOTAL_IN_WORDS,
     ("cat", "total"): _l(
         "How much your lung disease affects your daily life, from 0 to 40. Lower is better."
     ),
-    ("cat", "impact"): _l("The total score described in words."),
+    ("cat", "impact"): _TOTAL_IN_WORDS,
+    **{("rand36", scale): text for scale, text in _RAND36.items()},
+    **{("gspeq", f"q{i:02d}"): _GSPEQ for i in range(1, 11)},
 }
 
 SCORE_NAMES = {
@@ -38,6 +93,9 @@ SCORE_NAMES = {
     "total": _l("Total score"),
     "band": _l("Category"),
     "impact": _l("Impact"),
+    "HT": _l("Health compared with a year ago"),
+    "PCS": _l("Physical health summary (PCS)"),
+    "MCS": _l("Mental health summary (MCS)"),
 }
 
 # Words of text scores (ODI bands: Fairbank & Pynsent 2000; CAT impact levels: CAT guide).

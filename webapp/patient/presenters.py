@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,8 +15,35 @@ from sqlalchemy import select
 from instruments import Instrument
 from webapp.extensions import db
 from webapp.models import AuditEvent, Invitation, Score, User
-from webapp.patient.explanations import action_text, score_explanation, score_name, text_value
+from webapp.patient.explanations import (
+    SCORE_NAMES,
+    action_text,
+    score_explanation,
+    score_name,
+    text_value,
+)
 from webapp.services import responses
+
+# Babel locale used to write dates and numbers for each UI language (British English:
+# "1 March 2027", not "March 1, 2027").
+FORMAT_LOCALES = {"nb": "nb", "nn": "nn", "en": "en_GB"}
+
+
+def _format_locale() -> str:
+    return FORMAT_LOCALES.get(g.get("lang", "nb"), "nb")
+
+
+def local_date(value: dt.date | dt.datetime | None) -> str:
+    """A date as patients write it in their language ("1. mars 2027", "1 March 2027")."""
+    if value is None:
+        return ""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return format_date(day, "long", locale=_format_locale())
+
+
+def local_number(value: float) -> str:
+    """A score with at most three decimals, in the language's notation ("0,788")."""
+    return format_decimal(value, "#,##0.###", locale=_format_locale())
 
 
 @dataclass(frozen=True)
@@ -131,18 +161,17 @@ def _scale_label(instrument: Instrument, scale_id: str) -> str:
     for scale in instrument.scales:
         if scale.id == scale_id:
             return scale.label.get_text(_text_lang(instrument))
+    if scale_id not in SCORE_NAMES:
+        try:  # item-level scores (GS-PEQ): the question itself names the score
+            return instrument.item(scale_id).text.get_text(_text_lang(instrument))
+        except KeyError:
+            pass
     return score_name(scale_id)
 
 
 def _shown(instrument_id: str, score: Score) -> str | None:
     if score.value is not None:
-        return _number(score.value)
+        return local_number(score.value)
     if score.text_value is None:
         return None
     return text_value(instrument_id, score.scale, score.text_value)
-
-
-def _number(value: float) -> str:
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
