@@ -24,6 +24,7 @@ import instruments
 from instruments import Instrument
 from webapp.extensions import db
 from webapp.i18n import LANGUAGE_NAMES, LANGUAGES
+from webapp.models import utcnow
 from webapp.patient import bp
 from webapp.patient.forms import (
     StartForm,
@@ -33,14 +34,21 @@ from webapp.patient.forms import (
     unexpected_fields,
 )
 from webapp.patient.limits import limiter, token_route_limit
-from webapp.patient.presenters import insight_view, page_position, review_view
+from webapp.patient.presenters import (
+    insight_view,
+    local_date,
+    page_position,
+    review_view,
+)
 from webapp.services import invitations, responses
 from webapp.services.invitations import Access
+from webapp.services.patients import is_child
 
 LANG_COOKIE = "openprom_lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 NOT_FOUND = 404
 IDEM_KEY = re.compile(r"[0-9a-f]{32}")
+START_FIELDS = frozenset({"csrf_token", "mode", "relation"})
 
 
 @bp.context_processor
@@ -51,6 +59,7 @@ def _layout_context() -> dict[str, Any]:
         "language_names": LANGUAGE_NAMES,
         "switch_url": request.path,
         "instrument_lang": lambda i: lang if lang in i.languages else "nb",
+        "local_date": local_date,
     }
 
 
@@ -163,11 +172,13 @@ def start(token: str):  # type: ignore[no-untyped-def]
     invitation = access.invitation
     existing = next(iter(responses.responses_of(invitation).values()), None)
     patient = invitation.enrolment.patient
-    child = _is_child(patient.birth_year, invitation.opens_at.year)
+    child = is_child(patient, utcnow().date())
     form = StartForm(
         data={"mode": existing.mode, "relation": existing.proxy_relation} if existing else None
     )
     form.child = child
+    if request.method == "POST" and set(request.form) - START_FIELDS:
+        abort(400)
     if form.validate_on_submit():
         responses.start(
             invitation,
@@ -186,11 +197,6 @@ def start(token: str):  # type: ignore[no-untyped-def]
         child=child,
         steps=sum(len(i.screen_pages()) for i in responses.instruments_of(invitation)),
     )
-
-
-def _is_child(birth_year: int | None, year: int) -> bool:
-    """Under 16 in the year the invitation opens (by birth year: may err by months)."""
-    return birth_year is not None and year - birth_year < 16
 
 
 @bp.route("/s/<token>/q/<instrument_id>/<int:page>", methods=["GET", "POST"])

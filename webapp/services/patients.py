@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -50,3 +52,22 @@ def get_or_create_patient(
 def national_id_of(patient: Patient) -> str:
     """Decrypt a patient's national ID (callers must write an audit event)."""
     return cipher().decrypt(patient.national_id_encrypted)
+
+
+SELF_REPORT_AGE = 16  # younger patients answer through a parent or guardian
+
+
+def is_child(patient: Patient, day: dt.date) -> bool:
+    """Whether the patient is under 16 on ``day`` (a parent or guardian answers then).
+
+    The stored birth year decides every year but the one in which the patient turns 16;
+    only then is the birth date read from the encrypted national ID (it stays inside this
+    function: nothing is shown or logged, so no audit event is written).
+    """
+    if patient.birth_year is None:
+        return False
+    years = day.year - patient.birth_year
+    if years != SELF_REPORT_AGE:
+        return years < SELF_REPORT_AGE
+    birth = validate(national_id_of(patient)).birth_date
+    return birth is not None and (day.month, day.day) < (birth.month, birth.day)
