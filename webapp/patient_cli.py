@@ -58,7 +58,7 @@ def register_patient_commands(app: Flask) -> None:
     @click.option(
         "--index-date",
         type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="index date (YYYY-MM-DD, default today)",
+        help="index date (YYYY-MM-DD, default today in UTC: time points open at midnight UTC)",
     )
     @click.option("--email", help="patient's e-mail address for invitations")
     @click.option("--language", type=click.Choice(["nb", "nn", "en"]), help="patient's language")
@@ -72,6 +72,7 @@ def register_patient_commands(app: Flask) -> None:
     ) -> None:
         """Enrol a patient in a protocol at a unit: creates the invitation schedule."""
         from webapp.extensions import db
+        from webapp.models import utcnow
         from webapp.services import audit
         from webapp.services.patients import get_or_create_patient
         from webapp.services.protocols import ProtocolError, enrol, find_protocol, find_unit
@@ -83,7 +84,9 @@ def register_patient_commands(app: Flask) -> None:
             patient, created = get_or_create_patient(nid, email=email)
             if language:
                 patient.language = language
-            day = index_date.date() if index_date else dt.date.today()
+            # today in UTC, like the due dates: the baseline link then works at once,
+            # also in the hour(s) after local midnight in Norway
+            day = index_date.date() if index_date else utcnow().date()
             enrolment = enrol(patient, protocol, unit, day)
         except ProtocolError as exc:
             db.session.rollback()

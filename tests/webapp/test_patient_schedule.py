@@ -112,3 +112,19 @@ def test_define_protocol_checks_instruments_names_and_days(app):
         for points, options, message in bad:
             with pytest.raises(ProtocolError, match=message):
                 define_protocol(register, "q", "Q", points, **options)
+
+
+def test_default_index_date_is_today_in_utc_so_the_baseline_link_opens_at_once(app, monkeypatch):
+    import webapp.models
+
+    with app.app_context():
+        support.make_protocol()
+    # 00:30 in Oslo on 2 March is 23:30 UTC on 1 March: baseline opens at 00:00 UTC, 1 March
+    late_evening_utc = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(webapp.models, "utcnow", lambda: late_evening_utc)
+    result = _enrol(app, PATIENT_ID)
+    assert result.exit_code == 0, result.output
+    assert "index date 2026-03-01" in result.output
+    with app.app_context():
+        first = db.session.query(Invitation).order_by(Invitation.opens_at).first()
+        assert first.opens_at.replace(tzinfo=dt.UTC) <= late_evening_utc
