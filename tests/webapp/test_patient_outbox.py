@@ -190,3 +190,32 @@ def test_send_due_marks_unanswered_invitations_past_their_window_expired(app, sm
         states = [i.state for i in db.session.query(Invitation).order_by(Invitation.opens_at)]
         assert states == ["expired", "scheduled", "scheduled"]
     assert app.test_client().get(f"/s/{old.token}").status_code == 404
+
+
+def test_reminder_delay_comes_from_the_protocol_and_can_be_switched_off(app, smtp_server):
+    from webapp.models import Protocol
+
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    with app.app_context():
+        support.make_protocol()
+        db.session.query(Protocol).one().reminder_days = 3
+        db.session.commit()
+        support.enrol_patient(email=EMAIL)
+        db.session.query(Invitation).update({"token_hash": None})
+        db.session.commit()
+    now = utcnow()
+    assert _run(app, now).sent == 1
+    assert _run(app, now + dt.timedelta(days=2, hours=23)).sent == 0
+    assert _run(app, now + dt.timedelta(days=3, minutes=1)).sent == 1
+    assert [m["Subject"].startswith("Påminnelse") for _, m in inbox.messages] == [False, True]
+    with app.app_context():
+        db.session.query(Protocol).one().reminder_days = None
+        db.session.commit()
+        support.enrol_patient(support.SECOND_ID, email="to@example.org")
+    assert _run(app, now + dt.timedelta(hours=1)).sent == 1
+    assert _run(app, now + dt.timedelta(days=29)).sent == 0
+    assert [rcpt for rcpt, _ in inbox.messages][-1] == ["to@example.org"]
+    with app.app_context():
+        reminders = db.session.query(OutboxMessage).filter(OutboxMessage.kind == "reminder")
+        assert reminders.count() == 1  # only the first patient's: no reminder without a delay
