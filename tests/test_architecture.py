@@ -32,3 +32,42 @@ def test_domain_core_does_not_import_web_or_database_layers():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "", f"domain core pulled in: {out.stdout.strip()}"
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level and dotted names a module imports (from its syntax tree)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _offending(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{p.relative_to(ROOT)} imports {name}"
+        for p in paths
+        for name in _imports(p)
+        if name.split(".")[0] in forbidden
+        or any(name.startswith(f + ".") for f in forbidden)
+        or name in forbidden
+    )
+
+
+def test_instruments_never_import_scoring():
+    assert _offending(sorted((ROOT / "instruments").rglob("*.py")), ("scoring", "webapp")) == []
+
+
+def test_id_and_crypto_modules_stay_free_of_flask_and_models():
+    paths = [ROOT / "webapp" / "national_id.py", ROOT / "webapp" / "crypto.py"]
+    assert _offending(paths, ("flask", "sqlalchemy", "webapp.models", "webapp.extensions")) == []
+
+
+def test_services_and_models_never_import_views():
+    views = ("webapp.patient", "webapp.clinician", "webapp.admin", "webapp.api")
+    paths = sorted((ROOT / "webapp" / "services").glob("*.py")) + [ROOT / "webapp" / "models.py"]
+    assert _offending(paths, views) == []
