@@ -11,7 +11,9 @@ the end. Without PostgreSQL the tests skip locally, and fail when ``CI=true``.
 from __future__ import annotations
 
 import glob
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,6 +31,75 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 for _name in ("OPENPROM_SECRET_KEY", "OPENPROM_ID_KEY", "OPENPROM_PSEUDONYM_KEY"):
     os.environ.setdefault(_name, generate_key())
+
+
+NATIONAL_ID_LIKE = re.compile(r"(?<!\d)\d{11}(?!\d)")
+
+
+def national_ids_in(text: str) -> list[str]:
+    """Valid Norwegian national IDs (11 digits passing date and check digits) in ``text``."""
+    from webapp.national_id import InvalidNationalId, validate
+
+    found = []
+    for candidate in NATIONAL_ID_LIKE.findall(text):
+        try:
+            validate(candidate)
+        except InvalidNationalId:
+            continue
+        found.append(candidate)
+    return found
+
+
+class _Watch(logging.Handler):
+    """Keeps every log line and every URL the test client requests or is sent to."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def check(self, where: str, text: str) -> None:
+        for number in national_ids_in(text):
+            self.leaks.append(f"{where}: {text[:200].replace(number, '<national id>')}")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.check(f"log {record.name}", record.getMessage())
+        except Exception:  # noqa: BLE001 (a broken record must not break the run)
+            self.check(f"log {record.name}", str(record.msg))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def privacy_watch() -> Iterator[_Watch]:
+    """Fail the run when a national ID appears in any log line or URL of any test.
+
+    Every log record (root logger, DEBUG for openprom's own loggers) and every URL that a
+    Flask test client opens or is redirected to is scanned for valid national IDs.
+    """
+    from flask.testing import FlaskClient
+
+    watch = _Watch()
+    root = logging.getLogger()
+    root.addHandler(watch)
+    for name in ("webapp", "instruments", "scoring", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    original = FlaskClient.open
+
+    def open_and_watch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = original(self, *args, **kwargs)
+        request = getattr(response, "request", None)
+        if request is not None:
+            watch.check("URL", request.url)
+        if response.location:
+            watch.check("redirect", response.location)
+        return response
+
+    FlaskClient.open = open_and_watch  # type: ignore[method-assign]
+    try:
+        yield watch
+    finally:
+        FlaskClient.open = original  # type: ignore[method-assign]
+        root.removeHandler(watch)
+    assert not watch.leaks, "national IDs leaked:\n" + "\n".join(sorted(set(watch.leaks)))
 
 
 def missing_part(reason: str) -> None:
