@@ -15,14 +15,17 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Delete,
     Float,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
+    Update,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from webapp.extensions import db
 
@@ -293,3 +296,24 @@ class OutboxMessage(Timestamped, db.Model):
     last_error: Mapped[str | None] = mapped_column(String(2000))
     send_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit event."""
+
+
+@event.listens_for(Session, "before_flush")
+def _audit_events_are_never_changed(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise AuditLogIsAppendOnly("audit events cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise AuditLogIsAppendOnly("audit events cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_changes_of_audit_events(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if isinstance(statement, Update | Delete) and statement.table.name == AuditEvent.__tablename__:
+        raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")

@@ -20,6 +20,10 @@ class AuditFilterForm(FlaskForm):
     """Filters of the audit log (GET, no CSRF needed: it changes nothing)."""
 
     action = StringField("Handling begynner med", validators=[Optional(), Length(max=64)])
-    patient_id = IntegerField("Pasient (intern id)", validators=[Optional()])
+    patient_id = IntegerField(
+        "Pasient (intern id)",
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric"},
+    )
     actor = StringField("Bruker", validators=[Optional(), Length(max=254)])
     since = DateField("Fra dato", validators=[Optional()])

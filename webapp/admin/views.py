@@ -120,19 +120,21 @@ def audit_log():  # type: ignore[no-untyped-def]
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if not access.has_role(g.user, "sysadmin"):
         units = access.unit_ids(g.user, ("register_admin",))
+        registers = access.registers(g.user, ("register_admin",))
         query = query.where(
-            (AuditEvent.patient_id.is_(None))
-            | (AuditEvent.patient_id.in_(users.patients_at_units(units)))
+            AuditEvent.patient_id.in_(users.patients_at_units(units))
+            | AuditEvent.subject.in_([f"register:{r.name}" for r in registers])
         )
-    if form.validate():
-        if form.action.data:
-            query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
-        if form.patient_id.data:
-            query = query.where(AuditEvent.patient_id == form.patient_id.data)
-        if form.actor.data:
-            query = query.where(AuditEvent.actor_label.like(f"%{form.actor.data}%"))
-        if form.since.data:
-            since = dt.datetime.combine(form.since.data, dt.time(), dt.UTC)
-            query = query.where(AuditEvent.at >= since)
+    if not form.validate():
+        return render_template("admin/audit.html", form=form, events=[]), 400
+    if form.action.data:
+        query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
+    if form.patient_id.data:
+        query = query.where(AuditEvent.patient_id == form.patient_id.data)
+    if form.actor.data:
+        query = query.where(AuditEvent.actor_label.like(f"%{form.actor.data}%"))
+    if form.since.data:
+        since = dt.datetime.combine(form.since.data, dt.time(), dt.UTC)
+        query = query.where(AuditEvent.at >= since)
     events = db.session.scalars(query.limit(500)).all()
     return render_template("admin/audit.html", form=form, events=events)
