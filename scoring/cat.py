@@ -9,45 +9,67 @@ is missing when any item is missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from scoring.registry import Algorithm, Columns
+from scoring.registry import (
+    Algorithm,
+    Columns,
+    as_index,
+    constant,
+    kernel_compute,
+    text_categories,
+)
 
 ITEMS = tuple(f"q{i:02d}" for i in range(1, 9))
 IMPACT = ((9.0, "low"), (20.0, "medium"), (30.0, "high"), (40.0, "very high"))
 """(inclusive upper bound of the total, impact level); totals are integers."""
 
 
-_IMPACT_BY_TOTAL = np.array(
-    [None] + [next(name for bound, name in IMPACT if t <= bound) for t in range(41)],
-    dtype=object,
-)
-"""Impact level by total + 1 (position 0 = missing total)."""
+IMPACT_NAMES = text_categories(*(name for _, name in IMPACT))
+"""Impact categories: code 0 = no score, code k = ``IMPACT[k - 1]``."""
+
+IMPACT_BY_KEY = np.array(
+    [0] + [next(k for k, (bound, _) in enumerate(IMPACT, start=1) if t <= bound)
+           for t in range(41)],
+    dtype=np.intp,
+)  # fmt: skip
+"""Impact code by total + 1 (position 0 = missing total)."""
+IMPACT_BY_KEY.setflags(write=False)
 
 
 def impact(total: np.ndarray) -> np.ndarray:
     """Impact level names (object array, None where ``total`` is NaN); totals are 0..40."""
-    index = np.nan_to_num(total + 1.0, nan=0.0).astype(np.intp)
-    return _IMPACT_BY_TOTAL[index]
+    keys = np.fmax(np.asarray(total, dtype=float), -1.0) + 1.0  # NaN -> 0
+    return IMPACT_NAMES.take(IMPACT_BY_KEY.take(keys.astype(np.intp)))
 
 
-def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndarray]:
-    """``total`` (sum, NaN when any item is missing: NaN propagates) and ``impact``."""
-    total = columns[ITEMS[0]].copy()
-    for item in ITEMS[1:]:
+def kernel(columns: Columns, value_set: str | None, out: Mapping[str, np.ndarray]) -> None:
+    """``total`` (sum, NaN when any item is missing: NaN propagates) and ``impact`` codes."""
+    total = out["total"]
+    np.add(columns[ITEMS[0]], columns[ITEMS[1]], out=total)
+    for item in ITEMS[2:]:
         total += columns[item]
-    return {"total": total, "impact": impact(total)}
+    keys = np.fmax(total, constant(total.shape[0], -1.0))  # NaN -> -1
+    keys += 1.0
+    np.take(IMPACT_BY_KEY, as_index(keys), out=out["impact"], mode="clip")
 
+
+SCORES = ("total", "impact")
+CATEGORIES = {"impact": IMPACT_NAMES}
 
 ALGORITHMS = {
     "cat": Algorithm(
         instrument_id="cat",
         algorithm_version="cat-1.0",
         items=ITEMS,
-        scores=("total", "impact"),
+        scores=SCORES,
         codes={item: frozenset(range(6)) for item in ITEMS},
-        compute=compute,
+        compute=kernel_compute(kernel, SCORES, CATEGORIES),
         text_scores=frozenset({"impact"}),
         description="COPD Assessment Test: total 0-40 and impact level (CAT user guide 2016).",
+        kernel=kernel,
+        categories=CATEGORIES,
     )
 }

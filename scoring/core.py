@@ -48,13 +48,11 @@ def _column(raw: Any, n: int | None) -> np.ndarray:
     return arr
 
 
-def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Convert a column to float64; returns (values, mask of cells that are not numbers)."""
-    if arr.dtype.kind in "fiub":
-        return arr.astype(np.float64, copy=False), np.zeros(arr.shape[0], dtype=bool)
+def _text_to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell conversion of text/object cells (also finds the cells that are not numbers)."""
     out = np.full(arr.shape[0], np.nan)
     bad = np.zeros(arr.shape[0], dtype=bool)
-    for i, v in enumerate(arr.tolist()):  # only for text/object input (e.g. a CSV column)
+    for i, v in enumerate(arr.tolist()):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             continue
         s = str(v).strip()
@@ -67,6 +65,31 @@ def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
+def _to_float(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Convert a column to float64; returns (values, mask of cells that are not numbers or
+    None when every cell is a number or empty).
+
+    Numeric columns are used as they are. Text and object columns (e.g. a CSV read as text)
+    are converted in one vectorised step: blanks and None become NaN, surrounding spaces are
+    ignored; only a block holding a cell that is not a number falls back to converting cell
+    by cell, to find that cell.
+    """
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64, copy=False), None
+    if arr.dtype.kind in "OUS":
+        try:
+            text = np.char.strip(arr.astype(np.str_))
+            blank = text == ""
+            if arr.dtype == object:
+                blank |= np.equal(arr, None)
+            text[blank] = "nan"
+            return text.astype(np.float64), None
+        except (TypeError, ValueError):
+            pass  # a cell that is not a number: find it below
+    out, bad = _text_to_float(arr)
+    return out, (bad if bad.any() else None)
+
+
 @cache
 def _code_lookup(codes: frozenset[int]) -> tuple[int, int, np.ndarray]:
     """(lowest code, highest code, boolean table: is ``lo + i`` an allowed code)."""
@@ -77,24 +100,30 @@ def _code_lookup(codes: frozenset[int]) -> tuple[int, int, np.ndarray]:
     return lo, hi, lookup
 
 
-def _impossible(values: np.ndarray, lo: int, hi: int, lookup: np.ndarray) -> np.ndarray:
-    """Cells holding a number that is not an allowed code (NaN = missing is fine).
+def _impossible(values: np.ndarray, lo: int, hi: int, lookup: np.ndarray) -> np.ndarray | None:
+    """Cells holding a number that is not an allowed code (NaN = missing is fine), or None
+    when there are none.
 
     One cast to int32 plus integer range and lookup checks: several times cheaper than
     ``np.isin`` on float data. NaN, infinities and huge values cast to garbage integers,
-    which the equality test rejects.
+    which the equality test rejects; counting first avoids building a mask for valid data.
     """
     with np.errstate(invalid="ignore"):
         as_int = values.astype(np.int32)
-    ok = as_int == values
+    ok = as_int == values  # False for NaN
     as_int -= lo
     offset = as_int.view(np.uint32)  # below lo wraps around to a huge number
     ok &= offset <= hi - lo
     if not lookup.all():
         ok &= lookup[np.minimum(offset, hi - lo)]
-    bad = ~ok
-    bad &= values == values  # False for NaN
-    return bad
+    n_not_ok = ok.shape[0] - np.count_nonzero(ok)
+    if n_not_ok == 0:
+        return None
+    missing = np.isnan(values)
+    if np.count_nonzero(missing) == n_not_ok:  # every cell that is not a code is missing
+        return None
+    ok |= missing
+    return ~ok
 
 
 def _raw_columns(
@@ -127,9 +156,9 @@ def _validate(
         values, not_number = _to_float(raw[item])
         lo, hi, lookup = _code_lookup(algorithm.codes[item])
         invalid = _impossible(values, lo, hi, lookup)
-        if not_number.any():
-            invalid |= not_number
-        if invalid.any():
+        if not_number is not None:
+            invalid = not_number if invalid is None else invalid | not_number
+        if invalid is not None:
             shown = (
                 f"{lo}..{hi}"
                 if lookup.all()
@@ -137,11 +166,13 @@ def _validate(
             )
             for r in np.flatnonzero(invalid):
                 value = raw[item][r]
-                why = "not a number" if not_number[r] else "impossible code"
+                why = (
+                    "not a number"
+                    if not_number is not None and not_number[r]
+                    else ("impossible code")
+                )
                 errors.append(
-                    CellError(
-                        int(r) + first_row, item, value, f"{why} {value!r} (allowed {shown})"
-                    )
+                    CellError(int(r) + first_row, item, value, f"{why} {value!r} (allowed {shown})")
                 )
             values = np.where(invalid, np.nan, values)
             bad_rows |= invalid
@@ -192,6 +223,8 @@ def score_table(
     algorithm = get(instrument_id)
     vs = algorithm.value_set(value_set)
     raw, n = _raw_columns(algorithm, table)
+    if algorithm.kernel is not None:
+        return _score_with_kernel(algorithm, vs, raw, n, errors)
     problems: list[CellError] = []
     out: dict[str, np.ndarray] = {}
     for start in range(0, max(n, 1), CHUNK_ROWS):
@@ -211,6 +244,40 @@ def score_table(
             out[name][start:stop] = part
     if problems and errors == "raise":
         raise ScoringInputError(problems)
+    return out
+
+
+def _score_with_kernel(
+    algorithm: Algorithm,
+    vs: str | None,
+    raw: Mapping[str, np.ndarray],
+    n: int,
+    errors: Literal["raise", "blank"],
+) -> dict[str, np.ndarray]:
+    """score_table for an algorithm with a kernel: every block is written straight into
+    the output arrays; text scores are integer codes until one final lookup."""
+    categories = algorithm.categories
+    out = {
+        name: np.empty(n, dtype=np.intp if name in categories else np.float64)
+        for name in algorithm.scores
+    }
+    problems: list[CellError] = []
+    for start in range(0, max(n, 1), CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, n)
+        block = {item: col[start:stop] for item, col in raw.items()}
+        columns, block_problems, bad_rows = _validate(algorithm, block, stop - start, start)
+        problems.extend(block_problems)
+        if problems and errors == "raise":
+            continue  # keep collecting every invalid cell for the error message
+        views = {name: arr[start:stop] for name, arr in out.items()}
+        algorithm.kernel(columns, vs, views)
+        if block_problems:
+            for name, view in views.items():
+                view[bad_rows] = 0 if name in categories else np.nan
+    if problems and errors == "raise":
+        raise ScoringInputError(problems)
+    for name, table in categories.items():
+        out[name] = table.take(out[name])
     return out
 
 

@@ -3,7 +3,9 @@
 Value-set coefficients live in ``instruments/data/eq5d_value_sets.csv`` (one row per model
 term, with its source). For each value set the index of every one of the 5^5 (or 3^5)
 health states is computed once from the model and cached as a lookup table; scoring a
-table is then one integer index per row. The index is kept unrounded.
+table is then one integer key per row and one table lookup (a missing dimension has its
+own digit in the key, so incomplete rows need no separate pass). The index is kept
+unrounded.
 
 Model terms (all additive, as in the papers):
 
@@ -22,12 +24,13 @@ and is read as such from ``instruments/data/eq5d_uk_crosswalk.csv`` (3 decimals,
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from scoring.registry import Algorithm, Columns, ValueSet
+from scoring.registry import Algorithm, Columns, ValueSet, as_index, constant, kernel_compute
 
 ALGORITHM_VERSION = "eq5d-1.0"
 DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
@@ -127,31 +130,65 @@ def _profiles(levels: int) -> np.ndarray:
     return np.array(["".join(map(str, s)) for s in states], dtype=object)
 
 
-def state_codes(columns: Columns, levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row -> position in the lookup table, and a mask of rows with all five dimensions."""
-    acc = np.multiply(columns[DIMENSIONS[0]], float(levels**4))
+def _key_layout(levels: int) -> tuple[int, int]:
+    """(base, shift) of the row key: each dimension is a digit 1..base, where
+    ``base = levels + 1`` stands for "missing"; key = sum of digit x base^(4-k) - shift, so
+    11111 has key 1 and key 0 is free for "no score"."""
+    base = levels + 1
+    return base, sum(base**k for k in range(5)) - 1
+
+
+@cache
+def _keyed(levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(key -> lookup position or -1 when a dimension is missing, key -> profile or None)."""
+    base, shift = _key_layout(levels)
+    digits = np.indices((base,) * 5).reshape(5, -1).T + 1  # every digit pattern, key order
+    complete = (digits <= levels).all(axis=1)
+    position = np.full(base**5 + 1, -1, dtype=np.intp)
+    position[1:][complete] = np.ravel_multi_index(tuple((digits[complete] - 1).T), (levels,) * 5)
+    profiles = np.full(base**5 + 1, None, dtype=object)
+    profiles[1:][complete] = _profiles(levels)
+    profiles.setflags(write=False)
+    return position, profiles
+
+
+@cache
+def keyed_index(instrument_id: str, value_set: str) -> np.ndarray:
+    """Index value by row key (see :func:`_key_layout`; NaN when a dimension is missing)."""
+    position, _ = _keyed(_LEVELS[instrument_id])
+    values = np.where(position >= 0, lookup_table(instrument_id, value_set)[position], np.nan)
+    values.setflags(write=False)
+    return values
+
+
+def row_keys(columns: Columns, levels: int) -> np.ndarray:
+    """Row key of every response (one integer per row, never negative; see _key_layout).
+
+    ``fmin(level, base)`` turns a missing dimension (NaN) into the digit ``base``; the key is
+    then built by Horner's rule in float64 (exact for these small integers).
+    """
+    base, shift = _key_layout(levels)
+    first = columns[DIMENSIONS[0]]
+    digit_missing = constant(first.shape[0], float(base))
+    factor = constant(first.shape[0], float(base))
+    acc = np.fmin(first, digit_missing)
     tmp = np.empty_like(acc)
-    for k, dim in enumerate(DIMENSIONS[1:], start=1):
-        np.multiply(columns[dim], float(levels ** (4 - k)), out=tmp)
+    for dim in DIMENSIONS[1:]:
+        acc *= factor
+        np.fmin(columns[dim], digit_missing, out=tmp)
         acc += tmp
-    acc -= float(sum(levels**k for k in range(5)))  # all levels 1 -> position 0
-    complete = ~np.isnan(acc)
-    if not complete.all():
-        acc[~complete] = 0.0
-    return acc.astype(np.intp), complete
+    acc -= shift
+    return as_index(acc)
 
 
-def _compute(instrument_id: str, columns: Columns, value_set: str | None) -> dict[str, np.ndarray]:
-    levels = _LEVELS[instrument_id]
-    pos, complete = state_codes(columns, levels)
-    table = lookup_table(instrument_id, value_set or DEFAULTS[instrument_id])
-    index = table[pos]
-    profile = _profiles(levels)[pos]
-    if not complete.all():
-        index[~complete] = np.nan
-        profile[~complete] = None
-    vas = np.asarray(columns["VAS"], dtype=np.float64).copy()
-    return {"index": index, "vas": vas, "profile": profile}
+def _kernel(
+    instrument_id: str, columns: Columns, value_set: str | None, out: Mapping[str, np.ndarray]
+) -> None:
+    keys = row_keys(columns, _LEVELS[instrument_id])
+    table = keyed_index(instrument_id, value_set or DEFAULTS[instrument_id])
+    np.take(table, keys, out=out["index"], mode="clip")  # keys are always in range
+    out["profile"][...] = keys  # code = key; categories = profile by key
+    np.copyto(out["vas"], columns["VAS"])
 
 
 def _value_sets(instrument_id: str, descriptions: dict[str, str]) -> tuple[ValueSet, ...]:
@@ -187,20 +224,24 @@ def _algorithm(instrument_id: str, descriptions: dict[str, str]) -> Algorithm:
     codes = {d: frozenset(range(1, levels + 1)) for d in DIMENSIONS}
     codes["VAS"] = frozenset(range(0, 101))
 
-    def compute(columns: Columns, value_set: str | None) -> dict[str, np.ndarray]:
-        return _compute(instrument_id, columns, value_set)
+    def kernel(columns: Columns, value_set: str | None, out: Mapping[str, np.ndarray]) -> None:
+        _kernel(instrument_id, columns, value_set, out)
 
+    scores = ("index", "vas", "profile")
+    categories = {"profile": _keyed(levels)[1]}
     return Algorithm(
         instrument_id=instrument_id,
         algorithm_version=ALGORITHM_VERSION,
         items=(*DIMENSIONS, "VAS"),
-        scores=("index", "vas", "profile"),
+        scores=scores,
         codes=codes,
-        compute=compute,
+        compute=kernel_compute(kernel, scores, categories),
         value_sets=_value_sets(instrument_id, descriptions),
         default_value_set=DEFAULTS[instrument_id],
         text_scores=frozenset({"profile"}),
         description=f"EQ-5D-{levels}L index (value set), respondent's own EQ VAS, profile",
+        kernel=kernel,
+        categories=categories,
     )
 
 

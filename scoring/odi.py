@@ -12,9 +12,18 @@ sections totals are not integers; the band is chosen by upper bound inclusive
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from scoring.registry import Algorithm, Columns
+from scoring.registry import (
+    Algorithm,
+    Columns,
+    as_index,
+    constant,
+    kernel_compute,
+    text_categories,
+)
 
 ITEMS = tuple(f"q{i:02d}" for i in range(1, 11))
 MIN_ANSWERED = 8
@@ -28,46 +37,86 @@ BANDS = (
 """(inclusive upper bound of the total in %, band name)."""
 
 
-_BAND_NAMES = np.array([None] + [name for _, name in BANDS], dtype=object)
+BAND_NAMES = text_categories(*(name for _, name in BANDS))
+"""Band categories: code 0 = no score, code k = ``BANDS[k - 1]``."""
+
+
+def band_code(total: float) -> int:
+    """Band code of one total in % (0 when NaN): the first band whose upper bound holds it."""
+    if total != total:
+        return 0
+    return next(k for k, (bound, _) in enumerate(BANDS, start=1) if total <= bound)
+
+
+_MISSING = 64.0
+"""Added per section as ``fmax(code, -64)``: an answered section adds its code (0..5), a
+missing one adds -64. The block sum is S - 64 m (S = sum of answered codes <= 50 < 64,
+m = missing sections), which identifies (S, m) uniquely."""
+_OFFSET = int(_MISSING) * len(ITEMS)
+
+
+def _decode(acc: int) -> tuple[int, int]:
+    """(sum of answered codes, answered sections) from a block sum (see ``_MISSING``)."""
+    missing = (int(_MISSING) - 1 - acc) // int(_MISSING)
+    return acc + int(_MISSING) * missing, len(ITEMS) - missing
+
+
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """(total in %, band code) for every block sum + offset; every (sum, answered) pair."""
+    size = _OFFSET + 5 * len(ITEMS) + 1
+    total = np.full(size, np.nan)
+    codes = np.zeros(size, dtype=np.intp)
+    for key in range(size):
+        s, answered = _decode(key - _OFFSET)
+        if answered >= MIN_ANSWERED and 0 <= s <= 5 * answered:
+            total[key] = s / (5 * answered) * 100  # Fairbank & Pynsent: sum / (5 x answered)
+            codes[key] = band_code(total[key])
+    total.setflags(write=False)
+    codes.setflags(write=False)
+    return total, codes
+
+
+TOTAL_BY_KEY, BAND_BY_KEY = _tables()
 
 
 def band(total: np.ndarray) -> np.ndarray:
-    """Band names (object array, None where ``total`` is NaN).
+    """Band names of totals in % (object array, None where ``total`` is NaN)."""
+    return BAND_NAMES.take([band_code(t) for t in np.asarray(total, dtype=float).ravel()])
 
-    The bands are 20 points wide, so band k (1..5) holds 20(k-1) < total <= 20k, with 0 in
-    band 1: index = max(ceil(total / 20), 1).
+
+def kernel(columns: Columns, value_set: str | None, out: Mapping[str, np.ndarray]) -> None:
+    """``total`` (0..100 %, NaN when fewer than 8 sections answered) and ``band`` codes.
+
+    Per section one ``fmax`` and one addition; the block sum then indexes the tables of
+    every possible (sum, answered sections) pair, computed once by the published formula.
     """
-    index = np.ceil(total / 20.0)
-    np.maximum(index, 1.0, out=index)  # NaN stays NaN
-    index = np.nan_to_num(index, nan=0.0).astype(np.intp)
-    return _BAND_NAMES[index]
-
-
-def compute(columns: Columns, value_set: str | None = None) -> dict[str, np.ndarray]:
-    """``total`` (0..100 %, NaN when fewer than 8 sections answered) and ``band``."""
     first = columns[ITEMS[0]]
-    total = np.fmax(first, 0.0)  # NaN (missing) -> 0; codes are 0..5
-    answered = (first == first).view(np.int8).copy()  # False for NaN
+    missing = constant(first.shape[0], -_MISSING)
+    acc = np.fmax(first, missing)
+    tmp = np.empty_like(acc)
     for item in ITEMS[1:]:
-        col = columns[item]
-        total += np.fmax(col, 0.0)
-        answered += (col == col).view(np.int8)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        percent = np.divide(total, answered)
-    percent *= 20.0  # sum / (5 x answered) x 100
-    percent[answered < MIN_ANSWERED] = np.nan
-    return {"total": percent, "band": band(percent)}
+        np.fmax(columns[item], missing, out=tmp)
+        acc += tmp
+    acc += _OFFSET
+    keys = as_index(acc)
+    np.take(TOTAL_BY_KEY, keys, out=out["total"], mode="clip")
+    np.take(BAND_BY_KEY, keys, out=out["band"], mode="clip")
 
+
+SCORES = ("total", "band")
+CATEGORIES = {"band": BAND_NAMES}
 
 ALGORITHMS = {
     "odi": Algorithm(
         instrument_id="odi",
         algorithm_version="odi-2.1a-1.0",
         items=ITEMS,
-        scores=("total", "band"),
+        scores=SCORES,
         codes={item: frozenset(range(6)) for item in ITEMS},
-        compute=compute,
+        compute=kernel_compute(kernel, SCORES, CATEGORIES),
         text_scores=frozenset({"band"}),
         description="Oswestry Disability Index 2.1a (Fairbank & Pynsent 2000): total % and band.",
+        kernel=kernel,
+        categories=CATEGORIES,
     )
 }

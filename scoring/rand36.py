@@ -12,11 +12,14 @@ Sources and coefficients: ``docs/scoring.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
 
-from scoring.registry import Algorithm, Columns
+from scoring.registry import Algorithm, Columns, as_index, constant
 
 ITEMS = tuple(f"q{i:02d}" for i in range(1, 37))
 SCALES = ("PF", "RP", "BP", "GH", "VT", "SF", "RE", "MH")
@@ -103,48 +106,142 @@ def _min_answered(n_items: int, rule: MissingRule) -> int:
     return (n_items + 1) // 2 if rule == "half" else 1
 
 
-def _finish_mean(total: np.ndarray, count: np.ndarray, needed: int) -> np.ndarray:
+# ---------------------------------------------------------------- block-sum encoding
+#
+# For speed every scale is scored by one table lookup per row. Items of a scale that share
+# a recode line (a + b x code; RAND Table 1) form a group. Per group the kernel adds
+# ``fmax(code, -K)`` over its items: an answered item adds its code, a missing one -K, and
+# K is larger than any sum of codes of the group, so the block sum S - K m tells both the
+# sum S of the answered codes and the number m of missing items. The group keys of a scale
+# are combined into one integer key; the tables below hold the scale value for every
+# possible key, computed once from the scoring rules (mean of the answered items' RAND
+# values, half rule; NEMC precodes for the PCS/MCS inputs).
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Items of one scale that share a RAND recode line ``intercept + slope x code``."""
+
+    items: tuple[str, ...]
+    intercept: float
+    slope: float
+    options: int
+
+    @property
+    def k(self) -> int:
+        """Per missing item the block sum drops by K (> any sum of answered codes)."""
+        return len(self.items) * self.options + 1
+
+    @property
+    def size(self) -> int:
+        """Number of possible group keys (block sum + K x items runs 0..size-1)."""
+        return len(self.items) * (self.k + self.options) + 1
+
+    def decode(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sum of answered codes, number answered) for group keys."""
+        acc = key - self.k * len(self.items)
+        missing = (self.k - 1 - acc) // self.k
+        return acc + self.k * missing, len(self.items) - missing
+
+
+_OWN_GROUP = frozenset({"q01"})
+"""Items kept in a group of their own: item 1 is precoded non-linearly for NEMC GH."""
+
+
+def _groups(items: tuple[str, ...]) -> tuple[_Group, ...]:
+    keyed: dict[tuple, list[str]] = {}
+    for item in items:
+        key = (*LINEAR[item], item if item in _OWN_GROUP else "")
+        keyed.setdefault(key, []).append(item)
+    return tuple(
+        _Group(tuple(members), a, b, len(RECODE[members[0]]))
+        for (a, b, _), members in keyed.items()
+    )
+
+
+GROUPS: dict[str, tuple[_Group, ...]] = {name: _groups(SCALE_ITEMS[name]) for name in SCALES}
+
+
+def _strides(groups: tuple[_Group, ...]) -> tuple[int, ...]:
+    strides, stride = [], 1
+    for g in reversed(groups):
+        strides.append(stride)
+        stride *= g.size
+    return tuple(reversed(strides))
+
+
+def _group_stats(name: str) -> list[tuple[_Group, np.ndarray, np.ndarray]]:
+    """Per group of scale ``name``: (group, sum of answered codes, answered) for every key."""
+    groups = GROUPS[name]
+    keys = np.arange(int(np.prod([g.size for g in groups])))
+    stats = []
+    for g, stride in zip(groups, _strides(groups), strict=True):
+        s, n = g.decode((keys // stride) % g.size)
+        stats.append((g, s.astype(np.float64), n.astype(np.float64)))
+    return stats
+
+
+def _possible(stats: list[tuple[_Group, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Keys that some answer pattern produces (answered codes within 1..options each)."""
+    ok = np.ones(stats[0][1].shape[0], dtype=bool)
+    for g, s, n in stats:
+        ok &= (n >= 0) & (s >= n) & (s <= n * g.options)
+    return ok
+
+
+def _finish(total: np.ndarray, count: np.ndarray, needed: int, ok: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
-    mean[count < needed] = np.nan
+    mean[(count < needed) | ~ok] = np.nan
+    mean.setflags(write=False)
     return mean
 
 
-def _mean_of_answered(parts: list[tuple[np.ndarray, np.ndarray]], needed: int) -> np.ndarray:
-    """Mean of answered recoded items (value 0 and answered 0 when missing); NaN when
-    fewer than ``needed`` were answered."""
-    total = parts[0][0].copy()
-    count = parts[0][1].astype(np.float64)
-    for value, answered in parts[1:]:
-        total += value
-        count += answered
-    return _finish_mean(total, count, needed)
+@cache
+def rand_table(name: str, rule: MissingRule) -> np.ndarray:
+    """RAND value of scale ``name`` by key: mean of the answered items' recodes (Table 1-2),
+    NaN unless enough items are answered (``rule``)."""
+    stats = _group_stats(name)
+    total = sum(g.intercept * n + g.slope * s for g, s, n in stats)
+    count = sum(n for _, _, n in stats)
+    return _finish(total, count, _min_answered(len(SCALE_ITEMS[name]), rule), _possible(stats))
 
 
-def _rand_scale(
-    zeroed: dict[str, np.ndarray],
-    answered: dict[str, np.ndarray],
-    items: tuple[str, ...],
-    rule: MissingRule,
-) -> np.ndarray:
-    """Mean RAND recode of the answered items: sum codes per (a, b) group, then a*n + b*S."""
-    groups: dict[tuple[float, float], list[str]] = {}
-    for item in items:
-        groups.setdefault(LINEAR[item], []).append(item)
-    total = np.zeros(zeroed[items[0]].shape[0])
-    count = np.zeros_like(total)
-    for (intercept, slope), members in groups.items():
-        code_sum = zeroed[members[0]].copy()
-        n = answered[members[0]].astype(np.float64)
-        for item in members[1:]:
-            code_sum += zeroed[item]
-            n += answered[item]
-        code_sum *= slope
-        total += code_sum
-        n_times_a = n * intercept
-        total += n_times_a
-        count += n
-    return _finish_mean(total, count, _min_answered(len(items), rule))
+@cache
+def nemc_table(name: str, rule: MissingRule) -> np.ndarray:
+    """SF-36 v1 (NEMC) BP or GH on 0..100 by the scale's key (the PCS/MCS inputs).
+
+    BP: item 21 precoded 6.0/5.4/4.2/3.1/2.2/1.0; item 22 precoded 6 if items 21 and 22 are
+    both 1, else 5/4/3/2/1, or 6.0/4.75/3.5/2.25/1.0 when item 21 is missing; mean of the
+    answered items, (mean - 1) / 5 x 100. GH: item 1 precoded 5.0/4.4/3.4/2.0/1.0, items 34
+    and 36 reversed (6 - code), items 33 and 35 as coded; (mean - 1) / 4 x 100.
+    """
+    stats = _group_stats(name)
+    by_items = {g.items: (s, n) for g, s, n in stats}
+    ok = _possible(stats)
+    needed = _min_answered(len(SCALE_ITEMS[name]), rule)
+    if name == "BP":
+        (c21, n21), (c22, n22) = by_items[("q21",)], by_items[("q22",)]
+        i21, i22 = c21.astype(np.intp), c22.astype(np.intp)  # 0 when missing
+        v21 = _NEMC_TABLES["q21"][i21]
+        v22 = np.where(n21 > 0, _NEMC_TABLES["q22"][i22], _NEMC_TABLES["q22_alone"][i22])
+        v22[(i21 == 1) & (i22 == 1)] = 6.0
+        mean = _finish(v21 * n21 + v22 * n22, n21 + n22, needed, ok)
+        return _rescale(mean, 1.0, 5.0)
+    if name == "GH":
+        c01, n01 = by_items[("q01",)]
+        s_rev, n_rev = by_items[("q34", "q36")]
+        s_str, n_str = by_items[("q33", "q35")]
+        total = _NEMC_TABLES["q01"][c01.astype(np.intp)] * n01 + (6 * n_rev - s_rev) + s_str
+        mean = _finish(total, n01 + n_rev + n_str, needed, ok)
+        return _rescale(mean, 1.0, 4.0)
+    raise ValueError(f"no NEMC scoring differs from RAND for {name}")
+
+
+def _rescale(mean: np.ndarray, lowest: float, span: float) -> np.ndarray:
+    out = (mean - lowest) / span * 100.0
+    out.setflags(write=False)
+    return out
 
 
 _NEMC_TABLES = {
@@ -154,39 +251,62 @@ _NEMC_TABLES = {
         "q22_alone": _NEMC_Q22_ALONE, "q33": _STRAIGHT5, "q34": _REVERSE5,
         "q35": _STRAIGHT5, "q36": _REVERSE5,
     }.items()
-}
+}  # fmt: skip
 """NEMC precoded values indexed by code (0 = missing)."""
 
 
+def scale_keys(columns: Columns, name: str) -> np.ndarray:
+    """The key of scale ``name`` for every row (``columns``: float64, NaN = missing)."""
+    groups = GROUPS[name]
+    n = columns[groups[0].items[0]].shape[0]
+    key: np.ndarray | None = None
+    tmp = np.empty(n)
+    for g, stride in zip(groups, _strides(groups), strict=True):
+        fill = constant(n, -float(g.k))
+        acc = np.fmax(columns[g.items[0]], fill)
+        for item in g.items[1:]:
+            np.fmax(columns[item], fill, out=tmp)
+            acc += tmp
+        acc += g.k * len(g.items)
+        if stride != 1:
+            acc *= stride
+        if key is None:
+            key = acc
+        else:
+            key += acc
+    return as_index(key)
+
+
+def _codes_to_columns(codes: dict[str, np.ndarray], items: tuple[str, ...]) -> dict:
+    return {i: np.where(codes[i] > 0, codes[i], np.nan).astype(np.float64) for i in items}
+
+
 def nemc_bodily_pain(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
-    """SF-36 v1 BP on 0..100: q21 and q22 precoded 1..6, mean imputed for one missing item."""
-    q21, q22 = codes["q21"], codes["q22"]
-    v21 = _NEMC_TABLES["q21"][q21]
-    v22 = np.where(
-        q21 > 0,
-        _NEMC_TABLES["q22"][q22],
-        _NEMC_TABLES["q22_alone"][q22],
-    )
-    v22[(q21 == 1) & (q22 == 1)] = 6.0
-    mean = _mean_of_answered(
-        [(v21, q21 > 0), (v22, q22 > 0)],
-        _min_answered(2, rule),
-    )
-    return (mean - 1.0) / 5.0 * 100.0
+    """SF-36 v1 BP on 0..100 from integer codes of q21 and q22 (0 = missing)."""
+    keys = scale_keys(_codes_to_columns(codes, ("q21", "q22")), "BP")
+    return nemc_table("BP", rule).take(keys)
 
 
 def nemc_general_health(codes: dict[str, np.ndarray], rule: MissingRule) -> np.ndarray:
-    """SF-36 v1 GH on 0..100: q01 precoded 5, 4.4, 3.4, 2, 1; q34, q36 reversed."""
-    parts = [
-        (_NEMC_TABLES[item][codes[item]], codes[item] > 0)
-        for item in ("q01", "q33", "q34", "q35", "q36")
-    ]
-    mean = _mean_of_answered(parts, _min_answered(5, rule))
-    return (mean - 1.0) / 4.0 * 100.0
+    """SF-36 v1 GH on 0..100 from integer codes of q01, q33..q36 (0 = missing)."""
+    keys = scale_keys(_codes_to_columns(codes, SCALE_ITEMS["GH"]), "GH")
+    return nemc_table("GH", rule).take(keys)
+
+
+def _summary_weights() -> tuple[dict[str, tuple[float, float]], float, float]:
+    """PCS = cP + sum(wP_s x scale_s), MCS likewise: the norm-based formula expanded."""
+    weights = {s: (10.0 * phys / sd, 10.0 * ment / sd) for s, (_, sd, phys, ment) in NORMS.items()}
+    c_p = 50.0 - sum(10.0 * phys * mean / sd for mean, sd, phys, _ in NORMS.values())
+    c_m = 50.0 - sum(10.0 * ment * mean / sd for mean, sd, _, ment in NORMS.values())
+    return weights, c_p, c_m
+
+
+_WEIGHTS, _PCS_CONST, _MCS_CONST = _summary_weights()
 
 
 def summaries(scales: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(PCS, MCS) from the eight SF-36 v1 scales (BP and GH NEMC-scored); NaN unless all 8."""
+    """(PCS, MCS) from the eight SF-36 v1 scales (BP and GH NEMC-scored); NaN unless all 8:
+    ``50 + 10 x sum((scale - mean) / SD x coefficient)`` (Ware, Kosinski & Keller 1994)."""
     physical = np.zeros_like(scales["PF"])
     mental = np.zeros_like(scales["PF"])
     for name, (mean, sd, phys, ment) in NORMS.items():
@@ -194,6 +314,33 @@ def summaries(scales: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         physical += z * phys
         mental += z * ment
     return 50.0 + 10.0 * physical, 50.0 + 10.0 * mental
+
+
+def _kernel(columns: Columns, out: Mapping[str, np.ndarray], rule: MissingRule) -> None:
+    n = columns[ITEMS[0]].shape[0]
+    pcs, mcs = out["PCS"], out["MCS"]
+    pcs[...] = _PCS_CONST
+    mcs[...] = _MCS_CONST
+    tmp = np.empty(n)
+    for name in SCALES:
+        keys = scale_keys(columns, name)
+        value = out[name]
+        np.take(rand_table(name, rule), keys, out=value, mode="clip")
+        if name in ("BP", "GH"):  # the summaries take the NEMC-scored scale
+            value = np.take(nemc_table(name, rule), keys, mode="clip")
+        w_p, w_m = _WEIGHTS[name]
+        np.multiply(value, w_p, out=tmp)
+        pcs += tmp
+        np.multiply(value, w_m, out=tmp)
+        mcs += tmp
+    intercept, slope = LINEAR["q02"]
+    np.multiply(columns["q02"], slope, out=out["HT"])  # NaN stays NaN
+    out["HT"] += intercept
+
+
+def kernel(columns: Columns, value_set: str | None, out: Mapping[str, np.ndarray]) -> None:
+    """Write the 11 RAND-36 scores (half rule) of validated columns into ``out``."""
+    _kernel(columns, out, "half")
 
 
 def compute(
@@ -206,18 +353,9 @@ def compute(
     """
     if missing_rule not in ("half", "any"):
         raise ValueError(f"missing_rule must be 'half' or 'any' (got {missing_rule!r})")
-    zeroed = {item: np.fmax(columns[item], 0.0) for item in ITEMS}  # NaN -> 0
-    answered = {item: zeroed[item] > 0.0 for item in ITEMS}  # codes start at 1
-    out = {
-        name: _rand_scale(zeroed, answered, SCALE_ITEMS[name], missing_rule) for name in SCALES
-    }
-    intercept, slope = LINEAR["q02"]
-    out["HT"] = intercept + slope * columns["q02"]  # NaN stays NaN
-    codes = {item: zeroed[item].astype(np.intp) for item in _NEMC_ITEMS}
-    nemc = dict(out)
-    nemc["BP"] = nemc_bodily_pain(codes, missing_rule)
-    nemc["GH"] = nemc_general_health(codes, missing_rule)
-    out["PCS"], out["MCS"] = summaries(nemc)
+    n = columns[ITEMS[0]].shape[0]
+    out = {name: np.empty(n) for name in SCORES}
+    _kernel(columns, out, missing_rule)
     return out
 
 
@@ -233,6 +371,7 @@ ALGORITHMS = {
         scores=SCORES,
         codes={item: _codes_of(item) for item in ITEMS},
         compute=compute,
+        kernel=kernel,
         description=(
             "RAND 36-Item Health Survey 1.0: eight 0-100 scales (RAND scoring, half rule), "
             "health transition HT (0-100, higher = better than a year ago), PCS/MCS "
