@@ -1,7 +1,8 @@
 """GS-PEQ item scores.
 
-Source: Sjetne IS et al. BMC Health Serv Res 2011;11:88 (the questionnaire in its
-appendix): items answered 1 "not at all" .. 5 "to a very large extent" and 9 "not
+Source: Sjetne IS et al. BMC Health Serv Res 2011;11:88 (Table 3, the ten core items): items
+answered on their printed categories (extent 1 "not at all" .. 5 "to a very large extent";
+item 7, waiting, 1 "no" .. 4 "yes, far too long", as in instruments/gspeq.yaml) and 9 "not
 applicable"; no summary index is defined, results are reported per item.
 """
 
@@ -21,7 +22,7 @@ ITEMS = [f"q{i:02d}" for i in range(1, 11)]
         ({"q03": 3}, {"q03": 3.0}),
         ({"q04": 9}, {"q04": None}),  # "not applicable" is no score, never 0 or 9
         ({"q05": None}, {"q05": None}),  # unanswered
-        ({"q07": 5}, {"q07": 5.0}),  # negatively worded item reported as answered
+        ({"q07": 4}, {"q07": 4.0}),  # waiting "far too long": reported as answered (4 = worst)
         ({"q10": 1}, {"q10": 1.0}),
         ({"q08": 4, "q09": 9}, {"q08": 4.0, "q09": None}),
     ],
@@ -37,6 +38,14 @@ def test_gspeq_item_scores(answers, expected):
 def test_gspeq_rejects_codes_outside_1_5_and_9(bad):
     with pytest.raises(ScoringInputError, match="allowed 1, 2, 3, 4, 5, 9"):
         score("gspeq", {"q01": bad})
+
+
+def test_gspeq_waiting_item_has_four_categories():
+    # q07 "Did you have to wait...": No / Yes, but not long / Yes, quite long / Yes, far too
+    # long (+ 9 not applicable); a 5 is not on the form.
+    assert score("gspeq", {"q07": 9})["q07"] is None
+    with pytest.raises(ScoringInputError, match="allowed 1, 2, 3, 4, 9"):
+        score("gspeq", {"q07": 5})
 
 
 def test_gspeq_table():
