@@ -245,3 +245,23 @@ def test_register_ids_never_reach_logs_links_output_or_the_database_file(tmp_pat
     with app.app_context():
         assert db.session.query(Patient).count() == 1
         db.engine.dispose()
+
+
+def test_a_grouped_page_shows_its_printed_question_stem_on_the_page_and_the_review(app, client):
+    with app.app_context():
+        support.make_protocol(("rand36",))
+        enrolled = support.enrol_patient()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    stem = instruments.load("rand36").screen_pages()[1].title["nb"]
+    assert stem.startswith("De følgende spørsmålene handler om aktiviteter")
+    key = support.idem_from(client.get(f"/s/{enrolled.token}/q/rand36/0").text)
+    client.post(f"/s/{enrolled.token}/q/rand36/0", data={"q01": "2", "idem": key})
+    html = client.get(f"/s/{enrolled.token}/q/rand36/1").text
+    assert f'<p class="page-title" id="page-title">{stem}</p>' in html
+    # every question of the group is described by the stem (screen readers read it too)
+    assert html.count('aria-describedby="page-title"') == 10
+    for index in range(1, 8):
+        key = support.idem_from(client.get(f"/s/{enrolled.token}/q/rand36/{index}").text)
+        client.post(f"/s/{enrolled.token}/q/rand36/{index}", data={"idem": key})
+    review = client.get(f"/s/{enrolled.token}/review").text
+    assert f'<h3 class="group-title">{stem}</h3>' in review

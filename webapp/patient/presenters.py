@@ -91,6 +91,31 @@ def answer_rows(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerR
     return rows
 
 
+@dataclass(frozen=True)
+class AnswerGroup:
+    """Answers shown together: a page's question stem (RAND-36 groups) and its rows."""
+
+    title: str | None
+    rows: list[AnswerRow]
+
+
+def answer_groups(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerGroup]:
+    """The answer rows grouped by page title, as printed (untitled pages run together)."""
+    lang = _text_lang(instrument)
+    rows = answer_rows(instrument, answers)
+    groups: list[AnswerGroup] = []
+    for index, page in enumerate(instrument.screen_pages()):
+        page_rows = [r for r in rows if r.page == index]
+        if not page_rows:
+            continue
+        title = page.title.get_text(lang) if page.title else None
+        if title is None and groups and groups[-1].title is None:
+            groups[-1].rows.extend(page_rows)
+        else:
+            groups.append(AnswerGroup(title, page_rows))
+    return groups
+
+
 def review_view(invitation: Invitation) -> dict[str, Any]:
     """Answers of every instrument, for the review screen."""
     stored = responses.responses_of(invitation)
@@ -101,7 +126,7 @@ def review_view(invitation: Invitation) -> dict[str, Any]:
             {
                 "instrument": instrument,
                 "text_lang": _text_lang(instrument),
-                "rows": answer_rows(instrument, answers),
+                "groups": answer_groups(instrument, answers),
             }
         )
     return {"sections": sections, "instruments": [s["instrument"] for s in sections]}
@@ -122,7 +147,7 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
             {
                 "instrument": instrument,
                 "text_lang": _text_lang(instrument),
-                "rows": answer_rows(instrument, response.answers or {}),
+                "groups": answer_groups(instrument, response.answers or {}),
                 "scores": [
                     {
                         "scale": _scale_label(instrument, s.scale),
