@@ -23,7 +23,7 @@ _spec = importlib.util.spec_from_file_location(
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-INSTRUMENTS = ("rand36", "odi", "cat")
+INSTRUMENTS = ("rand36", "odi", "cat", "gspeq")
 
 
 def responses(instrument_id: str, max_rows: int = 20):
@@ -121,3 +121,35 @@ def test_rand36_physical_functioning_monotone(data):
     better = dict(base, **{item: base[item] + 1})
     assert score("rand36", better)["PF"] > score("rand36", base)["PF"]
     assert score("rand36", better)["PCS"] > score("rand36", base)["PCS"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_rand36_scales_monotone_in_every_item(data):
+    # RAND Table 1 recodes every item so that a higher value is a more favourable state and
+    # Table 2 averages them: moving one answered item to a response with a higher Table 1
+    # value (bench._RAND_RECODE, typed from the table) raises its scale.
+    items = {i: data.draw(st.integers(1, len(bench._RAND_RECODE[i]))) for i in range(1, 37)}
+    item = data.draw(st.sampled_from([i for i in range(1, 37) if i != 2]))
+    recode = bench._RAND_RECODE[item]
+    better = [c for c in range(1, len(recode) + 1) if recode[c - 1] > recode[items[item] - 1]]
+    if not better:
+        return
+    scale = next(s for s, members in bench._RAND_SCALES.items() if item in members)
+    before = score("rand36", {f"q{i:02d}": c for i, c in items.items()})[scale]
+    items[item] = data.draw(st.sampled_from(better))
+    after = score("rand36", {f"q{i:02d}": c for i, c in items.items()})[scale]
+    assert after > before
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=responses("gspeq"))
+def test_gspeq_item_scores_are_answer_codes_or_missing(rows):
+    result = score_table("gspeq", as_table(rows))
+    for name, values in result.items():
+        allowed = set(get("gspeq").codes[name]) - {9}
+        for row, value in zip(rows, values, strict=True):
+            if row[name] in (None, 9):
+                assert math.isnan(value)
+            else:
+                assert value == row[name] and value in allowed
