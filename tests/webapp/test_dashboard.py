@@ -55,6 +55,13 @@ indicators:
     instrument: odi
     time_point: 12m
     target: {high: 0.90, moderate: 0.80}
+  - id: copd-response
+    title: COPD response, a protocol no unit runs yet
+    kind: response_rate
+    protocol: copd
+    instrument: cat
+    time_point: 3m
+    target: {high: 0.90, moderate: 0.80}
 """
 
 
@@ -128,7 +135,7 @@ def test_change_beyond_mid_and_wilson_interval(app, qi):
 def test_indicators_and_levels(app, qi):
     with app.app_context():
         facts, units = _facts(app)
-        improved, threshold, response = ind.for_register("qi-reg")
+        improved, threshold, response, _ = ind.for_register("qi-reg")
         unit_1 = d.where({units["qi-1"]})
         share = d.indicator_share(facts, improved, unit_1)
         assert (share.k, share.n) == (3, 5) and improved.level(share.value) == "moderate"
@@ -147,6 +154,7 @@ def test_unit_dashboard_page(app, qi):
     assert "50 (44–60), n=9" in html  # baseline median of the whole register
     assert "60 %" in html and "Moderat måloppnåelse" in html
     assert "<svg" in html  # histograms
+    assert "COPD response" not in html  # the unit does not run that protocol
     year = _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard?year=2025")
     assert year.status_code == 200 and "n&lt;5" in year.get_data(as_text=True)
     assert (
@@ -161,6 +169,8 @@ def test_indicator_page_suppresses_small_units(app, qi):
     unit_two = html.split('<th scope="row">Unit Two</th>')[1].split("</tr>")[0]
     assert "n&lt;5" in unit_two and "%" not in unit_two  # 3 patients: nothing but n<5
     assert "Hele registeret" in html and "høy ≥ 70 %, moderat ≥ 55 %" in html
+    copd = html.partition('id="i-copd-response"')[2]
+    assert "Unit One" not in copd and "Hele registeret" in copd
 
 
 def test_downloads_suppress_small_cells(app, qi):

@@ -225,7 +225,11 @@ def unit_report(unit: Unit, year: int | None = None) -> UnitReport:
     facts = d.load_facts(register)
     names = list(dict.fromkeys(f.protocol for f in facts.invitations if f.unit_id == unit.id))
     blocks = [_protocol_block(facts, name, unit, year) for name in names]
-    tables = indicator_tables(facts, ind.for_register(register.name), highlight=unit.id)
+    tables = [
+        t
+        for t in indicator_tables(facts, ind.for_register(register.name), highlight=unit.id)
+        if any(row.unit_id == unit.id for row in t.rows)  # only protocols the unit runs
+    ]
     return UnitReport(unit, register, year, facts.years, blocks, tables)
 
 
