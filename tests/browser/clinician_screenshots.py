@@ -76,6 +76,8 @@ def take(out: Path) -> list[Path]:
             sysadmin = session("sysadmin@demo.openprom.no", walk.DESKTOP)
             sysadmin.goto(f"{base}/admin/users")
             shot(sysadmin, "clinician-10-users")
+            sysadmin.goto(f"{base}/clinician/account")
+            shot(sysadmin, "clinician-11-account-totp")
             browser.close()
     return written
 

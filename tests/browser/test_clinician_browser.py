@@ -128,4 +128,7 @@ def test_admin_pages(browser, demo_site):
     walk.sign_in(page, base, "sysadmin@demo.openprom.no")
     page.goto(base + "/admin/users")
     _axe_clean(page, "/admin/users")
+    page.goto(base + "/clinician/account")
+    page.get_by_role("heading", name="Totrinnsinnlogging").wait_for()
+    _axe_clean(page, "/clinician/account")
     page.context.close()

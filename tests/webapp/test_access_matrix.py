@@ -50,6 +50,8 @@ ADMINS = {"sysadmin": ALL, "register_admin": ALL}
 # register A; unit roles reach their own unit only; sysadmin sees no patient data.
 MATRIX: dict[tuple[str, str], Rule] = {
     ("clinician.index", "GET"): Rule(SIGNED_IN),
+    ("clinician.account", "GET"): Rule(SIGNED_IN),
+    ("clinician.account", "POST"): Rule(SIGNED_IN, ok=400, data={"action": "?"}),
     ("clinician.search", "POST"): Rule(
         {"clinician": UNIT, "unit_lead": UNIT, "register_admin": REGISTER}, ok=302
     ),

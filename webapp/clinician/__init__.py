@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("clinician", __name__, template_folder="../templates")
 
-from webapp.clinician import dashboard_views, export_views, views  # noqa: E402,F401
+from webapp.clinician import (  # noqa: E402,F401
+    account_views,
+    dashboard_views,
+    export_views,
+    views,
+)

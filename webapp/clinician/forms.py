@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from webapp.national_id import InvalidNationalId, validate
 
@@ -42,3 +42,29 @@ class PatientSearchForm(FlaskForm):
             validate(field.data or "")
         except InvalidNationalId as exc:
             raise ValidationError(NATIONAL_ID_ERRORS[exc.reason]) from exc
+
+
+class PasswordChangeForm(FlaskForm):
+    """Current password, new password twice."""
+
+    current = PasswordField("Nåværende passord", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(
+        "Nytt passord (minst 12 tegn)", validators=[DataRequired(), Length(min=12, max=200)]
+    )
+    repeat = PasswordField(
+        "Gjenta nytt passord",
+        validators=[DataRequired(), EqualTo("new", message="Passordene er ikke like.")],
+    )
+
+
+class TotpEnableForm(FlaskForm):
+    """Confirm a new authenticator app with its first code."""
+
+    secret = HiddenField(validators=[DataRequired(), Length(16, 64)])
+    code = StringField("Kode fra appen", validators=[DataRequired(), Length(6, 8)])
+
+
+class TotpDisableForm(FlaskForm):
+    """Turn the second factor off (needs the password)."""
+
+    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])

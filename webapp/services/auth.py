@@ -182,3 +182,42 @@ def set_active(user: User, active: bool) -> None:
     user.active = active
     if not active:
         revoke_all(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change the password after checking the current one (ends every session).
+
+    Raises ValueError with a message for the user when the current password is wrong or
+    the new one is too short.
+    """
+    if not verify_password(user.password_hash, current):
+        raise ValueError("Nåværende passord stemmer ikke.")
+    if len(new) < 12:
+        raise ValueError("Det nye passordet må ha minst 12 tegn.")
+    set_password(user, new)
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 TOTP secret (not stored until :func:`enable_totp` confirms a code)."""
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="openprom")
+
+
+def enable_totp(user: User, secret: str, code: str) -> bool:
+    """Turn on the second factor when ``code`` matches ``secret`` (±1 step)."""
+    if len(secret) < 16 or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+        return False
+    user.totp_secret = secret
+    return True
+
+
+def disable_totp(user: User, password: str) -> bool:
+    """Turn off the second factor after checking the password."""
+    if not verify_password(user.password_hash, password):
+        return False
+    user.totp_secret = None
+    return True
