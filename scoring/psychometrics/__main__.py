@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
                      "time_point column; default: the earliest)")
     rep.add_argument("--retest-time-point", help="retest = the rows of this time point "
                      "(of --retest, or of DATA when --retest is not given)")
+    rep.add_argument("--followup", help="CSV of a later measurement of the same respondents "
+                     "(responsiveness: mean change, effect size, SRM)")
+    rep.add_argument("--followup-time-point", help="follow-up = the rows of this time point "
+                     "(of --followup, or of DATA when --followup is not given)")
     rep.add_argument("--item-prefix", help="item columns are named PREFIX + item id "
                      "(default: the item ids, else '<instrument>_' as in the export)")
     rep.add_argument("--groups", help="column of DATA defining groups for DIF")
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data = _read_table(args.data)
     retest = _read_table(args.retest) if args.retest else None
+    followup = _read_table(args.followup) if args.followup else None
     try:
         report = build_report(
             data,
@@ -70,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             value_set=args.value_set,
             time_point=args.time_point,
             retest_time_point=args.retest_time_point,
+            followup=followup,
+            followup_time_point=args.followup_time_point,
             item_prefix=args.item_prefix,
             progress=not args.no_progress,
         )

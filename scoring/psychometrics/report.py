@@ -69,7 +69,8 @@ PROPERTIES = (
     ("test_retest", "Test–retest reliability"),
     ("dif", "DIF"),
 )
-PROPERTY_LABELS = dict(PROPERTIES) | {"hypotheses": "Hypotheses testing"}
+PROPERTY_LABELS = dict(PROPERTIES) | {"hypotheses": "Hypotheses testing",
+                                      "responsiveness": "Responsiveness"}
 METHODS: dict[str, str] = {
     "scores": (
         "Scale scores from the instrument's scoring algorithm (openprom scoring.score_table, "
@@ -105,6 +106,14 @@ METHODS: dict[str, str] = {
         "sqrt(occasion variance + residual variance) from the two-way ANOVA; SDC = 1.96 * "
         "sqrt(2) * SEM (de Vet et al. 2006)."
     ),
+    "responsiveness": (
+        "With a follow-up measurement: change = follow-up - baseline score of matched "
+        "respondents; mean change with its t-based 95 % CI, effect size = mean change / SD "
+        "at baseline (Kazis et al. 1989), standardized response mean = mean change / SD of "
+        "change (Liang et al. 1990). Not rated: COSMIN judges responsiveness by hypotheses "
+        "about change (or an anchor), which the report does not take; the JSON also holds "
+        "percentile-bootstrap CIs of ES and SRM (1000 resamples, fixed seed)."
+    ),
     "hypotheses": (
         "Hypotheses stated in advance (file given to the report). Spearman or Pearson "
         "correlations with Fisher-z 95 % CIs (Spearman: SE = sqrt(1.06 / (n - 3))); known "
@@ -138,9 +147,10 @@ class Report:
 
     def notes(self) -> list[str]:
         """What was done to the input (time point chosen, rows left out, ...)."""
-        retest = (self.data.get("retest") or {}).get("input") or {}
-        return list((self.data.get("input") or {}).get("notes", [])) + list(
-            retest.get("notes", []))
+        notes = list((self.data.get("input") or {}).get("notes", []))
+        for key in ("retest", "followup"):
+            notes += ((self.data.get(key) or {}).get("input") or {}).get("notes", [])
+        return notes
 
 
 # --------------------------------------------------------------------------- helpers
@@ -350,18 +360,20 @@ def _efa(keyed_all: pd.DataFrame, n_factors: int) -> dict[str, Any]:
     return out
 
 
-def _match_retest(data: pd.DataFrame, retest: pd.DataFrame, id_column: str | None) -> tuple:
+def _match_retest(data: pd.DataFrame, retest: pd.DataFrame, id_column: str | None,
+                  what: str = "retest") -> tuple:
     if id_column is None:
         common = [c for c in ID_COLUMNS if c in data.columns and c in retest.columns]
         if not common:
             raise ValueError(
-                "to match test and retest rows both files need an 'id', 'respondent' or "
+                f"to match test and {what} rows both files need an 'id', 'respondent' or "
                 "'pseudonym' column (or name one with --id-column)"
             )
         id_column = common[0]
-    for name, frame in (("data", data), ("retest", retest)):
+    for name, frame in (("data", data), (what, retest)):
         if id_column not in frame.columns:
-            raise ValueError(f"{name} has no column {id_column!r} to match test and retest rows")
+            raise ValueError(f"{name} has no column {id_column!r} to match test and {what} "
+                             "rows")
         if frame[id_column].duplicated().any():
             raise ValueError(f"{name}: column {id_column!r} has repeated ids")
     return id_column, data[id_column].astype(str), retest[id_column].astype(str)
@@ -456,6 +468,80 @@ def _needed_items(inst: Any, units: Sequence[_Unit]) -> list[str]:
     return [i for i in answerable if i in used]
 
 
+def _second_table(
+    what: str, table: pd.DataFrame | None, time_point: str | None, source: pd.DataFrame,
+    prepared: Any, instrument: str, inst: Any, needed: list[str], item_prefix: str | None,
+    id_column: str | None,
+) -> tuple[pd.DataFrame | None, Any]:
+    """The retest or follow-up rows: ``table`` or, with only a time point, ``source``."""
+    if table is None and time_point is None:
+        return None, None
+    origin = table if table is not None else source
+    option = "--retest-time-point" if what == "retest" else "--followup-time-point"
+    if (time_point is None and TIME_POINT_COLUMN in origin.columns
+            and origin[TIME_POINT_COLUMN].nunique() > 1):
+        raise ValueError(f"the {what} table has several time points: choose one with {option}")
+    out = prepare_table(origin, instrument, needed, version=inst.version,
+                        time_point=time_point, item_prefix=item_prefix, id_column=id_column,
+                        what=what)
+    if table is None and out.time_point is not None and out.time_point == prepared.time_point:
+        raise ValueError(f"test and {what} are the same time point ({prepared.time_point!r})")
+    return out.frame, out
+
+
+def _matched_scores(
+    what: str, data: pd.DataFrame, other: pd.DataFrame, prepared: Any, id_column: str | None,
+    inst: Any, needed: list[str], scales: Sequence[Any], scale_reversed: dict[str, list[str]],
+    ranges: dict[str, tuple], units: Sequence[Any], value_set: str | None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Scores of ``other`` aligned to the rows of ``data`` (NaN where unmatched)."""
+    id_col, test_ids, other_ids = _match_retest(data, other, id_column, what)
+    items, _ = _clean_items(other, inst, needed)
+    keyed = items.copy()
+    for s in scales:
+        keyed[list(s.items)] = _keyed(items[list(s.items)], scale_reversed[s.id], ranges)
+    frame, _, _ = _scale_scores(inst.id, other, keyed, units, value_set)
+    lookup = pd.Series(np.arange(len(other)), index=other_ids.to_numpy())
+    pos = lookup.reindex(test_ids.to_numpy()).to_numpy()
+    matched = ~np.isnan(pos)
+    info = {"id_column": id_col, "n_matched": int(matched.sum()), "n_rows": int(len(other)),
+            "input": prepared.to_dict() if prepared else None}
+    if what == "retest":
+        info["n_retest_rows"] = int(len(other))
+    scores = {}
+    for s in units:
+        aligned = np.full(len(data), np.nan)
+        aligned[matched] = frame[s.id].to_numpy(float)[pos[matched].astype(int)]
+        scores[s.id] = aligned
+    return info, scores
+
+
+def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]:
+    """Distribution-based responsiveness (no anchor in the report): not rated."""
+    from scoring.psychometrics.responsiveness import responsiveness
+
+    base = baseline.to_numpy(float)
+    ok = ~np.isnan(base) & ~np.isnan(followup)
+    out: dict[str, Any] = {"n": int(ok.sum()), "rating": "?",
+                           "note": "not rated: COSMIN rates responsiveness by hypotheses "
+                                   "about change"}
+    if ok.sum() < 3:
+        out["note"] = "fewer than 3 complete pairs"
+        return out
+    try:
+        r = responsiveness(base, followup, n_boot=1000)
+    except Exception as exc:
+        out["error"] = _error_text(exc)
+        return out
+    out.update({"mean_change": r.mean_change.to_dict(), "effect_size": r.effect_size.to_dict(),
+                "srm": r.srm.to_dict(),
+                "baseline_mean": float(np.mean(base[ok])),
+                "followup_mean": float(np.mean(followup[ok])),
+                "baseline_sd": float(np.std(base[ok], ddof=1)),
+                "change_sd": float(np.std(followup[ok] - base[ok], ddof=1))})
+    return out
+
+
 def _software() -> dict[str, str]:
     from importlib import metadata
 
@@ -486,6 +572,8 @@ def build_report(
     value_set: str | None = None,
     time_point: str | None = None,
     retest_time_point: str | None = None,
+    followup: pd.DataFrame | None = None,
+    followup_time_point: str | None = None,
     item_prefix: str | None = None,
     progress: bool = False,
 ) -> Report:
@@ -502,7 +590,10 @@ def build_report(
     (default: an ``id``, ``respondent`` or ``pseudonym`` column present in both). With
     ``retest_time_point`` the retest rows are those of that time point, taken from
     ``retest`` or, when it is not given, from ``data``. ``groups``: a column of ``data`` for
-    DIF. ``hypotheses``: a YAML/JSON file or list of dicts for
+    DIF. ``followup`` / ``followup_time_point`` (the same way as the retest): a later
+    measurement of the same respondents for responsiveness (mean change, effect size,
+    standardized response mean; not rated, see ``METHODS``). ``hypotheses``: a YAML/JSON
+    file or list of dicts for
     :func:`scoring.psychometrics.hypotheses`, evaluated on the scale scores plus every
     other column of ``data``. Scales come from the instrument file; an instrument without
     scales (EQ-5D, GS-PEQ) is reported on the numeric scores of its scoring algorithm.
@@ -525,26 +616,16 @@ def build_report(
         raise ValueError("no rows to analyse")
     if groups is not None and groups not in data.columns:
         raise ValueError(f"group column {groups!r} is not in the data")
-    retest_prepared = None
-    if retest is not None or retest_time_point is not None:
-        retest_source = retest if retest is not None else source
-        if (retest_time_point is None and TIME_POINT_COLUMN in retest_source.columns
-                and retest_source[TIME_POINT_COLUMN].nunique() > 1):
-            raise ValueError("the retest table has several time points: choose one with "
-                             "--retest-time-point")
-        retest_prepared = prepare_table(
-            retest_source, instrument, needed, version=inst.version,
-            time_point=retest_time_point, item_prefix=item_prefix, id_column=id_column,
-            what="retest")
-        if (retest is None and retest_prepared.time_point is not None
-                and retest_prepared.time_point == prepared.time_point):
-            raise ValueError(f"test and retest are the same time point "
-                             f"({prepared.time_point!r})")
-        retest = retest_prepared.frame
+    retest, retest_prepared = _second_table(
+        "retest", retest, retest_time_point, source, prepared, instrument, inst, needed,
+        item_prefix, id_column)
+    followup, followup_prepared = _second_table(
+        "follow-up", followup, followup_time_point, source, prepared, instrument, inst,
+        needed, item_prefix, id_column)
 
     scales = [u for u in units if u.kind == "scale"]
     multi = [s for s in scales if len(s.items) >= 3] if groups else []
-    n_steps = 4 + len(units) + (1 if retest is not None else 0) + (1 if hypotheses else 0)
+    n_steps = 4 + len(units) + (retest is not None) + (followup is not None) + bool(hypotheses)
     n_steps += sum(len(s.items) for s in multi)
     from tqdm import tqdm
 
@@ -588,23 +669,15 @@ def build_report(
     retest_scores = None
     if retest is not None:
         tick("retest")
-        id_col, test_ids, retest_ids = _match_retest(data, retest, id_column)
-        r_items, _ = _clean_items(retest, inst, needed)
-        r_keyed = r_items.copy()
-        for s in scales:
-            r_keyed[list(s.items)] = _keyed(r_items[list(s.items)], scale_reversed[s.id], ranges)
-        r_frame, _, _ = _scale_scores(instrument, retest, r_keyed, units, value_set)
-        lookup = pd.Series(np.arange(len(retest)), index=retest_ids.to_numpy())
-        pos = lookup.reindex(test_ids.to_numpy()).to_numpy()
-        matched = ~np.isnan(pos)
-        report["retest"] = {"id_column": id_col, "n_matched": int(matched.sum()),
-                            "n_retest_rows": int(len(retest)),
-                            "input": retest_prepared.to_dict() if retest_prepared else None}
-        retest_scores = {}
-        for s in units:
-            aligned = np.full(len(data), np.nan)
-            aligned[matched] = r_frame[s.id].to_numpy(float)[pos[matched].astype(int)]
-            retest_scores[s.id] = aligned
+        report["retest"], retest_scores = _matched_scores(
+            "retest", data, retest, retest_prepared, id_column, inst, needed, scales,
+            scale_reversed, ranges, units, value_set)
+    followup_scores = None
+    if followup is not None:
+        tick("follow-up")
+        report["followup"], followup_scores = _matched_scores(
+            "follow-up", data, followup, followup_prepared, id_column, inst, needed, scales,
+            scale_reversed, ranges, units, value_set)
 
     for s in units:
         tick(f"scale {s.id}")
@@ -652,6 +725,8 @@ def build_report(
             entry["test_retest"] = _test_retest(score, pd.Series(retest_scores[s.id]))
         else:
             entry["test_retest"] = {"rating": "?", "note": "no retest data"}
+        if followup_scores is not None:
+            entry["responsiveness"] = _responsiveness(score, followup_scores[s.id])
         if groups is not None and len(items) >= 3:
             entry["dif"] = _dif(keyed, data[groups], lambda: tick())
         elif groups is not None:
@@ -947,8 +1022,9 @@ def _header(d: dict[str, Any]) -> list[str]:
         f"</code>); {d['n']} respondents analysed{tp}; {d['invalid_cells']} impossible "
         f"answers treated as missing; generated {_e(d['generated'])}.</p>",
     ]
-    notes = list(inp.get("notes", [])) + list(
-        ((d.get("retest") or {}).get("input") or {}).get("notes", []))
+    notes = list(inp.get("notes", []))
+    for key in ("retest", "followup"):
+        notes += ((d.get(key) or {}).get("input") or {}).get("notes", [])
     if notes:
         parts.append("<ul class='note'>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
                      + "</ul>")
@@ -1110,6 +1186,34 @@ def _retest(d: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _responsiveness_section(d: dict[str, Any]) -> list[str]:
+    if "followup" not in d:
+        return []
+    fu = d["followup"]
+    tp = (fu.get("input") or {}).get("time_point")
+    parts = ["<h2>Responsiveness (distribution-based, not rated)</h2>",
+             f"<p>Follow-up{' at time point ' + _e(tp) if tp else ''}, matched on "
+             f"<code>{_e(fu['id_column'])}</code>: {fu['n_matched']} of {d['n']} "
+             "respondents.</p>"]
+    rows = []
+    for s in d["scales"]:
+        r = s.get("responsiveness") or {}
+        rows.append({"scale": s["id"], "dir": {"higher_better": "higher = better",
+                                               "higher_worse": "higher = worse"}.get(
+                                                   s.get("direction"), "–"),
+                     "n": r.get("n"), "base": r.get("baseline_mean"),
+                     "follow": r.get("followup_mean"), "change": _est(r.get("mean_change"), 2),
+                     "es": _num((r.get("effect_size") or {}).get("value")),
+                     "srm": _num((r.get("srm") or {}).get("value")),
+                     "note": r.get("error") or ("" if r.get("mean_change") else r.get("note"))})
+    parts.append(_table(rows, [
+        ("scale", "Scale", _TEXT), ("dir", "Direction", _TEXT), ("n", "n", _TEXT),
+        ("base", "Baseline mean", _TWO),
+        ("follow", "Follow-up mean", _TWO), ("change", "Mean change (95 % CI)", str),
+        ("es", "Effect size", str), ("srm", "SRM", str), ("note", "Note", _TEXT)]))
+    return parts
+
+
 def _hypotheses_section(d: dict[str, Any]) -> list[str]:
     hyp = d.get("hypotheses", {})
     parts = [f"<h2>Hypotheses testing {_badge(hyp.get('rating'))}</h2>"]
@@ -1160,7 +1264,8 @@ def _dif_section(d: dict[str, Any]) -> list[str]:
 
 def _render_html(d: dict[str, Any], plots: dict[str, str]) -> str:
     parts = _header(d) + _summary(d) + _distributions(d, plots) + _consistency(d)
-    parts += _structural(d, plots) + _retest(d) + _hypotheses_section(d) + _dif_section(d)
+    parts += _structural(d, plots) + _retest(d) + _responsiveness_section(d)
+    parts += _hypotheses_section(d) + _dif_section(d)
     parts += _methods(d)
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -209,3 +209,26 @@ def test_report_runs_on_the_demo_export(app, tmp_path):
         assert result.rows[iid] == len(frame)
         for s in js["scales"]:
             assert s["floor_ceiling"]["rating"] in {"+", "-"}, (iid, s["id"])
+
+
+def test_followup_time_point_gives_responsiveness(rand36_export):
+    # ES = mean change / SD baseline (Kazis et al. 1989), SRM = mean change / SD change
+    # (Liang et al. 1990), computed here with pandas on RAND scores from scoring.score_table
+    long, _, _ = rand36_export
+    js = build_report(long, "rand36", followup_time_point="3m").to_dict()
+    assert js["followup"]["n_matched"] == 500 and js["followup"]["id_column"] == "pseudonym"
+    items = [f"q{i:02d}" for i in range(1, 37)]
+
+    def pf(tp: str) -> pd.Series:
+        rows = long[long["time_point"] == tp].set_index("pseudonym")
+        table = rows[[f"rand36_{i}" for i in items]].set_axis(items, axis=1)
+        return pd.Series(score_table("rand36", table, errors="blank")["PF"], index=rows.index)
+
+    pair = pd.concat([pf("baseline"), pf("3m")], axis=1, keys=["b", "f"]).dropna()
+    change = pair["f"] - pair["b"]
+    r = next(s for s in js["scales"] if s["id"] == "PF")["responsiveness"]
+    assert r["n"] == len(pair) and r["rating"] == "?"
+    assert r["effect_size"]["value"] == pytest.approx(change.mean() / pair["b"].std(), abs=1e-12)
+    assert r["srm"]["value"] == pytest.approx(change.mean() / change.std(), abs=1e-12)
+    page = build_report(long, "rand36", followup_time_point="3m").to_html()
+    assert "Responsiveness (distribution-based, not rated)" in page

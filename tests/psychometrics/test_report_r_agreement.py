@@ -9,7 +9,9 @@ data/report_reference_r.json:
   instructions (RAND 36-Item Health Survey 1.0, Tables 1-2); alpha and item statistics
   ``psych::alpha``, CFA ``lavaan::cfa(std.lv = TRUE)``, KMO/Bartlett ``psych::KMO`` /
   ``cortest.bartlett``, ICC ``psych::ICC(lmer = FALSE)``, agreement SEM from ``aov``, DIF
-  ``MASS::polr`` (``glm`` for two-category items), correlations ``cor``/``cor.test``.
+  ``MASS::polr`` (``glm`` for two-category items), correlations ``cor``/``cor.test``;
+  the retest also serves as the follow-up for responsiveness (mean change with
+  ``t.test`` CI, effect size, SRM).
 * ``bfi``: ``psych::bfi`` (Revelle, Wilt & Rosenthal 2010; SAPA project), 2800
   respondents, written to data/bfi_report_data.csv by the same R script; five 5-item
   scales scored as sums of the keyed items, keys from psych's ``bfi.keys``.
@@ -37,7 +39,8 @@ TOLERANCE = 5e-4
 def _reports() -> dict[str, tuple[dict, str]]:
     rand = build_report(
         _csv("rand36_reference.csv"), "rand36", retest=_csv("rand36_reference_retest.csv"),
-        groups="sex", hypotheses=DATA / "hypotheses_rand36_reference.yaml")
+        groups="sex", hypotheses=DATA / "hypotheses_rand36_reference.yaml",
+        followup=_csv("rand36_reference_retest.csv"))  # the retest as a follow-up, too
     bfi = build_report(
         _csv("bfi_report_data.csv"), DATA / "bfi25_instrument.yaml", groups="gender",
         hypotheses=DATA / "hypotheses_bfi.yaml")
@@ -76,6 +79,17 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
             yield "ICC(A,1) upper", sid, t["icc"]["ci_high"], r["retest"]["ci_high"]
             yield "SEM (agreement)", sid, t["sem"]["value"], r["retest"]["sem"]
             yield "SDC", sid, t["sdc"]["value"], r["retest"]["sdc"]
+        if "responsiveness" in r:
+            o, rr = s["responsiveness"], r["responsiveness"]
+            pairs = (("n", o["n"]), ("mean_change", o["mean_change"]["value"]),
+                     ("mean_change_low", o["mean_change"]["ci_low"]),
+                     ("mean_change_high", o["mean_change"]["ci_high"]),
+                     ("effect_size", o["effect_size"]["value"]), ("srm", o["srm"]["value"]),
+                     ("baseline_mean", o["baseline_mean"]),
+                     ("followup_mean", o["followup_mean"]), ("baseline_sd", o["baseline_sd"]),
+                     ("change_sd", o["change_sd"]))
+            for key, ours in pairs:
+                yield f"responsiveness {key}", sid, ours, rr[key]
         if "dif" in r:
             rows = {row["item"]: row for row in s["dif"]["items"]}
             for item, ri in r["dif"].items():

@@ -101,6 +101,15 @@ retest_stats <- function(test, retest) {
        sem = sem, sdc = 1.96 * sqrt(2) * sem)
 }
 
+responsiveness_stats <- function(base, follow) {
+  ok <- !is.na(base) & !is.na(follow); b <- base[ok]; change <- follow[ok] - b
+  t <- t.test(change)
+  list(n = sum(ok), mean_change = mean(change), mean_change_low = t$conf.int[1],
+       mean_change_high = t$conf.int[2], effect_size = mean(change) / sd(b),
+       srm = mean(change) / sd(change), baseline_mean = mean(b), followup_mean = mean(follow[ok]),
+       baseline_sd = sd(b), change_sd = sd(change))
+}
+
 dif_stats <- function(keyed, group) {
   ok <- complete.cases(keyed) & !is.na(group)
   x <- keyed[ok, , drop = FALSE]; g <- factor(group[ok]); total <- rowSums(x)
@@ -174,9 +183,10 @@ report_reference <- function(d, scales, reversed, lo, hi, scores, score_range, g
               score = score_stats(scores[[s]], score_range[[s]][1], score_range[[s]][2]))
     e <- c(e, item_stats(k, unlist(lo[items]), unlist(hi[items])))
     if (length(items) >= 3) e$dif <- dif_stats(k, group)
-    if (!is.null(retest)) {
+    if (!is.null(retest)) {  # the retest doubles as the follow-up for responsiveness
       m <- match(as.character(d$id), as.character(retest$id))
       e$retest <- retest_stats(scores[[s]], retest_scores[[s]][m])
+      e$responsiveness <- responsiveness_stats(scores[[s]], retest_scores[[s]][m])
     }
     out$scales[[s]] <- e
   }
