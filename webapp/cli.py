@@ -29,10 +29,15 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(
                 "demo data has fixed passwords: refusing a non-SQLite database without --yes"
             )
+        from webapp.services.demo import sample_patients
+
         logins = create_demo(patients=patients)
         click.echo("Demo data ready. Logins (password for all: shown below):")
         for login in logins:
             click.echo(f"  {login.email:34} {login.password:20} {login.role} ({login.scope})")
+        numbers = sample_patients()
+        if numbers:
+            click.echo("Synthetic demo patients at demo-unit to look up: " + ", ".join(numbers))
 
     @app.cli.command("create-user")
     @click.argument("email")

@@ -137,3 +137,20 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
         )
     db.session.commit()
     return logins
+
+
+def sample_patients(count: int = 3) -> list[str]:
+    """National IDs (synthetic) of demo-unit patients with answered time points."""
+    from webapp.models import Invitation
+    from webapp.services.patients import national_id_of
+
+    enrolments = db.session.scalars(
+        select(Enrolment)
+        .join(Unit)
+        .join(Invitation, Invitation.enrolment_id == Enrolment.id)
+        .where(Unit.name == DEMO_UNITS[0][0], Invitation.state == "completed")
+        .order_by(Enrolment.index_date, Enrolment.id)
+        .distinct()
+        .limit(count)
+    )
+    return [national_id_of(e.patient) for e in enrolments]
