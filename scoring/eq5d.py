@@ -3,9 +3,9 @@
 Value-set coefficients live in ``instruments/data/eq5d_value_sets.csv`` (one row per model
 term, with its source). For each value set the index of every one of the 5^5 (or 3^5)
 health states is computed once from the model and cached as a lookup table; scoring a
-table is then one integer key per row and one table lookup (a missing dimension has its
-own digit in the key, so incomplete rows need no separate pass). The index is kept
-unrounded.
+table is then one integer key per row and one table lookup (a missing dimension makes
+the key 0, which looks up NaN / None, so incomplete rows need no separate pass). The
+index is kept unrounded.
 
 Model terms (all additive, as in the papers):
 
@@ -130,54 +130,38 @@ def _profiles(levels: int) -> np.ndarray:
     return np.array(["".join(map(str, s)) for s in states], dtype=object)
 
 
-def _key_layout(levels: int) -> tuple[int, int]:
-    """(base, shift) of the row key: each dimension is a digit 1..base, where
-    ``base = levels + 1`` stands for "missing"; key = sum of digit x base^(4-k) - shift, so
-    11111 has key 1 and key 0 is free for "no score"."""
-    base = levels + 1
-    return base, sum(base**k for k in range(5)) - 1
-
-
 @cache
-def _keyed(levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """(key -> lookup position or -1 when a dimension is missing, key -> profile or None)."""
-    base, shift = _key_layout(levels)
-    digits = np.indices((base,) * 5).reshape(5, -1).T + 1  # every digit pattern, key order
-    complete = (digits <= levels).all(axis=1)
-    position = np.full(base**5 + 1, -1, dtype=np.intp)
-    position[1:][complete] = np.ravel_multi_index(tuple((digits[complete] - 1).T), (levels,) * 5)
-    profiles = np.full(base**5 + 1, None, dtype=object)
-    profiles[1:][complete] = _profiles(levels)
+def _keyed_profiles(levels: int) -> np.ndarray:
+    """Profile by row key: ``[None, "11111", "11112", ...]`` (key 0 = a dimension missing)."""
+    profiles = np.array([None, *_profiles(levels)], dtype=object)
     profiles.setflags(write=False)
-    return position, profiles
+    return profiles
 
 
 @cache
 def keyed_index(instrument_id: str, value_set: str) -> np.ndarray:
-    """Index value by row key (see :func:`_key_layout`; NaN when a dimension is missing)."""
-    position, _ = _keyed(_LEVELS[instrument_id])
-    values = np.where(position >= 0, lookup_table(instrument_id, value_set)[position], np.nan)
+    """Index value by row key (see :func:`row_keys`): ``[NaN, value of 11111, ...]``."""
+    values = np.concatenate(([np.nan], lookup_table(instrument_id, value_set)))
     values.setflags(write=False)
     return values
 
 
 def row_keys(columns: Columns, levels: int) -> np.ndarray:
-    """Row key of every response (one integer per row, never negative; see _key_layout).
+    """Row key of every response: 1 + the state's position in the lookup table (MO slowest,
+    AD fastest), or 0 when a dimension is missing.
 
-    ``fmin(level, base)`` turns a missing dimension (NaN) into the digit ``base``; the key is
-    then built by Horner's rule in float64 (exact for these small integers).
+    Horner's rule in float64 (exact for these small integers) on the levels; a missing
+    level (NaN) makes the key NaN, which one ``fmax`` turns into 0.
     """
-    base, shift = _key_layout(levels)
     first = columns[DIMENSIONS[0]]
-    digit_missing = constant(first.shape[0], float(base))
-    factor = constant(first.shape[0], float(base))
-    acc = np.fmin(first, digit_missing)
-    tmp = np.empty_like(acc)
-    for dim in DIMENSIONS[1:]:
-        acc *= factor
-        np.fmin(columns[dim], digit_missing, out=tmp)
-        acc += tmp
-    acc -= shift
+    n = first.shape[0]
+    acc = np.multiply(first, constant(n, float(levels)))
+    for dim in DIMENSIONS[1:-1]:
+        acc += columns[dim]
+        acc *= levels
+    acc += columns[DIMENSIONS[-1]]
+    acc -= sum(levels**k for k in range(5)) - 1  # 11111 -> 1
+    np.fmax(acc, constant(n, 0.0), out=acc)  # NaN -> 0
     return as_index(acc)
 
 
@@ -228,7 +212,7 @@ def _algorithm(instrument_id: str, descriptions: dict[str, str]) -> Algorithm:
         _kernel(instrument_id, columns, value_set, out)
 
     scores = ("index", "vas", "profile")
-    categories = {"profile": _keyed(levels)[1]}
+    categories = {"profile": _keyed_profiles(levels)}
     return Algorithm(
         instrument_id=instrument_id,
         algorithm_version=ALGORITHM_VERSION,
