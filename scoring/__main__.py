@@ -94,8 +94,9 @@ def score_csv(
     return EXIT_INVALID_ROWS if problems else EXIT_OK
 
 
-def list_value_sets(instrument: str | None, out: TextIO) -> int:
-    """Print ``instrument<TAB>name<TAB>source`` per value set (default marked)."""
+def list_value_sets(instrument: str | None, out: TextIO, err: TextIO | None = None) -> int:
+    """Print ``instrument<TAB>name<TAB>source`` per value set (default marked); for a named
+    instrument that takes no value set, say so on ``err``."""
     ids = [instrument] if instrument else list(instrument_ids())
     for iid in ids:
         try:
@@ -106,6 +107,8 @@ def list_value_sets(instrument: str | None, out: TextIO) -> int:
             if instrument:
                 raise UsageError(f"scoring module of {iid} is not available") from None
             continue
+        if instrument and not algorithm.value_sets and err is not None:
+            err.write(f"{iid} is scored without a value set\n")
         for vs in algorithm.value_sets:
             default = " (default)" if vs.name == algorithm.default_value_set else ""
             out.write(f"{iid}\t{vs.name}{default}\t{vs.source}\n")
@@ -134,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.code else EXIT_OK
     try:
         if args.command == "value-sets":
-            return list_value_sets(args.instrument, sys.stdout)
+            return list_value_sets(args.instrument, sys.stdout, sys.stderr)
         if args.output is None:
             return score_csv(args.instrument, args.input, args.value_set, sys.stdout, sys.stderr)
         try:

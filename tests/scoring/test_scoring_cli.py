@@ -85,6 +85,16 @@ def test_value_sets_listing(capsys):
     out = capsys.readouterr().out
     assert "(default)" in out and all(line.startswith("eq5d5l\t") for line in out.splitlines())
     assert main(["value-sets", "nosuch"]) == 2
+    capsys.readouterr()
+    assert main(["value-sets", "rand36"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "without a value set" in err
+    assert main(["value-sets"]) == 0
+    listed = {tuple(line.split("\t")[:2]) for line in capsys.readouterr().out.splitlines()}
+    for name in ("NO (default)", "England", "UK", "UK-crosswalk", "DK", "SE", "SE-2020"):
+        assert ("eq5d5l", name) in listed
+    for name in ("UK (default)", "DK"):
+        assert ("eq5d3l", name) in listed
 
 
 def test_module_entry_point(tmp_path):
@@ -95,3 +105,39 @@ def test_module_entry_point(tmp_path):
     assert result.returncode == 1
     assert "total,impact" in result.stdout.splitlines()[0]
     assert "column q08" in result.stderr
+
+
+def test_eq5d5l_example_file(capsys):
+    # Expected: 11111 = 1 (every value set); 55555 = -0.453 (Garratt et al. 2024, abstract;
+    # eq5dsuite EQ-5D-5L/NO.csv) and -0.285 under England (Devlin 2018; R eq5d tests).
+    path = str(DATA / "eq5d5l_example.csv")
+    code, rows, _, err = run(["score", "eq5d5l", path], capsys)
+    assert code == 1
+    by_id = {r["id"]: r for r in rows}
+    assert (by_id["a"]["index"], by_id["a"]["vas"], by_id["a"]["profile"]) == ("1", "90", "11111")
+    assert float(by_id["b"]["index"]) == pytest.approx(-0.453, abs=1e-9)
+    for bad in ("c", "d"):  # MO=7, VAS=140: the row's scores are empty, the input is kept
+        assert by_id[bad]["index"] == by_id[bad]["vas"] == by_id[bad]["profile"] == ""
+    assert by_id["c"]["MO"] == "7" and by_id["d"]["VAS"] == "140"
+    assert by_id["e"]["index"] == "" and by_id["e"]["profile"] == ""  # UA not answered
+    assert "(line 4): row 3, column MO: impossible code '7' (allowed 1..5)" in err
+    assert "(line 5): row 4, column VAS: impossible code '140' (allowed 0..100)" in err
+    assert len(err.strip().splitlines()) == 2
+    code, rows, _, _ = run(["score", "eq5d5l", path, "--value-set", "England"], capsys)
+    assert code == 1 and float(rows[1]["index"]) == pytest.approx(-0.285, abs=0.0005)
+
+
+def test_cat_example_file(capsys):
+    # CAT user guide 2016: total = sum of the 8 items; a total of exactly 10 is "medium".
+    code, rows, _, err = run(["score", "cat", str(DATA / "cat_example.csv")], capsys)
+    assert code == 1
+    assert [(r["total"], r["impact"]) for r in rows] == [
+        ("10", "medium"),
+        ("40", "very high"),
+        ("", ""),  # q08 not answered: no total
+        ("", ""),  # q08 = 6 is impossible
+    ]
+    assert err.strip() == (
+        f"{DATA / 'cat_example.csv'} (line 5): row 4, column q08: impossible code '6' "
+        "(allowed 0..5)"
+    )
