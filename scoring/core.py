@@ -40,6 +40,12 @@ class ScoringInputError(ValueError):
 
 
 def _column(raw: Any, n: int | None) -> np.ndarray:
+    if hasattr(getattr(raw, "dtype", None), "na_value") and hasattr(raw, "to_numpy"):
+        # a pandas extension column (Int64, string, ...): pd.NA becomes NaN / None
+        try:
+            raw = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            raw = raw.to_numpy(dtype=object, na_value=None)
     arr = np.asarray(raw)
     if arr.ndim == 0:
         arr = arr.reshape(1)

@@ -52,3 +52,19 @@ def test_dataframe_input_and_unknown_item():
         score("odi", {"q11": 1})
     with pytest.raises(ValueError, match="no item column"):
         score_table("odi", {"x": [1]})
+
+
+def test_pandas_nullable_columns():
+    # pd.NA (nullable Int64 and string columns) means "not answered", like NaN and None
+    ints = pd.DataFrame({f"q{i:02d}": pd.array([1, None, 2], dtype="Int64") for i in range(1, 9)})
+    texts = pd.DataFrame(
+        {f"q{i:02d}": pd.array(["1", None, " 2"], dtype="string") for i in range(1, 9)}
+    )
+    for df in (ints, texts):
+        result = score_table("cat", df)
+        np.testing.assert_array_equal(result["total"], [8.0, np.nan, 16.0])
+        assert list(result["impact"]) == ["low", None, "medium"]
+    bad = texts.copy()
+    bad["q03"] = pd.array(["1", "x", "2"], dtype="string")
+    with pytest.raises(ScoringInputError, match="row 2, column q03: not a number 'x'"):
+        score_table("cat", bad)
