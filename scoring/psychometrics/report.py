@@ -451,7 +451,7 @@ def _units(inst: Any) -> list[_Unit]:
         algorithm = get(inst.id)
     except (KeyError, ImportError):
         return []
-    return [_Unit(name, f"{name} (score of the scoring algorithm)", (), None, "score")
+    return [_Unit(name, "score (no scales defined)", (), None, "score")
             for name in algorithm.scores if name not in algorithm.text_scores]
 
 
@@ -714,7 +714,7 @@ def build_report(
             "median": float(valid.median()) if valid.size else None,
         }
         entry["floor_ceiling"] = _floor_ceiling(score, lo, hi)
-        no_scale = {"rating": "?", "note": "no multi-item scale in the instrument definition"}
+        no_scale = {"rating": "?", "note": "no multi-item scale"}
         if s.kind == "score":
             entry["internal_consistency"] = dict(no_scale)
         else:
@@ -751,7 +751,7 @@ def build_report(
             }
         elif entry["kind"] == "score":
             entry["structural_validity"] = {"rating": "?",
-                                            "note": "no multi-item scale in the definition"}
+                                            "note": "no multi-item scale"}
         else:
             entry["structural_validity"] = {"rating": "?", "note": "single-item scale"}
     tick("EFA")
@@ -924,6 +924,20 @@ def _num(x: Any, digits: int = 3) -> str:
     return _e(x)
 
 
+def _near(x: Any, bounds: Sequence[float]) -> str:
+    """3 decimals, or more when 3 would print a rating threshold (0.9504 is not 0.950)."""
+    digits = 3
+    while (isinstance(x, float) and x not in bounds and digits < 6
+           and any(round(x, digits) == b for b in bounds)):
+        digits += 1
+    return _num(x, digits)
+
+
+def _g(x: Any) -> str:
+    """A bound or range end: up to 4 significant digits (-0.453, 100)."""
+    return "–" if x is None else f"{x:.4g}".replace("-", "−")
+
+
 def _p(x: Any) -> str:
     if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
         return "–"
@@ -950,11 +964,12 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
     if key == "floor_ceiling" and prop.get("floor_pct") is not None:
         detail = f"{prop['floor_pct']:.1f} % / {prop['ceiling_pct']:.1f} %"
     elif key == "internal_consistency" and prop.get("alpha"):
-        detail = f"α = {_num(prop['alpha'].get('value'))}"
+        detail = f"α = {_near(prop['alpha'].get('value'), ALPHA_RANGE)}"
     elif key == "structural_validity" and prop.get("cfi") is not None:
-        detail = f"CFI {_num(prop['cfi'])}, RMSEA {_num(prop['rmsea'])}"
+        detail = (f"CFI {_near(prop['cfi'], (CFI_MIN,))}, "
+                  f"RMSEA {_near(prop['rmsea'], (RMSEA_MAX,))}")
     elif key == "test_retest" and prop.get("icc"):
-        detail = f"ICC = {_num(prop['icc'].get('value'))}"
+        detail = f"ICC = {_near(prop['icc'].get('value'), (ICC_MIN,))}"
     elif key == "dif" and "flagged" in prop:
         detail = ", ".join(prop["flagged"]) or "no item flagged"
     elif prop.get("note"):
@@ -1077,8 +1092,7 @@ def _distributions(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
     for s in d["scales"]:
         fc = s["floor_ceiling"]
         rows.append({"scale": s["id"], **s["score"],
-                     "range": (f"{_num(fc.get('min_possible'), 1)} to "
-                               f"{_num(fc.get('max_possible'), 1)}"
+                     "range": (f"{_g(fc.get('min_possible'))} to {_g(fc.get('max_possible'))}"
                                if fc.get("min_possible") is not None else "–"),
                      "floor_pct": fc.get("floor_pct"), "ceiling_pct": fc.get("ceiling_pct"),
                      "reversed": ", ".join(s["reversed_items"]) or "–"})

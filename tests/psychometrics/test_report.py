@@ -341,3 +341,15 @@ def test_report_uses_score_table_when_the_instrument_has_an_algorithm(monkeypatc
         assert fc["floor_pct"] == pytest.approx(100 * (x == 0).mean(), abs=1e-9)
         assert fc["ceiling_pct"] == pytest.approx(100 * (x == 100).mean(), abs=1e-9)
     assert _scale(js, "PF")["score"]["n"] == int(pd.Series(expected["PF"]).notna().sum())
+
+
+def test_numbers_next_to_a_threshold_get_more_digits():
+    # alpha 0.9504 is outside Terwee et al.'s (2007) 0.70-0.95; printed as 0.950 it would
+    # look like the threshold itself
+    from scoring.psychometrics.report import _g, _near
+
+    assert _near(0.9504, (0.70, 0.95)) == "0.9504"
+    assert _near(0.69996, (0.70,)) == "0.69996"
+    assert _near(0.95, (0.70, 0.95)) == "0.950"
+    assert _near(0.8123, (0.70, 0.95)) == "0.812"
+    assert _g(-0.4529999999) == "−0.453" and _g(100.0) == "100"
