@@ -29,24 +29,47 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         help="COSMIN measurement-property report (self-contained HTML, optional JSON)",
     )
-    rep.add_argument("data", help="CSV/Parquet: one row per respondent with the item ids as "
-                     "columns, or a register export file (flask --app wsgi export: items "
-                     "<instrument>_<item>, one row per response and time point)")
-    rep.add_argument("--instrument", required=True,
-                     help="instrument id (e.g. rand36) or path to a definition .yaml")
+    rep.add_argument(
+        "data",
+        help="CSV/Parquet: one row per respondent with the item ids as "
+        "columns, or a register export file (flask --app wsgi export: items "
+        "<instrument>_<item>, one row per response and time point)",
+    )
+    rep.add_argument(
+        "--instrument",
+        required=True,
+        help="instrument id (e.g. rand36) or path to a definition .yaml",
+    )
     rep.add_argument("--retest", help="CSV of the retest; rows matched on the id column")
-    rep.add_argument("--id-column", help="column matching test and retest rows "
-                     "(default: 'id', 'respondent' or 'pseudonym')")
-    rep.add_argument("--time-point", help="analyse the rows of this time point (data with a "
-                     "time_point column; default: the earliest)")
-    rep.add_argument("--retest-time-point", help="retest = the rows of this time point "
-                     "(of --retest, or of DATA when --retest is not given)")
-    rep.add_argument("--followup", help="CSV of a later measurement of the same respondents "
-                     "(responsiveness: mean change, effect size, SRM)")
-    rep.add_argument("--followup-time-point", help="follow-up = the rows of this time point "
-                     "(of --followup, or of DATA when --followup is not given)")
-    rep.add_argument("--item-prefix", help="item columns are named PREFIX + item id "
-                     "(default: the item ids, else '<instrument>_' as in the export)")
+    rep.add_argument(
+        "--id-column",
+        help="column matching test and retest rows (default: 'id', 'respondent' or 'pseudonym')",
+    )
+    rep.add_argument(
+        "--time-point",
+        help="analyse the rows of this time point (data with a "
+        "time_point column; default: the earliest)",
+    )
+    rep.add_argument(
+        "--retest-time-point",
+        help="retest = the rows of this time point "
+        "(of --retest, or of DATA when --retest is not given)",
+    )
+    rep.add_argument(
+        "--followup",
+        help="CSV of a later measurement of the same respondents "
+        "(responsiveness: mean change, effect size, SRM)",
+    )
+    rep.add_argument(
+        "--followup-time-point",
+        help="follow-up = the rows of this time point "
+        "(of --followup, or of DATA when --followup is not given)",
+    )
+    rep.add_argument(
+        "--item-prefix",
+        help="item columns are named PREFIX + item id "
+        "(default: the item ids, else '<instrument>_' as in the export)",
+    )
     rep.add_argument("--groups", help="column of DATA defining groups for DIF")
     rep.add_argument("--hypotheses", help="YAML/JSON file of construct-validity hypotheses")
     rep.add_argument("--value-set", help="value set for scoring (EQ-5D)")

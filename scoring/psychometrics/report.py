@@ -69,8 +69,10 @@ PROPERTIES = (
     ("test_retest", "Test–retest reliability"),
     ("dif", "DIF"),
 )
-PROPERTY_LABELS = dict(PROPERTIES) | {"hypotheses": "Hypotheses testing",
-                                      "responsiveness": "Responsiveness"}
+PROPERTY_LABELS = dict(PROPERTIES) | {
+    "hypotheses": "Hypotheses testing",
+    "responsiveness": "Responsiveness",
+}
 METHODS: dict[str, str] = {
     "scores": (
         "Scale scores from the instrument's scoring algorithm (openprom scoring.score_table, "
@@ -228,8 +230,14 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _score_extremes(instrument_id: str, scale_id: str, inst: Any, items: Sequence[str],
-                    reversed_: Sequence[str], ranges: dict[str, tuple]) -> tuple[float, float]:
+def _score_extremes(
+    instrument_id: str,
+    scale_id: str,
+    inst: Any,
+    items: Sequence[str],
+    reversed_: Sequence[str],
+    ranges: dict[str, tuple],
+) -> tuple[float, float]:
     """Lowest and highest possible scale score: score the two extreme response patterns."""
     from scoring import score_table
 
@@ -257,7 +265,10 @@ def _scores(instrument_id: str, table: pd.DataFrame, value_set: str | None) -> t
 
 
 def _scale_scores(
-    instrument_id: str, table: pd.DataFrame, keyed: pd.DataFrame, scales: Sequence[Any],
+    instrument_id: str,
+    table: pd.DataFrame,
+    keyed: pd.DataFrame,
+    scales: Sequence[Any],
     value_set: str | None,
 ) -> tuple[pd.DataFrame, dict[str, str], str]:
     """Every numeric score of the instrument plus one column per scale.
@@ -292,8 +303,14 @@ def _floor_ceiling(score: pd.Series, lo: float, hi: float) -> dict[str, Any]:
     floor = 100.0 * float(np.mean(values <= lo + tol))
     ceiling = 100.0 * float(np.mean(values >= hi - tol))
     rating = "+" if max(floor, ceiling) <= FLOOR_CEILING_MAX else "-"
-    return {"n": n, "min_possible": lo, "max_possible": hi, "floor_pct": floor,
-            "ceiling_pct": ceiling, "rating": rating}
+    return {
+        "n": n,
+        "min_possible": lo,
+        "max_possible": hi,
+        "floor_pct": floor,
+        "ceiling_pct": ceiling,
+        "rating": rating,
+    }
 
 
 def _internal_consistency(keyed: pd.DataFrame, ranges: dict[str, tuple]) -> dict[str, Any]:
@@ -360,8 +377,9 @@ def _efa(keyed_all: pd.DataFrame, n_factors: int) -> dict[str, Any]:
     return out
 
 
-def _match_retest(data: pd.DataFrame, retest: pd.DataFrame, id_column: str | None,
-                  what: str = "retest") -> tuple:
+def _match_retest(
+    data: pd.DataFrame, retest: pd.DataFrame, id_column: str | None, what: str = "retest"
+) -> tuple:
     if id_column is None:
         common = [c for c in ID_COLUMNS if c in data.columns and c in retest.columns]
         if not common:
@@ -372,8 +390,7 @@ def _match_retest(data: pd.DataFrame, retest: pd.DataFrame, id_column: str | Non
         id_column = common[0]
     for name, frame in (("data", data), (what, retest)):
         if id_column not in frame.columns:
-            raise ValueError(f"{name} has no column {id_column!r} to match test and {what} "
-                             "rows")
+            raise ValueError(f"{name} has no column {id_column!r} to match test and {what} rows")
         if frame[id_column].duplicated().any():
             raise ValueError(f"{name}: column {id_column!r} has repeated ids")
     return id_column, data[id_column].astype(str), retest[id_column].astype(str)
@@ -443,16 +460,20 @@ class _Unit:
 def _units(inst: Any) -> list[_Unit]:
     """The scales of the definition; without any, the numeric scores of its algorithm."""
     if inst.scales:
-        return [_Unit(s.id, _label(s.label), tuple(s.items), s.direction, "scale")
-                for s in inst.scales]
+        return [
+            _Unit(s.id, _label(s.label), tuple(s.items), s.direction, "scale") for s in inst.scales
+        ]
     from scoring import get
 
     try:
         algorithm = get(inst.id)
     except (KeyError, ImportError):
         return []
-    return [_Unit(name, "score (no scales defined)", (), None, "score")
-            for name in algorithm.scores if name not in algorithm.text_scores]
+    return [
+        _Unit(name, "score (no scales defined)", (), None, "score")
+        for name in algorithm.scores
+        if name not in algorithm.text_scores
+    ]
 
 
 def _needed_items(inst: Any, units: Sequence[_Unit]) -> list[str]:
@@ -469,8 +490,15 @@ def _needed_items(inst: Any, units: Sequence[_Unit]) -> list[str]:
 
 
 def _second_table(
-    what: str, table: pd.DataFrame | None, time_point: str | None, source: pd.DataFrame,
-    prepared: Any, instrument: str, inst: Any, needed: list[str], item_prefix: str | None,
+    what: str,
+    table: pd.DataFrame | None,
+    time_point: str | None,
+    source: pd.DataFrame,
+    prepared: Any,
+    instrument: str,
+    inst: Any,
+    needed: list[str],
+    item_prefix: str | None,
     id_column: str | None,
 ) -> tuple[pd.DataFrame | None, Any]:
     """The retest or follow-up rows: ``table`` or, with only a time point, ``source``."""
@@ -478,21 +506,40 @@ def _second_table(
         return None, None
     origin = table if table is not None else source
     option = "--retest-time-point" if what == "retest" else "--followup-time-point"
-    if (time_point is None and TIME_POINT_COLUMN in origin.columns
-            and origin[TIME_POINT_COLUMN].nunique() > 1):
+    if (
+        time_point is None
+        and TIME_POINT_COLUMN in origin.columns
+        and origin[TIME_POINT_COLUMN].nunique() > 1
+    ):
         raise ValueError(f"the {what} table has several time points: choose one with {option}")
-    out = prepare_table(origin, instrument, needed, version=inst.version,
-                        time_point=time_point, item_prefix=item_prefix, id_column=id_column,
-                        what=what)
+    out = prepare_table(
+        origin,
+        instrument,
+        needed,
+        version=inst.version,
+        time_point=time_point,
+        item_prefix=item_prefix,
+        id_column=id_column,
+        what=what,
+    )
     if table is None and out.time_point is not None and out.time_point == prepared.time_point:
         raise ValueError(f"test and {what} are the same time point ({prepared.time_point!r})")
     return out.frame, out
 
 
 def _matched_scores(
-    what: str, data: pd.DataFrame, other: pd.DataFrame, prepared: Any, id_column: str | None,
-    inst: Any, needed: list[str], scales: Sequence[Any], scale_reversed: dict[str, list[str]],
-    ranges: dict[str, tuple], units: Sequence[Any], value_set: str | None,
+    what: str,
+    data: pd.DataFrame,
+    other: pd.DataFrame,
+    prepared: Any,
+    id_column: str | None,
+    inst: Any,
+    needed: list[str],
+    scales: Sequence[Any],
+    scale_reversed: dict[str, list[str]],
+    ranges: dict[str, tuple],
+    units: Sequence[Any],
+    value_set: str | None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Scores of ``other`` aligned to the rows of ``data`` (NaN where unmatched)."""
     id_col, test_ids, other_ids = _match_retest(data, other, id_column, what)
@@ -504,8 +551,12 @@ def _matched_scores(
     lookup = pd.Series(np.arange(len(other)), index=other_ids.to_numpy())
     pos = lookup.reindex(test_ids.to_numpy()).to_numpy()
     matched = ~np.isnan(pos)
-    info = {"id_column": id_col, "n_matched": int(matched.sum()), "n_rows": int(len(other)),
-            "input": prepared.to_dict() if prepared else None}
+    info = {
+        "id_column": id_col,
+        "n_matched": int(matched.sum()),
+        "n_rows": int(len(other)),
+        "input": prepared.to_dict() if prepared else None,
+    }
     if what == "retest":
         info["n_retest_rows"] = int(len(other))
     scores = {}
@@ -522,9 +573,11 @@ def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]
 
     base = baseline.to_numpy(float)
     ok = ~np.isnan(base) & ~np.isnan(followup)
-    out: dict[str, Any] = {"n": int(ok.sum()), "rating": "?",
-                           "note": "not rated: COSMIN rates responsiveness by hypotheses "
-                                   "about change"}
+    out: dict[str, Any] = {
+        "n": int(ok.sum()),
+        "rating": "?",
+        "note": "not rated: COSMIN rates responsiveness by hypotheses about change",
+    }
     if ok.sum() < 3:
         out["note"] = "fewer than 3 complete pairs"
         return out
@@ -533,12 +586,17 @@ def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]
     except Exception as exc:
         out["error"] = _error_text(exc)
         return out
-    out.update({"mean_change": r.mean_change.to_dict(), "effect_size": r.effect_size.to_dict(),
-                "srm": r.srm.to_dict(),
-                "baseline_mean": float(np.mean(base[ok])),
-                "followup_mean": float(np.mean(followup[ok])),
-                "baseline_sd": float(np.std(base[ok], ddof=1)),
-                "change_sd": float(np.std(followup[ok] - base[ok], ddof=1))})
+    out.update(
+        {
+            "mean_change": r.mean_change.to_dict(),
+            "effect_size": r.effect_size.to_dict(),
+            "srm": r.srm.to_dict(),
+            "baseline_mean": float(np.mean(base[ok])),
+            "followup_mean": float(np.mean(followup[ok])),
+            "baseline_sd": float(np.std(base[ok], ddof=1)),
+            "change_sd": float(np.std(followup[ok] - base[ok], ddof=1)),
+        }
+    )
     return out
 
 
@@ -546,8 +604,15 @@ def _software() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": sys.version.split()[0]}
-    for name in ("openprom", "numpy", "scipy", "pandas", "statsmodels", "factor_analyzer",
-                 "scikit-learn"):
+    for name in (
+        "openprom",
+        "numpy",
+        "scipy",
+        "pandas",
+        "statsmodels",
+        "factor_analyzer",
+        "scikit-learn",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -604,12 +669,19 @@ def build_report(
     instrument = inst.id
     units = _units(inst)
     if not units:
-        raise ValueError(f"instrument {instrument!r} defines no scales and has no scoring "
-                         "algorithm")
+        raise ValueError(
+            f"instrument {instrument!r} defines no scales and has no scoring algorithm"
+        )
     needed = _needed_items(inst, units)
-    prepared = prepare_table(data, instrument, needed, version=inst.version,
-                             time_point=time_point, item_prefix=item_prefix,
-                             id_column=id_column)
+    prepared = prepare_table(
+        data,
+        instrument,
+        needed,
+        version=inst.version,
+        time_point=time_point,
+        item_prefix=item_prefix,
+        id_column=id_column,
+    )
     source = data
     data = prepared.frame
     if len(data) == 0:
@@ -617,11 +689,29 @@ def build_report(
     if groups is not None and groups not in data.columns:
         raise ValueError(f"group column {groups!r} is not in the data")
     retest, retest_prepared = _second_table(
-        "retest", retest, retest_time_point, source, prepared, instrument, inst, needed,
-        item_prefix, id_column)
+        "retest",
+        retest,
+        retest_time_point,
+        source,
+        prepared,
+        instrument,
+        inst,
+        needed,
+        item_prefix,
+        id_column,
+    )
     followup, followup_prepared = _second_table(
-        "follow-up", followup, followup_time_point, source, prepared, instrument, inst,
-        needed, item_prefix, id_column)
+        "follow-up",
+        followup,
+        followup_time_point,
+        source,
+        prepared,
+        instrument,
+        inst,
+        needed,
+        item_prefix,
+        id_column,
+    )
 
     scales = [u for u in units if u.kind == "scale"]
     multi = [s for s in scales if len(s.items) >= 3] if groups else []
@@ -651,9 +741,13 @@ def build_report(
     )
 
     report: dict[str, Any] = {
-        "instrument": {"id": inst.id, "version": inst.version, "title": _label(inst.title),
-                       "content_hash": inst.content_hash,
-                       "units": "scales" if scales else "scores"},
+        "instrument": {
+            "id": inst.id,
+            "version": inst.version,
+            "title": _label(inst.title),
+            "content_hash": inst.content_hash,
+            "units": "scales" if scales else "scores",
+        },
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "n": int(len(data)),
         "input": prepared.to_dict(),
@@ -670,14 +764,36 @@ def build_report(
     if retest is not None:
         tick("retest")
         report["retest"], retest_scores = _matched_scores(
-            "retest", data, retest, retest_prepared, id_column, inst, needed, scales,
-            scale_reversed, ranges, units, value_set)
+            "retest",
+            data,
+            retest,
+            retest_prepared,
+            id_column,
+            inst,
+            needed,
+            scales,
+            scale_reversed,
+            ranges,
+            units,
+            value_set,
+        )
     followup_scores = None
     if followup is not None:
         tick("follow-up")
         report["followup"], followup_scores = _matched_scores(
-            "follow-up", data, followup, followup_prepared, id_column, inst, needed, scales,
-            scale_reversed, ranges, units, value_set)
+            "follow-up",
+            data,
+            followup,
+            followup_prepared,
+            id_column,
+            inst,
+            needed,
+            scales,
+            scale_reversed,
+            ranges,
+            units,
+            value_set,
+        )
 
     for s in units:
         tick(f"scale {s.id}")
@@ -695,8 +811,9 @@ def build_report(
         score = score_frame[s.id]
         if sources[s.id] == "scoring.score_table":
             try:
-                lo, hi = _score_extremes(instrument, s.id, inst, items or needed,
-                                         scale_reversed.get(s.id, []), ranges)
+                lo, hi = _score_extremes(
+                    instrument, s.id, inst, items or needed, scale_reversed.get(s.id, []), ranges
+                )
             except Exception:
                 lo, hi = float("nan"), float("nan")
         else:
@@ -730,8 +847,11 @@ def build_report(
         if groups is not None and len(items) >= 3:
             entry["dif"] = _dif(keyed, data[groups], lambda: tick())
         elif groups is not None:
-            entry["dif"] = (dict(no_scale) if s.kind == "score"
-                            else {"rating": "?", "note": "fewer than 3 items"})
+            entry["dif"] = (
+                dict(no_scale)
+                if s.kind == "score"
+                else {"rating": "?", "note": "fewer than 3 items"}
+            )
         else:
             entry["dif"] = {"rating": "?", "note": "no group column"}
         plots[f"hist_{s.id}"] = svg_histogram(valid.to_numpy(float), lo, hi, s.id)
@@ -750,8 +870,7 @@ def build_report(
                 "rmsea": structural.get("rmsea"),
             }
         elif entry["kind"] == "score":
-            entry["structural_validity"] = {"rating": "?",
-                                            "note": "no multi-item scale"}
+            entry["structural_validity"] = {"rating": "?", "note": "no multi-item scale"}
         else:
             entry["structural_validity"] = {"rating": "?", "note": "single-item scale"}
     tick("EFA")
@@ -769,8 +888,7 @@ def build_report(
         from scoring.psychometrics.validity import hypotheses as test_hypotheses
 
         frame = pd.concat(
-            [data.drop(columns=[c for c in score_frame.columns if c in data.columns]),
-             score_frame],
+            [data.drop(columns=[c for c in score_frame.columns if c in data.columns]), score_frame],
             axis=1,
         )
         report["hypotheses"] = test_hypotheses(frame, hypotheses).to_dict()
@@ -778,12 +896,13 @@ def build_report(
         report["hypotheses"] = {"rating": "?", "note": "no hypotheses given"}
     if groups is not None:
         counts = data[groups].dropna().astype(str).value_counts()
-        report["groups"] = {"column": groups, "levels": [str(v) for v in
-                                                         pd.unique(data[groups].dropna())],
-                            "counts": {str(k): int(v) for k, v in counts.items()}}
+        report["groups"] = {
+            "column": groups,
+            "levels": [str(v) for v in pd.unique(data[groups].dropna())],
+            "counts": {str(k): int(v) for k, v in counts.items()},
+        }
     bar.close()
     return Report(report, plots)
-
 
 
 # --------------------------------------------------------------------------- SVG plots
@@ -798,8 +917,10 @@ def svg_histogram(values: np.ndarray, lo: float, hi: float, title: str) -> str:
     w, h, pad = 320, 160, 28
     values = values[~np.isnan(values)]
     if values.size == 0 or not (hi > lo):
-        return f'<svg width="{w}" height="40"><text x="4" ' \
-               f'y="20" font-size="12">{html.escape(title)}: no scores</text></svg>'
+        return (
+            f'<svg width="{w}" height="40"><text x="4" '
+            f'y="20" font-size="12">{html.escape(title)}: no scores</text></svg>'
+        )
     integer = bool(np.all(values == np.round(values))) and float(lo).is_integer()
     if integer and hi - lo <= 40:  # one bar per possible integer score
         edges = np.arange(lo - 0.5, hi + 1.0, 1.0)
@@ -927,8 +1048,12 @@ def _num(x: Any, digits: int = 3) -> str:
 def _near(x: Any, bounds: Sequence[float]) -> str:
     """3 decimals, or more when 3 would print a rating threshold (0.9504 is not 0.950)."""
     digits = 3
-    while (isinstance(x, float) and x not in bounds and digits < 6
-           and any(round(x, digits) == b for b in bounds)):
+    while (
+        isinstance(x, float)
+        and x not in bounds
+        and digits < 6
+        and any(round(x, digits) == b for b in bounds)
+    ):
         digits += 1
     return _num(x, digits)
 
@@ -966,8 +1091,7 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
     elif key == "internal_consistency" and prop.get("alpha"):
         detail = f"α = {_near(prop['alpha'].get('value'), ALPHA_RANGE)}"
     elif key == "structural_validity" and prop.get("cfi") is not None:
-        detail = (f"CFI {_near(prop['cfi'], (CFI_MIN,))}, "
-                  f"RMSEA {_near(prop['rmsea'], (RMSEA_MAX,))}")
+        detail = f"CFI {_near(prop['cfi'], (CFI_MIN,))}, RMSEA {_near(prop['rmsea'], (RMSEA_MAX,))}"
     elif key == "test_retest" and prop.get("icc"):
         detail = f"ICC = {_near(prop['icc'].get('value'), (ICC_MIN,))}"
     elif key == "dif" and "flagged" in prop:
@@ -1005,16 +1129,24 @@ _TWO = _fmt_num(2)
 _THREE = _fmt_num(3)
 
 ITEM_COLUMNS: tuple[Column, ...] = (
-    ("item", "Item", _TEXT), ("n", "n", _TEXT), ("missing_pct", "Missing %", _PCT),
-    ("mean", "Mean", _TWO), ("sd", "SD", _TWO), ("floor_pct", "Floor %", _PCT),
-    ("ceiling_pct", "Ceiling %", _PCT), ("item_total_r", "Corrected item–total r", _THREE),
+    ("item", "Item", _TEXT),
+    ("n", "n", _TEXT),
+    ("missing_pct", "Missing %", _PCT),
+    ("mean", "Mean", _TWO),
+    ("sd", "SD", _TWO),
+    ("floor_pct", "Floor %", _PCT),
+    ("ceiling_pct", "Ceiling %", _PCT),
+    ("item_total_r", "Corrected item–total r", _THREE),
     ("alpha_if_deleted", "α if item deleted", _THREE),
 )
 DIF_COLUMNS: tuple[Column, ...] = (
-    ("item", "Item", _TEXT), ("n", "n", _TEXT),
-    ("chi2_uniform", "χ² uniform (df)", _TWO), ("p_uniform", "p", _p),
+    ("item", "Item", _TEXT),
+    ("n", "n", _TEXT),
+    ("chi2_uniform", "χ² uniform (df)", _TWO),
+    ("p_uniform", "p", _p),
     ("r2_mcfadden_uniform", "ΔR² uniform", _THREE),
-    ("chi2_nonuniform", "χ² non-uniform", _TWO), ("p_nonuniform", "p", _p),
+    ("chi2_nonuniform", "χ² non-uniform", _TWO),
+    ("p_nonuniform", "p", _p),
     ("r2_mcfadden_nonuniform", "ΔR² non-uniform", _THREE),
     ("flagged", "DIF", lambda v: '<span class="flag">yes</span>' if v else "no"),
 )
@@ -1041,8 +1173,7 @@ def _header(d: dict[str, Any]) -> list[str]:
     for key in ("retest", "followup"):
         notes += ((d.get(key) or {}).get("input") or {}).get("notes", [])
     if notes:
-        parts.append("<ul class='note'>" + "".join(f"<li>{_e(n)}</li>" for n in notes)
-                     + "</ul>")
+        parts.append("<ul class='note'>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     return parts
 
 
@@ -1052,20 +1183,30 @@ def _summary(d: dict[str, Any]) -> list[str]:
     parts.append("</tr></thead><tbody>")
     for s in d["scales"]:
         cells = "".join(_summary_cell(k, s.get(k, {})) for k, _ in PROPERTIES)
-        parts.append(f"<tr><th>{_e(s['id'])}<br><span class='note'>{_e(s['label'])}</span>"
-                     f"</th>{cells}</tr>")
+        parts.append(
+            f"<tr><th>{_e(s['id'])}<br><span class='note'>{_e(s['label'])}</span></th>{cells}</tr>"
+        )
     parts.append("</tbody></table>")
     hyp = d.get("hypotheses", {})
     share = hyp.get("share_confirmed")
-    hyp_text = (f"{hyp.get('n_confirmed')} of {hyp.get('n_hypotheses')} confirmed "
-                f"({100 * share:.0f} %)" if share is not None else hyp.get("note", ""))
-    parts.append(f"<p>Hypotheses testing (construct validity): {_badge(hyp.get('rating'))} "
-                 f"{_e(hyp_text)}</p>")
-    parts.append("<p class='note'>+ sufficient, − insufficient, ? indeterminate, against the "
-                 "criteria below (COSMIN; Prinsen et al. 2018, Terwee et al. 2007).</p>")
+    hyp_text = (
+        f"{hyp.get('n_confirmed')} of {hyp.get('n_hypotheses')} confirmed ({100 * share:.0f} %)"
+        if share is not None
+        else hyp.get("note", "")
+    )
+    parts.append(
+        f"<p>Hypotheses testing (construct validity): {_badge(hyp.get('rating'))} "
+        f"{_e(hyp_text)}</p>"
+    )
+    parts.append(
+        "<p class='note'>+ sufficient, − insufficient, ? indeterminate, against the "
+        "criteria below (COSMIN; Prinsen et al. 2018, Terwee et al. 2007).</p>"
+    )
     parts.append("<h3>Criteria</h3><dl>")
-    parts += [f"<dt>{_e(PROPERTY_LABELS.get(k, k))}</dt><dd>{_e(v)}</dd>"
-              for k, v in d["criteria"].items()]
+    parts += [
+        f"<dt>{_e(PROPERTY_LABELS.get(k, k))}</dt><dd>{_e(v)}</dd>"
+        for k, v in d["criteria"].items()
+    ]
     parts.append("</dl>")
     return parts
 
@@ -1073,14 +1214,18 @@ def _summary(d: dict[str, Any]) -> list[str]:
 def _methods(d: dict[str, Any]) -> list[str]:
     parts = ["<h2>Methods</h2><dl>"]
     labels = {"scores": "Scores", **PROPERTY_LABELS}
-    parts += [f"<dt>{_e(labels.get(k, k))}</dt><dd>{_e(v)}</dd>"
-              for k, v in d.get("methods", {}).items()]
+    parts += [
+        f"<dt>{_e(labels.get(k, k))}</dt><dd>{_e(v)}</dd>" for k, v in d.get("methods", {}).items()
+    ]
     parts.append("</dl>")
     parts.append(f"<p class='note'>Scoring: {_e(d.get('scoring', ''))}.</p>")
     sw = d.get("software") or {}
     if sw:
-        parts.append("<p class='note'>Software: " + ", ".join(
-            f"{_e(k)} {_e(v)}" for k, v in sw.items()) + ".</p>")
+        parts.append(
+            "<p class='note'>Software: "
+            + ", ".join(f"{_e(k)} {_e(v)}" for k, v in sw.items())
+            + ".</p>"
+        )
     return parts
 
 
@@ -1091,16 +1236,37 @@ def _distributions(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
     rows = []
     for s in d["scales"]:
         fc = s["floor_ceiling"]
-        rows.append({"scale": s["id"], **s["score"],
-                     "range": (f"{_g(fc.get('min_possible'))} to {_g(fc.get('max_possible'))}"
-                               if fc.get("min_possible") is not None else "–"),
-                     "floor_pct": fc.get("floor_pct"), "ceiling_pct": fc.get("ceiling_pct"),
-                     "reversed": ", ".join(s["reversed_items"]) or "–"})
-    parts.append(_table(rows, [
-        ("scale", "Scale", _TEXT), ("n", "n", _TEXT), ("missing_pct", "Missing %", _PCT),
-        ("mean", "Mean", _TWO), ("sd", "SD", _TWO), ("median", "Median", _TWO),
-        ("range", "Possible range", _TEXT), ("floor_pct", "Floor %", _PCT),
-        ("ceiling_pct", "Ceiling %", _PCT), ("reversed", "Reversed items", _TEXT)]))
+        rows.append(
+            {
+                "scale": s["id"],
+                **s["score"],
+                "range": (
+                    f"{_g(fc.get('min_possible'))} to {_g(fc.get('max_possible'))}"
+                    if fc.get("min_possible") is not None
+                    else "–"
+                ),
+                "floor_pct": fc.get("floor_pct"),
+                "ceiling_pct": fc.get("ceiling_pct"),
+                "reversed": ", ".join(s["reversed_items"]) or "–",
+            }
+        )
+    parts.append(
+        _table(
+            rows,
+            [
+                ("scale", "Scale", _TEXT),
+                ("n", "n", _TEXT),
+                ("missing_pct", "Missing %", _PCT),
+                ("mean", "Mean", _TWO),
+                ("sd", "SD", _TWO),
+                ("median", "Median", _TWO),
+                ("range", "Possible range", _TEXT),
+                ("floor_pct", "Floor %", _PCT),
+                ("ceiling_pct", "Ceiling %", _PCT),
+                ("reversed", "Reversed items", _TEXT),
+            ],
+        )
+    )
     return parts
 
 
@@ -1113,8 +1279,10 @@ def _consistency(d: dict[str, Any]) -> list[str]:
         parts.append(f"<h3>{_e(s['id'])} {_badge(ic.get('rating'))}</h3>")
         if ic.get("alpha"):
             a = ic["alpha"]
-            parts.append(f"<p>Cronbach's α = {_est(a)} (95 % CI, Feldt), n = {a.get('n')} "
-                         f"complete responses, {len(s['items'])} items.</p>")
+            parts.append(
+                f"<p>Cronbach's α = {_est(a)} (95 % CI, Feldt), n = {a.get('n')} "
+                f"complete responses, {len(s['items'])} items.</p>"
+            )
         for key in ("note", "error", "item_analysis_error"):
             if ic.get(key):
                 parts.append(f"<p class='note'>{_e(ic[key])}</p>")
@@ -1134,22 +1302,36 @@ def _structural(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
             f"χ² = {_num(sv['chi2'], 3)}, df = {sv['df']}, {_p_eq(sv['p'])}; CFI = "
             f"{_num(sv['cfi'])}, TLI = {_num(sv['tli'])}, RMSEA = {_num(sv['rmsea'])} "
             f"(90 % CI {_num(sv['rmsea_ci_low'])} to {_num(sv['rmsea_ci_high'])}), SRMR = "
-            f"{_num(sv['srmr'])}.</p>")
+            f"{_num(sv['srmr'])}.</p>"
+        )
         by_factor: dict[str, list[dict[str, Any]]] = {}
         for row in sv["loadings"]:
             by_factor.setdefault(row["factor"], []).append(row)
         parts.append("<div class='tables'>")
         for factor, rows in by_factor.items():
-            parts.append(_table(rows, [("item", "Item", _TEXT),
-                                       ("std_all", "Std. loading", _THREE),
-                                       ("estimate", "Loading", _THREE)], caption=factor))
+            parts.append(
+                _table(
+                    rows,
+                    [
+                        ("item", "Item", _TEXT),
+                        ("std_all", "Std. loading", _THREE),
+                        ("estimate", "Loading", _THREE),
+                    ],
+                    caption=factor,
+                )
+            )
         parts.append("</div>")
         phi = sv.get("factor_correlations") or {}
         names = list(phi)
         if len(names) > 1:
             rows = [{"factor": r, **{c: phi[c].get(r) for c in names}} for r in names]
-            parts.append(_table(rows, [("factor", "", _TEXT)] + [
-                (c, c, _THREE) for c in names], caption="Factor correlations"))
+            parts.append(
+                _table(
+                    rows,
+                    [("factor", "", _TEXT)] + [(c, c, _THREE) for c in names],
+                    caption="Factor correlations",
+                )
+            )
         for w in sv.get("warnings", []):
             parts.append(f"<p class='note'>{_e(w)}</p>")
     for key in ("note", "error"):
@@ -1162,13 +1344,17 @@ def _structural(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
         parts.append(plots["scree"])
         eig = dim.get("eigenvalues") or []
         above = sum(v > 1 for v in eig)
-        text = (f"Eigenvalues of the item correlations (n = {dim.get('n')} complete "
-                f"responses): {', '.join(_num(v, 3) for v in eig[:5])}, …; {above} above 1.")
+        text = (
+            f"Eigenvalues of the item correlations (n = {dim.get('n')} complete "
+            f"responses): {', '.join(_num(v, 3) for v in eig[:5])}, …; {above} above 1."
+        )
         if efa:
             b = efa.get("bartlett") or {}
-            text += (f" KMO = {_num(efa.get('kmo'))}; Bartlett's test χ² = "
-                     f"{_num(b.get('chi2'), 1)}, df = {_num(b.get('df'), 0)}, "
-                     f"{_p_eq(b.get('p'))}.")
+            text += (
+                f" KMO = {_num(efa.get('kmo'))}; Bartlett's test χ² = "
+                f"{_num(b.get('chi2'), 1)}, df = {_num(b.get('df'), 0)}, "
+                f"{_p_eq(b.get('p'))}."
+            )
         parts.append(f"<p>{text}</p>")
     if dim.get("efa_error"):
         parts.append(f"<p class='note'>EFA: {_e(dim['efa_error'])}</p>")
@@ -1181,22 +1367,40 @@ def _retest(d: dict[str, Any]) -> list[str]:
         parts.append("<p class='note'>No retest data given.</p>")
         return parts
     rt = d["retest"]
-    tp = ((rt.get("input") or {}).get("time_point"))
-    parts.append(f"<p>Matched on <code>{_e(rt['id_column'])}</code>: {rt['n_matched']} "
-                 f"of {d['n']} respondents ({rt['n_retest_rows']} retest rows"
-                 f"{', time point ' + _e(tp) if tp else ''}).</p>")
+    tp = (rt.get("input") or {}).get("time_point")
+    parts.append(
+        f"<p>Matched on <code>{_e(rt['id_column'])}</code>: {rt['n_matched']} "
+        f"of {d['n']} respondents ({rt['n_retest_rows']} retest rows"
+        f"{', time point ' + _e(tp) if tp else ''}).</p>"
+    )
     rows = []
     for s in d["scales"]:
         t = s["test_retest"]
-        rows.append({"scale": s["id"], "rating": _badge(t.get("rating")), "n": t.get("n"),
-                     "icc": _est(t.get("icc")),
-                     "sem": _num((t.get("sem") or {}).get("value"), 2),
-                     "sdc": _num((t.get("sdc") or {}).get("value"), 2),
-                     "note": t.get("note") or t.get("error") or ""})
-    parts.append(_table(rows, [
-        ("scale", "Scale", _TEXT), ("rating", "Rating", str), ("n", "n", _TEXT),
-        ("icc", "ICC(A,1) (95 % CI)", str), ("sem", "SEM (agreement)", str),
-        ("sdc", "SDC", str), ("note", "Note", _TEXT)]))
+        rows.append(
+            {
+                "scale": s["id"],
+                "rating": _badge(t.get("rating")),
+                "n": t.get("n"),
+                "icc": _est(t.get("icc")),
+                "sem": _num((t.get("sem") or {}).get("value"), 2),
+                "sdc": _num((t.get("sdc") or {}).get("value"), 2),
+                "note": t.get("note") or t.get("error") or "",
+            }
+        )
+    parts.append(
+        _table(
+            rows,
+            [
+                ("scale", "Scale", _TEXT),
+                ("rating", "Rating", str),
+                ("n", "n", _TEXT),
+                ("icc", "ICC(A,1) (95 % CI)", str),
+                ("sem", "SEM (agreement)", str),
+                ("sdc", "SDC", str),
+                ("note", "Note", _TEXT),
+            ],
+        )
+    )
     return parts
 
 
@@ -1205,26 +1409,46 @@ def _responsiveness_section(d: dict[str, Any]) -> list[str]:
         return []
     fu = d["followup"]
     tp = (fu.get("input") or {}).get("time_point")
-    parts = ["<h2>Responsiveness (distribution-based, not rated)</h2>",
-             f"<p>Follow-up{' at time point ' + _e(tp) if tp else ''}, matched on "
-             f"<code>{_e(fu['id_column'])}</code>: {fu['n_matched']} of {d['n']} "
-             "respondents.</p>"]
+    parts = [
+        "<h2>Responsiveness (distribution-based, not rated)</h2>",
+        f"<p>Follow-up{' at time point ' + _e(tp) if tp else ''}, matched on "
+        f"<code>{_e(fu['id_column'])}</code>: {fu['n_matched']} of {d['n']} "
+        "respondents.</p>",
+    ]
     rows = []
     for s in d["scales"]:
         r = s.get("responsiveness") or {}
-        rows.append({"scale": s["id"], "dir": {"higher_better": "higher = better",
-                                               "higher_worse": "higher = worse"}.get(
-                                                   s.get("direction"), "–"),
-                     "n": r.get("n"), "base": r.get("baseline_mean"),
-                     "follow": r.get("followup_mean"), "change": _est(r.get("mean_change"), 2),
-                     "es": _num((r.get("effect_size") or {}).get("value")),
-                     "srm": _num((r.get("srm") or {}).get("value")),
-                     "note": r.get("error") or ("" if r.get("mean_change") else r.get("note"))})
-    parts.append(_table(rows, [
-        ("scale", "Scale", _TEXT), ("dir", "Direction", _TEXT), ("n", "n", _TEXT),
-        ("base", "Baseline mean", _TWO),
-        ("follow", "Follow-up mean", _TWO), ("change", "Mean change (95 % CI)", str),
-        ("es", "Effect size", str), ("srm", "SRM", str), ("note", "Note", _TEXT)]))
+        rows.append(
+            {
+                "scale": s["id"],
+                "dir": {"higher_better": "higher = better", "higher_worse": "higher = worse"}.get(
+                    s.get("direction"), "–"
+                ),
+                "n": r.get("n"),
+                "base": r.get("baseline_mean"),
+                "follow": r.get("followup_mean"),
+                "change": _est(r.get("mean_change"), 2),
+                "es": _num((r.get("effect_size") or {}).get("value")),
+                "srm": _num((r.get("srm") or {}).get("value")),
+                "note": r.get("error") or ("" if r.get("mean_change") else r.get("note")),
+            }
+        )
+    parts.append(
+        _table(
+            rows,
+            [
+                ("scale", "Scale", _TEXT),
+                ("dir", "Direction", _TEXT),
+                ("n", "n", _TEXT),
+                ("base", "Baseline mean", _TWO),
+                ("follow", "Follow-up mean", _TWO),
+                ("change", "Mean change (95 % CI)", str),
+                ("es", "Effect size", str),
+                ("srm", "SRM", str),
+                ("note", "Note", _TEXT),
+            ],
+        )
+    )
     return parts
 
 
@@ -1232,15 +1456,34 @@ def _hypotheses_section(d: dict[str, Any]) -> list[str]:
     hyp = d.get("hypotheses", {})
     parts = [f"<h2>Hypotheses testing {_badge(hyp.get('rating'))}</h2>"]
     if hyp.get("hypotheses"):
-        rows = [{"id": h["id"], "hypothesis": h["description"], "expected": h["expected"],
-                 "observed": _est(h["estimate"]), "n": h["estimate"].get("n"),
-                 "confirmed": "yes" if h["confirmed"] else "no"} for h in hyp["hypotheses"]]
-        parts.append(_table(rows, [
-            ("id", "Id", _TEXT), ("hypothesis", "Hypothesis", _TEXT),
-            ("expected", "Expected", _TEXT), ("observed", "Observed (95 % CI)", str),
-            ("n", "n", _TEXT), ("confirmed", "Confirmed", _TEXT)]))
-        parts.append(f"<p>{hyp['n_confirmed']} of {hyp['n_hypotheses']} hypotheses "
-                     f"confirmed ({100 * hyp['share_confirmed']:.0f} %).</p>")
+        rows = [
+            {
+                "id": h["id"],
+                "hypothesis": h["description"],
+                "expected": h["expected"],
+                "observed": _est(h["estimate"]),
+                "n": h["estimate"].get("n"),
+                "confirmed": "yes" if h["confirmed"] else "no",
+            }
+            for h in hyp["hypotheses"]
+        ]
+        parts.append(
+            _table(
+                rows,
+                [
+                    ("id", "Id", _TEXT),
+                    ("hypothesis", "Hypothesis", _TEXT),
+                    ("expected", "Expected", _TEXT),
+                    ("observed", "Observed (95 % CI)", str),
+                    ("n", "n", _TEXT),
+                    ("confirmed", "Confirmed", _TEXT),
+                ],
+            )
+        )
+        parts.append(
+            f"<p>{hyp['n_confirmed']} of {hyp['n_hypotheses']} hypotheses "
+            f"confirmed ({100 * hyp['share_confirmed']:.0f} %).</p>"
+        )
     else:
         parts.append(f"<p class='note'>{_e(hyp.get('note', ''))}</p>")
     return parts
@@ -1254,10 +1497,12 @@ def _dif_section(d: dict[str, Any]) -> list[str]:
     g = d["groups"]
     counts = g.get("counts") or {}
     levels = ", ".join(f"{_e(k)} (n = {v})" for k, v in counts.items()) or _e(
-        ", ".join(g["levels"]))
+        ", ".join(g["levels"])
+    )
     parts.append(f"<p>Groups from column <code>{_e(g['column'])}</code>: {levels}.</p>")
-    criterion = next((s["dif"].get("criterion") for s in d["scales"]
-                      if s["dif"].get("criterion")), None)
+    criterion = next(
+        (s["dif"].get("criterion") for s in d["scales"] if s["dif"].get("criterion")), None
+    )
     if criterion:
         parts.append(f"<p class='note'>Flagged when {_e(criterion)}.</p>")
     for s in d["scales"]:

@@ -70,8 +70,9 @@ def find_id_column(frame: pd.DataFrame, id_column: str | None = None) -> str | N
     return next((c for c in ID_COLUMNS if c in frame.columns), None)
 
 
-def _rename_items(frame: pd.DataFrame, items: list[str], instrument_id: str,
-                  item_prefix: str | None) -> tuple[pd.DataFrame, str]:
+def _rename_items(
+    frame: pd.DataFrame, items: list[str], instrument_id: str, item_prefix: str | None
+) -> tuple[pd.DataFrame, str]:
     if item_prefix is None and all(i in frame.columns for i in items):
         return frame, ""
     prefixes = [item_prefix] if item_prefix is not None else [f"{instrument_id}_"]
@@ -82,9 +83,8 @@ def _rename_items(frame: pd.DataFrame, items: list[str], instrument_id: str,
             frame = frame.drop(columns=clash).rename(columns=names)
             return frame, prefix
     missing = [i for i in items if i not in frame.columns]
-    hint = (f" (nor {prefixes[0]}{missing[0]} ...)" if missing else "")
-    raise ValueError(f"data lacks item column(s) of {instrument_id}: "
-                     f"{', '.join(missing)}{hint}")
+    hint = f" (nor {prefixes[0]}{missing[0]} ...)" if missing else ""
+    raise ValueError(f"data lacks item column(s) of {instrument_id}: {', '.join(missing)}{hint}")
 
 
 def _pick_time_point(frame: pd.DataFrame) -> tuple[str, str]:
@@ -94,8 +94,9 @@ def _pick_time_point(frame: pd.DataFrame) -> tuple[str, str]:
         medians = days.groupby(tp).median()
         if medians.notna().any():
             first = str(medians.idxmin())
-            return first, (f"earliest time point (smallest median days_from_index, "
-                           f"{medians.min():g})")
+            return first, (
+                f"earliest time point (smallest median days_from_index, {medians.min():g})"
+            )
     counts = tp.value_counts()
     return str(counts.index[0]), "most frequent time point"
 
@@ -124,21 +125,22 @@ def prepare_table(
         if time_point is not None:
             if str(time_point) not in out.time_points:
                 known = ", ".join(out.time_points) or "none"
-                raise ValueError(f"{what}: no rows at time point {time_point!r} "
-                                 f"(time points: {known})")
+                raise ValueError(
+                    f"{what}: no rows at time point {time_point!r} (time points: {known})"
+                )
             out.time_point, out.time_point_rule = str(time_point), "chosen"
         elif len(out.time_points) > 1:
             out.time_point, out.time_point_rule = _pick_time_point(frame)
             out.notes.append(
                 f"{what}: several time points ({', '.join(out.time_points)}); analysed "
-                f"{out.time_point!r}, the {out.time_point_rule} (choose with --time-point)")
+                f"{out.time_point!r}, the {out.time_point_rule} (choose with --time-point)"
+            )
         elif out.time_points:
             out.time_point, out.time_point_rule = next(iter(out.time_points)), "only one"
         if out.time_point is not None:
             frame = frame.loc[tp == out.time_point]
     elif time_point is not None:
-        raise ValueError(f"{what}: --time-point given but there is no "
-                         f"{TIME_POINT_COLUMN!r} column")
+        raise ValueError(f"{what}: --time-point given but there is no {TIME_POINT_COLUMN!r} column")
 
     if version is not None and "instrument_version" in frame.columns:
         versions = frame["instrument_version"].astype(str)
@@ -147,11 +149,15 @@ def prepare_table(
             keep = versions == str(version)
             out.version_rows_dropped = int((~keep).sum())
             frame = frame.loc[keep]
-            out.notes.append(f"{what}: {out.version_rows_dropped} row(s) of other instrument "
-                             f"versions left out; analysed version {version}")
+            out.notes.append(
+                f"{what}: {out.version_rows_dropped} row(s) of other instrument "
+                f"versions left out; analysed version {version}"
+            )
         elif str(version) not in out.versions:
-            out.notes.append(f"{what}: the data hold version(s) {', '.join(out.versions)}, "
-                             f"the definition is version {version}")
+            out.notes.append(
+                f"{what}: the data hold version(s) {', '.join(out.versions)}, "
+                f"the definition is version {version}"
+            )
 
     if TIME_POINT_COLUMN in data.columns:
         key = find_id_column(frame, id_column)
@@ -162,7 +168,9 @@ def prepare_table(
             if dup.any():
                 out.duplicates_dropped = int(dup.sum())
                 frame = frame.loc[~dup].sort_index()
-                out.notes.append(f"{what}: {out.duplicates_dropped} repeated response(s) of "
-                                 f"the same {key} left out (first response kept)")
+                out.notes.append(
+                    f"{what}: {out.duplicates_dropped} repeated response(s) of "
+                    f"the same {key} left out (first response kept)"
+                )
     out.frame = frame
     return out

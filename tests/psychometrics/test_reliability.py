@@ -101,11 +101,14 @@ def test_feldt_interval_levels():
     assert low < low90 < 0.8 < high90 < high
 
 
-@pytest.mark.parametrize("key,columns,n_factors,missing", [
-    ("ACE_pairwise", 15, 3, "pairwise"),
-    ("ACE_listwise", 15, 3, "listwise"),
-    ("all25_listwise_5", 25, 5, "listwise"),
-])
+@pytest.mark.parametrize(
+    "key,columns,n_factors,missing",
+    [
+        ("ACE_pairwise", 15, 3, "pairwise"),
+        ("ACE_listwise", 15, 3, "listwise"),
+        ("all25_listwise_5", 25, 5, "listwise"),
+    ],
+)
 def test_omega_matches_psych_omega(bfi, ref, key, columns, n_factors, missing):
     expected = ref["omega"][key]
     result = omega(bfi.iloc[:, :columns], n_factors=n_factors, missing=missing)
@@ -124,8 +127,9 @@ def test_omega_five_item_scales_match_psych(bfi, ref, scale, n_factors):
     # psych::omega(bfi[, A1:A5 or C1:C5], nfactors) on the raw (unreversed) items: psych
     # reflects A1, or C4 and C5, itself
     expected = ref["omega"][f"{scale}_pairwise_{n_factors}"]
-    result = omega(bfi[[f"{scale}{i}" for i in range(1, 6)]], n_factors=n_factors,
-                   missing="pairwise")
+    result = omega(
+        bfi[[f"{scale}{i}" for i in range(1, 6)]], n_factors=n_factors, missing="pairwise"
+    )
     assert result.omega_hierarchical == pytest.approx(expected["omega_h"], abs=5e-5)
     assert result.omega_total == pytest.approx(expected["omega_tot"], abs=5e-5)
     assert list(result.keys) == expected["key"]
@@ -138,14 +142,18 @@ def test_omega_with_too_many_factors_is_flagged(bfi, ref):
     # total is still close; omega hierarchical is not comparable and a note says so.
     result = omega(bfi[[f"A{i}" for i in range(1, 6)]], n_factors=3, missing="pairwise")
     assert result.notes and "not unique" in result.notes[0]
-    assert result.omega_total == pytest.approx(ref["omega"]["A_pairwise_3"]["omega_tot"],
-                                               abs=0.005)
+    assert result.omega_total == pytest.approx(ref["omega"]["A_pairwise_3"]["omega_tot"], abs=0.005)
 
 
-@pytest.mark.parametrize("key,n_factors,missing", [
-    ("omega_listwise", 3, "listwise"), ("omega_pairwise", 3, "pairwise"),
-    ("omega_listwise_2", 2, "listwise"), ("omega_listwise_1", 1, "listwise"),
-])
+@pytest.mark.parametrize(
+    "key,n_factors,missing",
+    [
+        ("omega_listwise", 3, "listwise"),
+        ("omega_pairwise", 3, "pairwise"),
+        ("omega_listwise_2", 2, "listwise"),
+        ("omega_listwise_1", 1, "listwise"),
+    ],
+)
 def test_omega_simulated_matches_psych(simulated, sim_ref, key, n_factors, missing):
     expected = sim_ref[key]
     result = omega(simulated, n_factors=n_factors, missing=missing)
@@ -167,15 +175,20 @@ def test_pairwise_equals_listwise_without_missing(simulated):
     assert a.n == b.n == len(complete)
 
 
-@pytest.mark.parametrize("bad,message", [
-    (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "at least 2 columns"),
-    (pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}), "non-numeric.*b"),
-    (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 4.0, 4.0]}), "constant column.*b"),
-    (pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 1.0]}), "at least 3 rows"),
-    (pd.DataFrame({"a": [1.0, 2.0, np.inf], "b": [2.0, 1.0, 3.0]}), "infinite"),
-    (pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "b": [2.0, np.nan, 3.0, 1.0]}),
-     "only 2 complete row"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), "at least 2 columns"),
+        (pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}), "non-numeric.*b"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 4.0, 4.0]}), "constant column.*b"),
+        (pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 1.0]}), "at least 3 rows"),
+        (pd.DataFrame({"a": [1.0, 2.0, np.inf], "b": [2.0, 1.0, 3.0]}), "infinite"),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "b": [2.0, np.nan, 3.0, 1.0]}),
+            "only 2 complete row",
+        ),
+    ],
+)
 def test_alpha_bad_input(bad, message):
     with pytest.raises(ValueError, match=message):
         cronbach_alpha(bad)

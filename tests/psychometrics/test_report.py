@@ -25,8 +25,9 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 HYPOTHESES = HERE / "data" / "hypotheses_rand36_simulated.yaml"
 
-_spec = importlib.util.spec_from_file_location("bench_psychometrics", ROOT / "bench" /
-                                               "psychometrics.py")
+_spec = importlib.util.spec_from_file_location(
+    "bench_psychometrics", ROOT / "bench" / "psychometrics.py"
+)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
@@ -107,13 +108,24 @@ def test_every_scale_is_rated_on_every_property(js):
     ids = [s["id"] for s in js["scales"]]
     assert set(SCALES) <= set(ids)
     for s in js["scales"]:
-        for prop in ("floor_ceiling", "internal_consistency", "structural_validity",
-                     "test_retest", "dif"):
+        for prop in (
+            "floor_ceiling",
+            "internal_consistency",
+            "structural_validity",
+            "test_retest",
+            "dif",
+        ):
             assert s[prop]["rating"] in {"+", "-", "?"}, (s["id"], prop)
     assert js["n"] == 3000
     assert js["instrument"]["id"] == ("rand36" if REAL else "rand36_like")
-    assert set(js["criteria"]) >= {"floor_ceiling", "internal_consistency",
-                                   "structural_validity", "test_retest", "hypotheses", "dif"}
+    assert set(js["criteria"]) >= {
+        "floor_ceiling",
+        "internal_consistency",
+        "structural_validity",
+        "test_retest",
+        "hypotheses",
+        "dif",
+    }
 
 
 def test_reversed_items_follow_the_printed_form(js):
@@ -164,8 +176,9 @@ def test_structural_validity_uses_all_multi_item_scales(js):
     assert set(SCALES) <= factors
     assert sv["df"] > 0 and 0 <= sv["cfi"] <= 1
     assert sv["rating"] == ("+" if sv["cfi"] > 0.95 and sv["rmsea"] < 0.06 else "-")
-    assert len(js["dimensionality"]["eigenvalues"]) == len({i for s in js["scales"]
-                                                            for i in s["items"]})
+    assert len(js["dimensionality"]["eigenvalues"]) == len(
+        {i for s in js["scales"] for i in s["items"]}
+    )
 
 
 def test_retest_icc_matches_pingouin(data, retest, js):
@@ -211,9 +224,14 @@ def test_html_is_self_contained_and_structured(report):
     assert page.count("<svg") == len(report.to_dict()["scales"]) + 1  # histograms + scree
     for sid in SCALES:
         assert f"<th>{sid}<br>" in page
-    for title in ("Summary (COSMIN ratings)", "Internal consistency", "Structural validity",
-                  "Test–retest reliability", "Hypotheses testing",
-                  "Differential item functioning"):
+    for title in (
+        "Summary (COSMIN ratings)",
+        "Internal consistency",
+        "Structural validity",
+        "Test–retest reliability",
+        "Hypotheses testing",
+        "Differential item functioning",
+    ):
         assert title in page
 
 
@@ -222,9 +240,23 @@ def test_cli_writes_html_and_json(tmp_path, data, retest):
     data.iloc[:800].to_csv(d, index=False)
     retest.to_csv(r, index=False)
     out, js_path = tmp_path / "report.html", tmp_path / "report.json"
-    code = main(["report", str(d), "--instrument", INSTRUMENT, "--retest", str(r),
-                 "--hypotheses", str(HYPOTHESES), "-o", str(out), "--json", str(js_path),
-                 "--no-progress"])
+    code = main(
+        [
+            "report",
+            str(d),
+            "--instrument",
+            INSTRUMENT,
+            "--retest",
+            str(r),
+            "--hypotheses",
+            str(HYPOTHESES),
+            "-o",
+            str(out),
+            "--json",
+            str(js_path),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     content = json.loads(js_path.read_text())
     assert content["n"] == 800 and content["retest"]["n_matched"] == 700  # first 100 dropped
@@ -236,13 +268,36 @@ def test_cli_writes_html_and_json(tmp_path, data, retest):
 def test_cli_errors_are_clear(tmp_path, data, capsys):
     d = tmp_path / "data.csv"
     data.iloc[:50].to_csv(d, index=False)
-    code = main(["report", str(d), "--instrument", INSTRUMENT, "--groups", "nope",
-                 "-o", str(tmp_path / "x.html"), "--no-progress"])
+    code = main(
+        [
+            "report",
+            str(d),
+            "--instrument",
+            INSTRUMENT,
+            "--groups",
+            "nope",
+            "-o",
+            str(tmp_path / "x.html"),
+            "--no-progress",
+        ]
+    )
     assert code == 2
     assert "group column 'nope'" in capsys.readouterr().err
-    code = main(["report", str(d), "--instrument", INSTRUMENT,
-                 "--retest", str(d), "--id-column", "missing",
-                 "-o", str(tmp_path / "x.html"), "--no-progress"])
+    code = main(
+        [
+            "report",
+            str(d),
+            "--instrument",
+            INSTRUMENT,
+            "--retest",
+            str(d),
+            "--id-column",
+            "missing",
+            "-o",
+            str(tmp_path / "x.html"),
+            "--no-progress",
+        ]
+    )
     assert code == 2
 
 
@@ -307,14 +362,17 @@ def _rand_style_algorithm():
             m = np.vstack(parts)
             answered = (~np.isnan(m)).sum(axis=0)
             total = np.nansum(m, axis=0)
-            mean = np.divide(total, answered, out=np.full(total.shape, np.nan),
-                             where=answered > 0)
+            mean = np.divide(total, answered, out=np.full(total.shape, np.nan), where=answered > 0)
             out[sid] = np.where(answered * 2 >= len(items), mean, np.nan)
         return out
 
     return Algorithm(
-        instrument_id="rand36_like", algorithm_version="test", items=tuple(codes),
-        scores=tuple(bench.RAND36_SCALES), codes=codes, compute=compute,
+        instrument_id="rand36_like",
+        algorithm_version="test",
+        items=tuple(codes),
+        scores=tuple(bench.RAND36_SCALES),
+        codes=codes,
+        compute=compute,
     )
 
 
@@ -323,8 +381,9 @@ def test_report_uses_score_table_when_the_instrument_has_an_algorithm(monkeypatc
 
     algorithm = _rand_style_algorithm()
     real_get = scoring.core.get
-    monkeypatch.setattr(scoring.core, "get",
-                        lambda i: algorithm if i == "rand36_like" else real_get(i))
+    monkeypatch.setattr(
+        scoring.core, "get", lambda i: algorithm if i == "rand36_like" else real_get(i)
+    )
     d = data.iloc[:1500].copy()
     d.loc[d.index[:3], "q03"] = 9  # impossible code: the row's scores become missing
     js = build_report(d, str(TEST_INSTRUMENT)).to_dict()

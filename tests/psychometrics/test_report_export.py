@@ -27,25 +27,40 @@ from scoring.psychometrics.__main__ import main
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-_spec = importlib.util.spec_from_file_location("bench_psychometrics",
-                                               ROOT / "bench" / "psychometrics.py")
+_spec = importlib.util.spec_from_file_location(
+    "bench_psychometrics", ROOT / "bench" / "psychometrics.py"
+)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 export = pytest.importorskip("webapp.services.export")
 
 
-def export_rows(instrument_id: str, wide: pd.DataFrame, *, time_point: str, days: int,
-                first_response_id: int, pseudonyms: pd.Series, language: pd.Series
-                ) -> pd.DataFrame:
+def export_rows(
+    instrument_id: str,
+    wide: pd.DataFrame,
+    *,
+    time_point: str,
+    days: int,
+    first_response_id: int,
+    pseudonyms: pd.Series,
+    language: pd.Series,
+) -> pd.DataFrame:
     """``wide`` (item ids as columns) laid out as the export writes one time point."""
     cols = export.instrument_columns(instrument_id)
     n = len(wide)
     meta = {
-        "pseudonym": pseudonyms.to_numpy(), "response_id": np.arange(n) + first_response_id,
-        "unit": "unit-a", "protocol": "p", "time_point": time_point, "index_year": 2025,
-        "days_from_index": days, "completed_month": "2025-06",
-        "instrument_version": "1.0", "language": language.to_numpy(), "mode": "self",
+        "pseudonym": pseudonyms.to_numpy(),
+        "response_id": np.arange(n) + first_response_id,
+        "unit": "unit-a",
+        "protocol": "p",
+        "time_point": time_point,
+        "index_year": 2025,
+        "days_from_index": days,
+        "completed_month": "2025-06",
+        "instrument_version": "1.0",
+        "language": language.to_numpy(),
+        "mode": "self",
     }
     assert list(meta) == [name for name, _, _ in export.META_COLUMNS]
     scores = score_table(instrument_id, wide[list(cols.items)], errors="blank")
@@ -69,18 +84,36 @@ def rand36_export() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     for c in [f"q{i:02d}" for i in range(1, 37)]:
         move = rng.random(800) < 0.1
         k = bench.RAND36_CODES[c]
-        retest[c] = np.where(move, np.clip(retest[c] + rng.choice([-1, 1], 800), 1, k),
-                             retest[c])
+        retest[c] = np.where(move, np.clip(retest[c] + rng.choice([-1, 1], 800), 1, k), retest[c])
     later = bench.simulate_rand36(800, seed=63)
     parts = [
-        export_rows("rand36", base, time_point="baseline", days=-3, first_response_id=1,
-                    pseudonyms=ids, language=language),
-        export_rows("rand36", retest.iloc[100:], time_point="retest", days=11,
-                    first_response_id=5001, pseudonyms=ids.iloc[100:],
-                    language=language.iloc[100:]),
-        export_rows("rand36", later.iloc[:500], time_point="3m", days=92,
-                    first_response_id=9001, pseudonyms=ids.iloc[:500],
-                    language=language.iloc[:500]),
+        export_rows(
+            "rand36",
+            base,
+            time_point="baseline",
+            days=-3,
+            first_response_id=1,
+            pseudonyms=ids,
+            language=language,
+        ),
+        export_rows(
+            "rand36",
+            retest.iloc[100:],
+            time_point="retest",
+            days=11,
+            first_response_id=5001,
+            pseudonyms=ids.iloc[100:],
+            language=language.iloc[100:],
+        ),
+        export_rows(
+            "rand36",
+            later.iloc[:500],
+            time_point="3m",
+            days=92,
+            first_response_id=9001,
+            pseudonyms=ids.iloc[:500],
+            language=language.iloc[:500],
+        ),
     ]
     long = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=4)
     return long, base, retest
@@ -93,7 +126,10 @@ def test_export_items_time_point_and_pseudonym_are_recognised(rand36_export):
     inp = js["input"]
     assert inp["item_prefix"] == "rand36_"
     assert inp["time_point"] == "baseline" and inp["time_points"] == {
-        "baseline": 800, "retest": 700, "3m": 500}
+        "baseline": 800,
+        "retest": 700,
+        "3m": 500,
+    }
     assert "earliest" in inp["time_point_rule"]
     assert any("several time points" in n for n in inp["notes"])
     for sid in ("PF", "MH"):
@@ -109,8 +145,10 @@ def test_chosen_time_point_and_retest_from_the_same_file(rand36_export):
     long, _, retest = rand36_export
     js = build_report(long, "rand36", time_point="retest", groups="language").to_dict()
     assert js["n"] == 700 and js["input"]["time_point"] == "retest"
-    assert js["groups"]["counts"] == retest.iloc[100:]["sex"].map(
-        {"male": "nn", "female": "nb"}).value_counts().to_dict()
+    assert (
+        js["groups"]["counts"]
+        == retest.iloc[100:]["sex"].map({"male": "nn", "female": "nb"}).value_counts().to_dict()
+    )
     js = build_report(long, "rand36", retest_time_point="retest").to_dict()
     assert js["retest"]["id_column"] == "pseudonym"
     assert js["retest"]["n_matched"] == 700 and js["retest"]["input"]["time_point"] == "retest"
@@ -149,9 +187,25 @@ def test_cli_on_an_export_csv(tmp_path, rand36_export, capsys):
     path = tmp_path / "rand36.csv"
     long.to_csv(path, index=False)
     out, js_path = tmp_path / "r.html", tmp_path / "r.json"
-    code = main(["report", str(path), "--instrument", "rand36", "--time-point", "baseline",
-                 "--retest-time-point", "retest", "--groups", "language", "-o", str(out),
-                 "--json", str(js_path), "--no-progress"])
+    code = main(
+        [
+            "report",
+            str(path),
+            "--instrument",
+            "rand36",
+            "--time-point",
+            "baseline",
+            "--retest-time-point",
+            "retest",
+            "--groups",
+            "language",
+            "-o",
+            str(out),
+            "--json",
+            str(js_path),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     js = json.loads(js_path.read_text())
     assert js["n"] == 800 and js["retest"]["n_matched"] == 700
@@ -164,12 +218,20 @@ def test_instrument_without_scales_is_reported_on_its_scores():
     # EQ-5D-5L defines no multi-item scale: the report rates its numeric scores
     rng = np.random.default_rng(8)
     n = 400
-    wide = pd.DataFrame({d: rng.choice([1, 1, 1, 2, 3, 4, 5], n) for d in
-                         ("MO", "SC", "UA", "PD", "AD")})
+    wide = pd.DataFrame(
+        {d: rng.choice([1, 1, 1, 2, 3, 4, 5], n) for d in ("MO", "SC", "UA", "PD", "AD")}
+    )
     wide["VAS"] = rng.integers(0, 101, n)
     ids = pd.Series([f"E{i}" for i in range(n)])
-    frame = export_rows("eq5d5l", wide, time_point="baseline", days=0, first_response_id=1,
-                        pseudonyms=ids, language=pd.Series(["nb"] * n))
+    frame = export_rows(
+        "eq5d5l",
+        wide,
+        time_point="baseline",
+        days=0,
+        first_response_id=1,
+        pseudonyms=ids,
+        language=pd.Series(["nb"] * n),
+    )
     frame["instrument_version"] = "EQ-5D-5L Norwegian 1.0"
     js = build_report(frame, "eq5d5l", groups="language").to_dict()
     assert [s["id"] for s in js["scales"]] == ["index", "vas"]
@@ -197,9 +259,21 @@ def test_report_runs_on_the_demo_export(app, tmp_path):
     for path in files:
         iid = path.stem
         out = tmp_path / f"{iid}.json"
-        code = main(["report", str(path), "--instrument", iid, "--groups", "language",
-                     "-o", str(tmp_path / f"{iid}.html"), "--json", str(out),
-                     "--no-progress"])
+        code = main(
+            [
+                "report",
+                str(path),
+                "--instrument",
+                iid,
+                "--groups",
+                "language",
+                "-o",
+                str(tmp_path / f"{iid}.html"),
+                "--json",
+                str(out),
+                "--no-progress",
+            ]
+        )
         assert code == 0, iid
         js = json.loads(out.read_text())
         frame = pd.read_csv(path)

@@ -38,12 +38,19 @@ TOLERANCE = 5e-4
 
 def _reports() -> dict[str, tuple[dict, str]]:
     rand = build_report(
-        _csv("rand36_reference.csv"), "rand36", retest=_csv("rand36_reference_retest.csv"),
-        groups="sex", hypotheses=DATA / "hypotheses_rand36_reference.yaml",
-        followup=_csv("rand36_reference_retest.csv"))  # the retest as a follow-up, too
+        _csv("rand36_reference.csv"),
+        "rand36",
+        retest=_csv("rand36_reference_retest.csv"),
+        groups="sex",
+        hypotheses=DATA / "hypotheses_rand36_reference.yaml",
+        followup=_csv("rand36_reference_retest.csv"),
+    )  # the retest as a follow-up, too
     bfi = build_report(
-        _csv("bfi_report_data.csv"), DATA / "bfi25_instrument.yaml", groups="gender",
-        hypotheses=DATA / "hypotheses_bfi.yaml")
+        _csv("bfi_report_data.csv"),
+        DATA / "bfi25_instrument.yaml",
+        groups="gender",
+        hypotheses=DATA / "hypotheses_bfi.yaml",
+    )
     return {"rand36": (rand.to_dict(), rand.to_html()), "bfi": (bfi.to_dict(), bfi.to_html())}
 
 
@@ -63,8 +70,12 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
         for key in ("min_possible", "max_possible", "floor_pct", "ceiling_pct"):
             yield f"score {key}", sid, s["floor_ceiling"][key], r["score"][key]
         a = s["internal_consistency"]["alpha"]
-        for key, name in (("value", "alpha"), ("ci_low", "alpha Feldt lower"),
-                          ("ci_high", "alpha Feldt upper"), ("n", "alpha n")):
+        for key, name in (
+            ("value", "alpha"),
+            ("ci_low", "alpha Feldt lower"),
+            ("ci_high", "alpha Feldt upper"),
+            ("n", "alpha n"),
+        ):
             yield name, sid, a[key], r["alpha"][key]
         items = {row["item"]: row for row in s["internal_consistency"]["items"]}
         for item, ri in r["items"].items():
@@ -81,13 +92,18 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
             yield "SDC", sid, t["sdc"]["value"], r["retest"]["sdc"]
         if "responsiveness" in r:
             o, rr = s["responsiveness"], r["responsiveness"]
-            pairs = (("n", o["n"]), ("mean_change", o["mean_change"]["value"]),
-                     ("mean_change_low", o["mean_change"]["ci_low"]),
-                     ("mean_change_high", o["mean_change"]["ci_high"]),
-                     ("effect_size", o["effect_size"]["value"]), ("srm", o["srm"]["value"]),
-                     ("baseline_mean", o["baseline_mean"]),
-                     ("followup_mean", o["followup_mean"]), ("baseline_sd", o["baseline_sd"]),
-                     ("change_sd", o["change_sd"]))
+            pairs = (
+                ("n", o["n"]),
+                ("mean_change", o["mean_change"]["value"]),
+                ("mean_change_low", o["mean_change"]["ci_low"]),
+                ("mean_change_high", o["mean_change"]["ci_high"]),
+                ("effect_size", o["effect_size"]["value"]),
+                ("srm", o["srm"]["value"]),
+                ("baseline_mean", o["baseline_mean"]),
+                ("followup_mean", o["followup_mean"]),
+                ("baseline_sd", o["baseline_sd"]),
+                ("change_sd", o["change_sd"]),
+            )
             for key, ours in pairs:
                 yield f"responsiveness {key}", sid, ours, rr[key]
         if "dif" in r:
@@ -96,8 +112,18 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
                 for key, value in ri.items():
                     yield f"DIF {key}", f"{sid} {item}", rows[item][key], value
     sv, rc = js["structural_validity"], ref["cfa"]
-    for key in ("n", "chi2", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high",
-                "srmr"):
+    for key in (
+        "n",
+        "chi2",
+        "df",
+        "p",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci_low",
+        "rmsea_ci_high",
+        "srmr",
+    ):
         yield f"CFA {key}", "", sv[key], rc[key]
     loads = {(row["factor"], row["item"]): row for row in sv["loadings"]}
     for factor, items in rc["loadings"].items():
@@ -137,8 +163,11 @@ def test_every_reported_number_agrees_with_r(reports, reference, dataset):
     js, _ = reports[dataset]
     rows = list(comparisons(js, reference[dataset]))
     assert len(rows) > 300  # the whole report, not a sample
-    bad = [(stat, where, ours, theirs) for stat, where, ours, theirs in rows
-           if not math.isclose(ours, theirs, rel_tol=0, abs_tol=TOLERANCE)]
+    bad = [
+        (stat, where, ours, theirs)
+        for stat, where, ours, theirs in rows
+        if not math.isclose(ours, theirs, rel_tol=0, abs_tol=TOLERANCE)
+    ]
     assert not bad, bad[:10]
 
 
@@ -149,8 +178,9 @@ def test_keys_match_r(reports, reference, dataset):
     # psych's bfi.keys
     js, _ = reports[dataset]
     for s in js["scales"]:
-        assert sorted(s["reversed_items"]) == sorted(reference[dataset]["scales"][s["id"]][
-            "reversed_items"]), s["id"]
+        assert sorted(s["reversed_items"]) == sorted(
+            reference[dataset]["scales"][s["id"]]["reversed_items"]
+        ), s["id"]
 
 
 def test_printed_coefficients_are_rs_rounded(reports, reference):
@@ -159,15 +189,16 @@ def test_printed_coefficients_are_rs_rounded(reports, reference):
         ref = reference[dataset]
         for r in ref["scales"].values():
             a = r["alpha"]
-            assert (f"α = {a['value']:.3f} ({a['ci_low']:.3f} to {a['ci_high']:.3f})"
-                    in page)
+            assert f"α = {a['value']:.3f} ({a['ci_low']:.3f} to {a['ci_high']:.3f})" in page
             if "retest" in r:
                 t = r["retest"]
                 assert f"{t['icc']:.3f} ({t['ci_low']:.3f} to {t['ci_high']:.3f})" in page
         c = ref["cfa"]
-        assert (f"CFI = {c['cfi']:.3f}, TLI = {c['tli']:.3f}, RMSEA = {c['rmsea']:.3f} "
-                f"(90 % CI {c['rmsea_ci_low']:.3f} to {c['rmsea_ci_high']:.3f}), SRMR = "
-                f"{c['srmr']:.3f}") in page
+        assert (
+            f"CFI = {c['cfi']:.3f}, TLI = {c['tli']:.3f}, RMSEA = {c['rmsea']:.3f} "
+            f"(90 % CI {c['rmsea_ci_low']:.3f} to {c['rmsea_ci_high']:.3f}), SRMR = "
+            f"{c['srmr']:.3f}"
+        ) in page
         assert f"χ² = {c['chi2']:.3f}, df = {c['df']:.0f}" in page
 
 
