@@ -12,6 +12,7 @@ import importlib.util
 
 import pytest
 
+import instruments
 from tests.browser import patient_walk as walk
 from tests.conftest import missing_part
 from tests.webapp import patient_support as support
@@ -252,3 +253,154 @@ def test_every_patient_page_type_has_no_axe_violations(browser, site, app, scori
         invitation = db.session.get(Invitation, enrolled.invitation_id)
         assert invitation.completed_at is not None
         assert invitation.innsyn_until > invitation.completed_at + dt.timedelta(days=1)
+
+
+# Layout problems on the page: sideways scrolling, boxes that stick out of the viewport,
+# and controls smaller than 44 x 44 px (the skip link and visually hidden text excepted).
+LAYOUT_PROBLEMS = """(width) => {
+  const skip = (el) => el.closest('.skip, .visually-hidden');
+  const out = {scroll: document.documentElement.scrollWidth, outside: [], small: []};
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && !skip(el) && (r.right > width + 0.5 || r.left < -0.5)) {
+      out.outside.push(el.tagName + '.' + el.className + ' '
+        + Math.round(r.left) + '-' + Math.round(r.right));
+    }
+  }
+  const targets = 'a, button, .option, input[type=number], input[type=range], progress';
+  for (const el of document.querySelectorAll(targets)) {
+    const r = el.getBoundingClientRect();
+    if (el.matches('progress')) { continue; }
+    if (r.width && !skip(el) && (r.width < 44 || r.height < 44)) {
+      out.small.push(el.tagName + ' "' + el.textContent.trim().slice(0, 20) + '" '
+        + Math.round(r.width) + 'x' + Math.round(r.height));
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.fixture
+def grouped_site(app):  # type: ignore[no-untyped-def]
+    """EQ-5D-5L + RAND-36 (a grouped questionnaire), served on loopback."""
+    app.config["OPENPROM_TOKEN_RATE_LIMIT"] = "1000 per minute"  # one client walks a lot
+    with app.app_context():
+        support.make_protocol(("eq5d5l", "rand36"))
+        enrolled = support.enrol_patient()
+    with walk.serve(app) as base:
+        yield base, enrolled
+
+
+@pytest.mark.parametrize(
+    ("width", "text_size"),
+    [(320, 100), (390, 200)],
+    ids=["320px", "390px-200%-text"],
+)
+def test_every_page_type_reflows_keeps_44px_targets_and_passes_axe(
+    browser, grouped_site, app, scoring_modules, width, text_size
+):
+    """WCAG 1.4.10 at 320 px and 1.4.4 at 200 % text size (a phone's text-size setting),
+    2.5.5-style 44 px targets, axe-core, and no CSP violation on every patient page type."""
+    if not walk.AXE.exists():
+        missing_part("node_modules/axe-core is missing (run: npm ci)")
+    base, enrolled = grouped_site
+    context = browser.new_context(viewport={"width": width, "height": 844}, locale="nb-NO")
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    problems: dict[str, object] = {}
+    seen: list[str] = []
+
+    def check(label: str) -> None:
+        page.wait_for_load_state("load")
+        if text_size != 100:  # CSSOM, not a style attribute: allowed by the CSP
+            page.evaluate(f"document.documentElement.style.fontSize = '{text_size}%'")
+        layout = page.evaluate(LAYOUT_PROBLEMS, width)
+        if layout["scroll"] > width or layout["outside"] or layout["small"]:
+            problems[label] = layout
+        violations = walk.axe_violations(page)
+        if violations:
+            problems[f"{label} (axe)"] = violations
+        seen.append(label)
+
+    link = f"{base}/s/{enrolled.token}"
+    page.goto(f"{base}/s/not-a-real-token-at-all-xx")
+    check("unavailable")
+    page.goto(link)
+    _shown(page.get_by_role("heading", name="Før du begynner"))
+    check("start")
+    page.get_by_role("button", name="Begynn").click()
+    _shown(page.get_by_text("Velg hvem som svarer."))
+    check("start with error")
+    page.get_by_label("Jeg svarer på vegne av pasienten").check()
+    page.get_by_role("button", name="Begynn").click()
+    _shown(page.get_by_text("Velg hva du er for pasienten."))
+    check("proxy without relation")
+    walk.start_as_self(page)
+    page.wait_for_url("**/q/eq5d5l/0")
+    check("choice page")
+    page.get_by_role("button", name="Neste").click()
+    _shown(page.get_by_text("Velg ett svar."))
+    check("choice page with error")
+    for item_id, code in walk.EQ5D.items():
+        walk.choose(page, item_id, code)
+    page.locator("input[type=range]").wait_for(state="visible")
+    check("VAS scale")
+    page.get_by_role("button", name="Neste").click()
+    _shown(page.get_by_text("Skriv et helt tall fra 0 til 100."))
+    check("VAS with error")
+    plain = context.new_page()  # the VAS page as it is without JavaScript (vas.js blocked)
+    plain.route("**/vas.js", lambda route: route.abort())
+    plain.goto(f"{link}/q/eq5d5l/5")
+    assert plain.locator("input[type=range]").count() == 0
+    page, plain = plain, page
+    check("VAS without JavaScript")
+    page.close()
+    page = plain
+    walk.answer_vas(page)
+    page.wait_for_url("**/q/rand36/0")
+    check("RAND-36 first page")
+    page.get_by_role("button", name="Neste").click()
+    page.wait_for_url("**/q/rand36/1")
+    _shown(page.get_by_text("De følgende spørsmålene handler om aktiviteter"))
+    check("RAND-36 grouped page")
+    for index in range(2, 9):
+        page.get_by_role("button", name="Neste").click()
+        page.wait_for_url(f"**/q/rand36/{index}" if index < 8 else "**/review")
+    check("review")
+    page.get_by_role("button", name="Send inn svarene").click()
+    _shown(page.get_by_role("heading", name="Takk for svarene dine"))
+    check("thanks")
+    page.get_by_role("link", name="Se svarene dine").click()
+    _shown(page.get_by_role("heading", name="Svarene dine", exact=True))
+    check("insight")
+    page.goto(f"{base}/?lang=en")
+    check("home in English")
+    context.close()
+    assert len(seen) == 15
+    assert problems == {}, problems
+    assert blocked == [], blocked
+
+
+def test_grouped_question_pages_weigh_under_30_kb_too(browser, grouped_site):
+    base, enrolled = grouped_site
+    context = _phone(browser)
+    page = context.new_page()
+    page.route("**/*", lambda route: route.continue_())  # routing turns the cache off
+    page.goto(f"{base}/s/{enrolled.token}")
+    walk.start_as_self(page)
+    for item_id, code in walk.EQ5D.items():
+        walk.choose(page, item_id, code)
+    walk.answer_vas(page)
+    rand36 = instruments.load("rand36")
+    for index in range(1, len(rand36.screen_pages()) + 1):  # skip through: all saved
+        page.get_by_role("button", name="Neste").click()
+        page.wait_for_url(f"**/q/rand36/{index}" if index < 8 else "**/review")
+    weights = {}
+    for index, screen in enumerate(rand36.screen_pages()):
+        url = f"{base}/s/{enrolled.token}/q/rand36/{index}"
+        weights[f"{screen.id} ({len(screen.items)} items)"], foreign = _bytes_of(page, base, url)
+        assert foreign == []
+    print("RAND-36 page weights (bytes, HTML+CSS):", weights)
+    assert max(weights.values()) < MAX_PAGE_BYTES, weights
+    context.close()
