@@ -70,7 +70,10 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
         s, answered = _decode(key - _OFFSET)
         if answered >= MIN_ANSWERED and 0 <= s <= 5 * answered:
             total[key] = s / (5 * answered) * 100  # Fairbank & Pynsent: sum / (5 x answered)
-            codes[key] = band_code(total[key])
+            # band by exact integer arithmetic: total <= bound  <=>  100 s <= bound x 5 x answered
+            codes[key] = next(
+                k for k, (bound, _) in enumerate(BANDS, start=1) if 100 * s <= bound * 5 * answered
+            )
     total.setflags(write=False)
     codes.setflags(write=False)
     return total, codes
