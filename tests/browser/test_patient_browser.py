@@ -155,9 +155,11 @@ def test_vas_is_a_vertical_scale_that_fills_the_number_field(browser, site):
     assert (
         page.get_by_role("spinbutton", name="HELSEN DIN I DAG").input_value() == ""
     )  # no default answer
+    assert scale.get_attribute("aria-valuetext") == "Ikke besvart ennå"  # not "50"
     scale.focus()
     page.keyboard.press("ArrowUp")
     assert page.get_by_role("spinbutton", name="HELSEN DIN I DAG").input_value() == "51"
+    assert scale.get_attribute("aria-valuetext") is None  # now the number is read
     page.get_by_role("spinbutton", name="HELSEN DIN I DAG").fill("80")
     page.get_by_role("spinbutton", name="HELSEN DIN I DAG").dispatch_event("input")
     assert scale.input_value() == "80"

@@ -30,16 +30,22 @@
     range.step = "1";
     range.className = "vas-range" + (input.value === "" ? " unset" : "");
     range.value = input.value === "" ? String((min + max) / 2) : input.value;
+    // no mark yet: screen readers hear "no answer yet", not the thumb's resting value
+    if (input.value === "") { range.setAttribute("aria-valuetext", box.getAttribute("data-unset")); }
+    function touched() {
+      range.classList.remove("unset");
+      range.removeAttribute("aria-valuetext");
+    }
     range.setAttribute("aria-labelledby", input.id + "-vas-label");
     range.setAttribute("aria-orientation", "vertical");
     var label = box.querySelector("label[for='" + input.id + "']");
     if (label) { label.id = input.id + "-vas-label"; }
     range.addEventListener("input", function () {
       input.value = range.value;
-      range.classList.remove("unset");
+      touched();
     });
     input.addEventListener("input", function () {
-      if (input.value !== "") { range.value = input.value; range.classList.remove("unset"); }
+      if (input.value !== "") { range.value = input.value; touched(); }
     });
     track.appendChild(ticks);
     track.appendChild(range);
