@@ -71,9 +71,7 @@ _NEMC_Q01 = (5.0, 4.4, 3.4, 2.0, 1.0)
 _NEMC_Q21 = (6.0, 5.4, 4.2, 3.1, 2.2, 1.0)
 _NEMC_Q22_WITH_Q21 = (5.0, 4.0, 3.0, 2.0, 1.0)  # code 1 scores 6 when q21 == 1
 _NEMC_Q22_ALONE = (6.0, 4.75, 3.5, 2.25, 1.0)
-_STRAIGHT5 = (1.0, 2.0, 3.0, 4.0, 5.0)
-_REVERSE5 = (5.0, 4.0, 3.0, 2.0, 1.0)
-_NEMC_ITEMS = ("q01", "q21", "q22", "q33", "q34", "q35", "q36")
+# GH items 33 and 35 count as coded (1..5), items 34 and 36 reversed (6 - code).
 
 # US 1990 general population (SF-36 v1): mean, SD, physical and mental factor coefficients
 # (Ware, Kosinski & Keller 1994, Tables 8.1-8.2; same numbers in PharmCat/SF36HealthSurvey.jl).
@@ -247,11 +245,12 @@ def _rescale(mean: np.ndarray, lowest: float, span: float) -> np.ndarray:
 _NEMC_TABLES = {
     name: np.array((0.0, *values))
     for name, values in {
-        "q01": _NEMC_Q01, "q21": _NEMC_Q21, "q22": _NEMC_Q22_WITH_Q21,
-        "q22_alone": _NEMC_Q22_ALONE, "q33": _STRAIGHT5, "q34": _REVERSE5,
-        "q35": _STRAIGHT5, "q36": _REVERSE5,
+        "q01": _NEMC_Q01,
+        "q21": _NEMC_Q21,
+        "q22": _NEMC_Q22_WITH_Q21,
+        "q22_alone": _NEMC_Q22_ALONE,
     }.items()
-}  # fmt: skip
+}
 """NEMC precoded values indexed by code (0 = missing)."""
 
 
