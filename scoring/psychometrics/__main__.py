@@ -14,8 +14,13 @@ def _read_table(path: str) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise SystemExit(f"error: file not found: {p}")
-    if p.suffix.lower() in (".parquet", ".pq"):
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
         return pd.read_parquet(p)
+    if suffix == ".sav":  # SPSS (the register export writes one): codes, not value labels
+        return pd.read_spss(p, convert_categoricals=False)
+    if suffix == ".dta":  # Stata
+        return pd.read_stata(p, convert_categoricals=False)
     return pd.read_csv(p)
 
 
@@ -31,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "data",
-        help="CSV/Parquet: one row per respondent with the item ids as "
+        help="CSV, Parquet, SPSS .sav or Stata .dta: one row per respondent with the item ids as "
         "columns, or a register export file (flask --app wsgi export: items "
         "<instrument>_<item>, one row per response and time point)",
     )

@@ -248,11 +248,12 @@ def test_instrument_without_scales_is_reported_on_its_scores():
 
 
 def test_report_runs_on_the_demo_export(app, tmp_path):
-    """End to end: demo register -> export (CSV) -> report on every exported instrument."""
+    """End to end: demo register -> export -> report on every exported instrument (CSV),
+    and on the Parquet, SPSS and Stata files of one of them (the same numbers)."""
     demo = pytest.importorskip("webapp.services.demo")
     with app.app_context():
         demo.create_demo()
-        result = export.export_register("demo-register", tmp_path, formats=("csv",))
+        result = export.export_register("demo-register", tmp_path)
     files = sorted(tmp_path.glob("*.csv"))
     if not files:
         pytest.skip("the demo register has no completed responses to export")
@@ -283,6 +284,17 @@ def test_report_runs_on_the_demo_export(app, tmp_path):
         assert result.rows[iid] == len(frame)
         for s in js["scales"]:
             assert s["floor_ceiling"]["rating"] in {"+", "-"}, (iid, s["id"])
+    iid = files[0].stem
+    numbers = []
+    for fmt in ("csv", "parquet", "sav", "dta"):
+        out = tmp_path / f"{iid}-{fmt}.json"
+        args = ["report", str(tmp_path / f"{iid}.{fmt}"), "--instrument", iid]
+        assert (
+            main([*args, "-o", str(tmp_path / "x.html"), "--json", str(out), "--no-progress"]) == 0
+        ), fmt
+        js = json.loads(out.read_text())
+        numbers.append([js["n"]] + [s["floor_ceiling"]["floor_pct"] for s in js["scales"]])
+    assert all(row == pytest.approx(numbers[0], abs=1e-12) for row in numbers)
 
 
 def test_followup_time_point_gives_responsiveness(rand36_export):
