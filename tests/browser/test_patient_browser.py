@@ -344,6 +344,15 @@ def test_every_page_type_reflows_keeps_44px_targets_and_passes_axe(
     page.get_by_role("button", name="Neste").click()
     _shown(page.get_by_text("Velg ett svar."))
     check("choice page with error")
+    page.evaluate(  # a tampered form (a field that is not on the page) is refused
+        """() => { const f = document.createElement('input');
+        f.type = 'hidden'; f.name = 'XX'; f.value = '1'; document.forms[0].append(f); }"""
+    )
+    page.get_by_role("button", name="Neste").click()
+    _shown(page.get_by_role("heading", name="Denne siden ble ikke lagret"))
+    check("page not saved")
+    page.get_by_role("link", name="Fortsett").click()
+    page.wait_for_url("**/q/eq5d5l/0")
     for item_id, code in walk.EQ5D.items():
         walk.choose(page, item_id, code)
     page.locator("input[type=range]").wait_for(state="visible")
@@ -379,7 +388,7 @@ def test_every_page_type_reflows_keeps_44px_targets_and_passes_axe(
     page.goto(f"{base}/?lang=en")
     check("home in English")
     context.close()
-    assert len(seen) == 15
+    assert len(seen) == 16
     assert problems == {}, problems
     assert blocked == [], blocked
 

@@ -34,7 +34,11 @@ def test_final_submit_without_the_right_csrf_token_is_refused(tmp_path):
             assert saved.status_code == 302
     review = client.get(f"/s/{enrolled.token}/review")
     assert review.status_code == 200
-    assert client.post(f"/s/{enrolled.token}/submit").status_code == 400
+    refused = client.post(f"/s/{enrolled.token}/submit")
+    assert refused.status_code == 400
+    # a calm page in the patient's language that leads back to where the answers end
+    assert "Denne siden ble ikke lagret" in refused.text
+    assert f'<a class="button" href="/s/{enrolled.token}">Fortsett</a>' in refused.text
     bad = client.post(f"/s/{enrolled.token}/submit", data={"csrf_token": csrf[:-2] + "xx"})
     assert bad.status_code == 400
     with app.app_context():

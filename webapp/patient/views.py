@@ -82,6 +82,16 @@ def _too_many(_exc):  # type: ignore[no-untyped-def]
     return _unavailable()
 
 
+@bp.errorhandler(400)
+def _not_saved(_exc):  # type: ignore[no-untyped-def]
+    """A refused post (CSRF token missing or stale, a tampered form): say so calmly and
+    offer to continue where the saved answers end (the link, not the refused page)."""
+    _choose_language(None)
+    token = (request.view_args or {}).get("token")
+    target = url_for("patient.entry", token=token) if token else None
+    return _render("patient/not_saved.html", 400, continue_url=target)
+
+
 def _choose_language(invitation: Any) -> str:
     """UI language: ``?lang=``, else the cookie, else the invitation's, else bokmål."""
     asked = request.args.get("lang")
