@@ -1098,7 +1098,7 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
         detail = ", ".join(prop["flagged"]) or "no item flagged"
     elif prop.get("note"):
         detail = prop["note"]
-    return f'<td>{_badge(rating)} <span class="note nw">{_e(detail)}</span></td>'
+    return f'<td class="nw">{_badge(rating)} <span class="note">{_e(detail)}</span></td>'
 
 
 Column = tuple[str, str, Callable[[Any], str]]
