@@ -7,8 +7,10 @@ committed). Questionnaire texts never go through here: they come from the instru
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from babel.dates import format_date
 from flask import Flask, g
 from flask_babel import Babel
 
@@ -16,6 +18,9 @@ LANGUAGES = ("nb", "nn", "en")
 LANGUAGE_NAMES = {"nb": "Bokmål", "nn": "Nynorsk", "en": "English"}
 DEFAULT_LANGUAGE = "nb"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+# Babel locale for writing dates and numbers in each language (British English:
+# "1 March 2027", not "March 1, 2027").
+FORMAT_LOCALES = {"nb": "nb", "nn": "nn", "en": "en_GB"}
 
 babel = Babel()
 
@@ -35,3 +40,10 @@ def init_i18n(app: Flask) -> None:
             locale_selector=current_language,
             default_translation_directories=str(TRANSLATIONS),
         )
+
+
+def long_date(day: dt.date | dt.datetime, lang: str) -> str:
+    """A date as people write it in ``lang``: "1. mars 2027", "1 March 2027"."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return format_date(day, "long", locale=FORMAT_LOCALES.get(lang, "nb"))

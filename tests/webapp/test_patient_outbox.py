@@ -95,6 +95,12 @@ def test_invitation_and_reminder_arrive_once_with_a_working_link(app, smtp_serve
     reminder = inbox.messages[1][1]
     assert reminder["Subject"].startswith("Påminnelse") and _link(reminder) == path
     with app.app_context():
+        expires = db.session.query(Invitation).order_by(Invitation.opens_at).first().expires_at
+    last_day = expires.date() - dt.timedelta(days=1)
+    months = "januar februar mars april mai juni juli august september oktober november desember"
+    written = f"til og med {last_day.day}. {months.split()[last_day.month - 1]} {last_day.year}."
+    assert written in message.get_content()  # the last day, written as people write it
+    with app.app_context():
         invitation = db.session.query(Invitation).order_by(Invitation.opens_at).first()
         assert invitation.sent_at is not None and invitation.reminded_at is not None
         assert invitation.state == "sent"

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import g
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from instruments import Instrument
 from webapp.extensions import db
+from webapp.i18n import FORMAT_LOCALES, long_date
 from webapp.models import AuditEvent, Invitation, Score, User
 from webapp.patient.explanations import (
     SCORE_NAMES,
@@ -24,10 +24,6 @@ from webapp.patient.explanations import (
 )
 from webapp.services import responses
 
-# Babel locale used to write dates and numbers for each UI language (British English:
-# "1 March 2027", not "March 1, 2027").
-FORMAT_LOCALES = {"nb": "nb", "nn": "nn", "en": "en_GB"}
-
 
 def _format_locale() -> str:
     return FORMAT_LOCALES.get(g.get("lang", "nb"), "nb")
@@ -35,10 +31,7 @@ def _format_locale() -> str:
 
 def local_date(value: dt.date | dt.datetime | None) -> str:
     """A date as patients write it in their language ("1. mars 2027", "1 March 2027")."""
-    if value is None:
-        return ""
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return format_date(day, "long", locale=_format_locale())
+    return "" if value is None else long_date(value, g.get("lang", "nb"))
 
 
 def local_number(value: float) -> str:

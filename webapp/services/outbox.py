@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from webapp.extensions import db
+from webapp.i18n import long_date
 from webapp.models import Invitation, OutboxMessage, Patient, utcnow
 from webapp.services.invitations import aware, issue_token, link_for
 from webapp.services.mailer import parse_smtp_url, send_email
@@ -85,8 +86,9 @@ def email_of(patient: Patient) -> str | None:
 
 def compose(invitation: Invitation, kind: str, link: str) -> tuple[str, str]:
     """Subject and body of an invitation or reminder in the invitation's language."""
-    texts = TEXTS.get(invitation.language or "nb", TEXTS["nb"])
-    until = (aware(invitation.expires_at) - dt.timedelta(days=1)).date().isoformat()
+    lang = invitation.language if invitation.language in TEXTS else "nb"
+    texts = TEXTS[lang]
+    until = long_date(aware(invitation.expires_at) - dt.timedelta(days=1), lang)
     who = invitation.enrolment.unit.title
     return texts[kind], texts["body"].format(who=who, link=link, until=until)
 
