@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
         help="item columns are named PREFIX + item id "
         "(default: the item ids, else '<instrument>_' as in the export)",
     )
+    rep.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="add the columns of FILE (e.g. another instrument's export file) for "
+        "hypotheses, matched on the id column at the analysed time point; repeatable",
+    )
     rep.add_argument("--groups", help="column of DATA defining groups for DIF")
     rep.add_argument("--hypotheses", help="YAML/JSON file of construct-validity hypotheses")
     rep.add_argument("--value-set", help="value set for scoring (EQ-5D)")
@@ -92,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     data = _read_table(args.data)
     retest = _read_table(args.retest) if args.retest else None
     followup = _read_table(args.followup) if args.followup else None
+    merge = [_read_table(path) for path in args.merge]
     try:
         report = build_report(
             data,
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             followup=followup,
             followup_time_point=args.followup_time_point,
             item_prefix=args.item_prefix,
+            merge=merge,
             progress=not args.no_progress,
         )
     except (ValueError, KeyError, OSError) as exc:

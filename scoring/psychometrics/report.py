@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from scoring.psychometrics.results import _clean
-from scoring.psychometrics.tables import ID_COLUMNS, TIME_POINT_COLUMN, prepare_table
+from scoring.psychometrics.tables import (
+    ID_COLUMNS,
+    TIME_POINT_COLUMN,
+    merge_tables,
+    prepare_table,
+)
 
 FLOOR_CEILING_MAX = 15.0
 ALPHA_RANGE = (0.70, 0.95)
@@ -640,6 +645,7 @@ def build_report(
     followup: pd.DataFrame | None = None,
     followup_time_point: str | None = None,
     item_prefix: str | None = None,
+    merge: Sequence[pd.DataFrame] = (),
     progress: bool = False,
 ) -> Report:
     """Compute the COSMIN measurement-property report of ``instrument`` on ``data``.
@@ -657,7 +663,10 @@ def build_report(
     ``retest`` or, when it is not given, from ``data``. ``groups``: a column of ``data`` for
     DIF. ``followup`` / ``followup_time_point`` (the same way as the retest): a later
     measurement of the same respondents for responsiveness (mean change, effect size,
-    standardized response mean; not rated, see ``METHODS``). ``hypotheses``: a YAML/JSON
+    standardized response mean; not rated, see ``METHODS``). ``merge``: other tables (e.g.
+    the export files of other instruments) whose columns are added to ``data`` for
+    hypotheses, matched on the id column at the analysed time point. ``hypotheses``: a
+    YAML/JSON
     file or list of dicts for
     :func:`scoring.psychometrics.hypotheses`, evaluated on the scale scores plus every
     other column of ``data``. Scales come from the instrument file; an instrument without
@@ -684,6 +693,11 @@ def build_report(
     )
     source = data
     data = prepared.frame
+    if merge:
+        data, merge_notes = merge_tables(
+            data, list(merge), time_point=prepared.time_point, id_column=id_column
+        )
+        prepared.notes.extend(merge_notes)
     if len(data) == 0:
         raise ValueError("no rows to analyse")
     if groups is not None and groups not in data.columns:

@@ -174,3 +174,67 @@ def prepare_table(
                 )
     out.frame = frame
     return out
+
+
+META_COLUMNS = (
+    "pseudonym",
+    "response_id",
+    "unit",
+    "protocol",
+    "time_point",
+    "index_year",
+    "days_from_index",
+    "completed_month",
+    "instrument_version",
+    "language",
+    "mode",
+)
+"""The register export's columns before the items (docs/export.md)."""
+
+
+def merge_tables(
+    frame: pd.DataFrame,
+    others: list[pd.DataFrame],
+    *,
+    time_point: str | None,
+    id_column: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Add the columns of ``others`` (e.g. other instruments' export files) to ``frame``.
+
+    Rows are matched on the id column (``pseudonym`` in the export); an ``other`` with a
+    ``time_point`` column contributes the rows of ``time_point`` (the one analysed), one
+    per respondent (lowest ``response_id``). Columns already in ``frame`` and the export's
+    meta columns are not added. Returns the merged frame and notes.
+    """
+    key = find_id_column(frame, id_column)
+    if key is None:
+        raise ValueError(
+            "to merge other tables the data need an 'id', 'respondent' or "
+            "'pseudonym' column (or --id-column)"
+        )
+    notes = []
+    out = frame
+    for k, other in enumerate(others, start=1):
+        if key not in other.columns:
+            raise ValueError(f"merged table {k} has no column {key!r}")
+        rows = other
+        if TIME_POINT_COLUMN in rows.columns and time_point is not None:
+            rows = rows.loc[rows[TIME_POINT_COLUMN].astype(str) == str(time_point)]
+        if "response_id" in rows.columns:
+            rows = rows.sort_values("response_id", kind="stable")
+        rows = rows.drop_duplicates(subset=key, keep="first")
+        new = [c for c in rows.columns if c not in out.columns and c not in META_COLUMNS]
+        if not new:
+            notes.append(f"merged table {k}: no new columns")
+            continue
+        lookup = rows.set_index(rows[key].astype(str))[new]
+        added = lookup.reindex(out[key].astype(str).to_numpy())
+        added.index = out.index
+        out = pd.concat([out, added], axis=1)
+        matched = int(out[key].astype(str).isin(lookup.index).sum())
+        notes.append(
+            f"merged table {k}: {len(new)} column(s) ({', '.join(new[:4])}"
+            f"{', ...' if len(new) > 4 else ''}), {matched} of {len(out)} rows matched"
+            + (f" at time point {time_point!r}" if time_point is not None else "")
+        )
+    return out, notes

@@ -318,3 +318,43 @@ def test_followup_time_point_gives_responsiveness(rand36_export):
     assert r["srm"]["value"] == pytest.approx(change.mean() / change.std(), abs=1e-12)
     page = build_report(long, "rand36", followup_time_point="3m").to_html()
     assert "Responsiveness (distribution-based, not rated)" in page
+
+
+def test_other_instruments_export_files_are_merged_for_hypotheses(rand36_export, tmp_path):
+    # convergent validity across instruments: RAND-36 PF against the EQ-5D-5L index of the
+    # same patients at the same time point (the export writes one file per instrument).
+    # Expected: Spearman r from scipy on the rows matched here with pandas.
+    from scipy import stats
+
+    long, base, _ = rand36_export
+    rng = np.random.default_rng(12)
+    ids = pd.Series([f"P{i:05d}" for i in range(800)])
+    wide = pd.DataFrame({d: rng.integers(1, 6, 800) for d in ("MO", "SC", "UA", "PD", "AD")})
+    wide["VAS"] = rng.integers(0, 101, 800)
+    eq = pd.concat([
+        export_rows("eq5d5l", wide.iloc[50:], time_point="baseline", days=-3,
+                    first_response_id=20001, pseudonyms=ids.iloc[50:],
+                    language=pd.Series(["nb"] * 750)),
+        export_rows("eq5d5l", wide, time_point="3m", days=90, first_response_id=30001,
+                    pseudonyms=ids, language=pd.Series(["nb"] * 800)),
+    ])  # fmt: skip
+    spec = [{"id": "H1", "x": "PF", "y": "eq5d5l_index", "expected": "> -1"}]
+    js = build_report(long, "rand36", merge=[eq], hypotheses=spec).to_dict()
+    assert any("750 of 800 rows matched at time point 'baseline'" in n
+               for n in js["input"]["notes"])  # fmt: skip
+    pf = pd.Series(score_table("rand36", base, errors="blank")["PF"], index=ids.to_numpy())
+    index = eq[eq["time_point"] == "baseline"].set_index("pseudonym")["eq5d5l_index"]
+    pair = pd.concat([pf, index], axis=1, keys=["pf", "index"]).dropna()
+    h = js["hypotheses"]["hypotheses"][0]["estimate"]
+    assert h["n"] == len(pair) == 750
+    assert h["value"] == pytest.approx(stats.spearmanr(pair["pf"], pair["index"])[0], abs=1e-12)
+    path = tmp_path / "eq5d5l.csv"
+    eq.to_csv(path, index=False)
+    long.to_csv(tmp_path / "rand36.csv", index=False)
+    hyp = tmp_path / "h.yaml"
+    hyp.write_text("hypotheses:\n  - {x: PF, y: eq5d5l_index, expected: '> -1'}\n")
+    out = tmp_path / "r.json"
+    assert main(["report", str(tmp_path / "rand36.csv"), "--instrument", "rand36", "--merge",
+                 str(path), "--hypotheses", str(hyp), "-o", str(tmp_path / "r.html"),
+                 "--json", str(out), "--no-progress"]) == 0  # fmt: skip
+    assert json.loads(out.read_text())["hypotheses"]["hypotheses"][0]["estimate"]["n"] == 750
