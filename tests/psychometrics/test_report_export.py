@@ -358,3 +358,11 @@ def test_other_instruments_export_files_are_merged_for_hypotheses(rand36_export,
                  str(path), "--hypotheses", str(hyp), "-o", str(tmp_path / "r.html"),
                  "--json", str(out), "--no-progress"]) == 0  # fmt: skip
     assert json.loads(out.read_text())["hypotheses"]["hypotheses"][0]["estimate"]["n"] == 750
+
+
+def test_meta_columns_are_the_exports():
+    # scoring may not import webapp (tests/test_architecture.py), so tables.py keeps its
+    # own copy of the export's meta column names; it must stay the same list
+    from scoring.psychometrics.tables import META_COLUMNS
+
+    assert list(META_COLUMNS) == [name for name, _, _ in export.META_COLUMNS]
