@@ -158,6 +158,7 @@ def register_patient_commands(app: Flask) -> None:
         from webapp.extensions import db
         from webapp.models import Enrolment, Invitation, Response, Score
         from webapp.services import audit
+        from webapp.services.invitations import aware
 
         patient = _known_patient(register_id)
         rows = db.session.execute(
@@ -177,7 +178,7 @@ def register_patient_commands(app: Flask) -> None:
                     "instrument": response.instrument_id,
                     "instrument_version": response.instrument_version,
                     "time_point": invitation.time_point.name,
-                    "completed_at": response.completed_at.isoformat(),
+                    "completed_at": aware(response.completed_at).isoformat(),
                     "mode": response.mode,
                     "scale": score.scale,
                     "value": score.text_value if score.value is None else score.value,

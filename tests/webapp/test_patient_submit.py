@@ -213,6 +213,8 @@ def test_scores_command_prints_json_and_is_audited(app, client, scoring_modules)
     odi_total = [r for r in rows if (r["instrument"], r["scale"]) == ("odi", "total")]
     assert odi_total[0]["time_point"] == "baseline" and odi_total[0]["value"] == 20.0
     assert {"instrument", "time_point", "scale", "value"} <= set(rows[0])
+    offsets = {dt.datetime.fromisoformat(r["completed_at"]).utcoffset() for r in rows}
+    assert offsets == {dt.timedelta(0)}  # UTC, stated (SQLite returns naive datetimes)
     assert support.PATIENT_ID not in result.output
     with app.app_context():
         event = db.session.query(AuditEvent).filter_by(action="scores.cli").one()
