@@ -415,3 +415,29 @@ def test_grouped_question_pages_weigh_under_30_kb_too(browser, grouped_site):
     print("RAND-36 page weights (bytes, HTML+CSS):", weights)
     assert max(weights.values()) < MAX_PAGE_BYTES, weights
     context.close()
+
+
+def test_keyboard_only_answering_with_a_visible_focus(browser, site, app):
+    base, enrolled = site
+    page = _phone(browser).new_page()
+    page.goto(f"{base}/s/{enrolled.token}")
+    walk.start_as_self(page)
+    page.wait_for_url("**/q/eq5d5l/0")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"  # first stop
+    page.keyboard.press("Enter")  # skip the header and the language switch
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "MO"
+    page.keyboard.press("ArrowDown")  # second option, as in every radio group
+    focused = page.locator("label.option:has(input:focus-visible)")
+    assert focused.count() == 1
+    assert focused.evaluate("el => getComputedStyle(el).boxShadow") != "none"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Tab")  # Back
+    page.keyboard.press("Tab")  # Next
+    assert page.evaluate("document.activeElement.textContent") == "Neste"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/q/eq5d5l/1*")  # the skip link's #main survives the redirect
+    with app.app_context():
+        answers = db.session.query(Response).filter_by(instrument_id="eq5d5l").one().answers
+        assert answers == {"MO": 2}
