@@ -269,3 +269,33 @@ def test_a_grouped_page_shows_its_printed_question_stem_on_the_page_and_the_revi
         client.post(f"/s/{enrolled.token}/q/rand36/{index}", data={"idem": key})
     review = client.get(f"/s/{enrolled.token}/review").text
     assert f'<h3 class="group-title">{stem}</h3>' in review
+
+
+def test_the_same_page_posted_at_once_three_times_is_saved_once(database_url, app_factory):
+    """A double tap plus a retry arriving together (SQLite and PostgreSQL)."""
+    import threading
+
+    app = app_factory(database_url, WTF_CSRF_ENABLED=False)
+    enrolled = support.setup_world(app)
+    client = app.test_client()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    key = support.idem_from(client.get(f"/s/{enrolled.token}/q/eq5d5l/0").text)
+    barrier = threading.Barrier(3)
+    statuses: list[int] = []
+
+    def post(code: str) -> None:
+        other = app.test_client()
+        barrier.wait()
+        response = other.post(f"/s/{enrolled.token}/q/eq5d5l/0", data={"MO": code, "idem": key})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=post, args=(code,)) for code in ("2", "2", "2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [302, 302, 302]
+    with app.app_context():
+        assert db.session.query(PageSubmission).count() == 1
+        draft = db.session.query(Response).filter_by(instrument_id="eq5d5l").one()
+        assert draft.answers == {"MO": 2} and draft.current_page == 1
