@@ -31,6 +31,27 @@ def _app(tmp: Path):  # type: ignore[no-untyped-def]
     return make_app(f"sqlite:///{tmp / 'shots.sqlite'}", tmp / "instance")
 
 
+def _grouped_world(app, support) -> str:  # type: ignore[no-untyped-def]
+    """A second patient whose time point asks RAND-36 (pages grouped as printed)."""
+    import datetime as dt
+
+    from webapp.extensions import db
+    from webapp.models import Register
+    from webapp.services.invitations import issue_token
+    from webapp.services.patients import get_or_create_patient
+    from webapp.services.protocols import TimePointSpec, define_protocol, enrol, find_unit
+
+    with app.app_context():
+        register = db.session.query(Register).filter_by(name="reg").one()
+        baseline = TimePointSpec("baseline", "Før", 0, ("rand36",))
+        protocol = define_protocol(register, "general", "General health", [baseline])
+        patient, _ = get_or_create_patient(support.SECOND_ID)
+        enrolment = enrol(patient, protocol, find_unit("unit-1"), dt.date.today())
+        token = issue_token(enrolment.invitations[0])
+        db.session.commit()
+        return token
+
+
 def take(out: Path) -> list[Path]:
     """Walk the patient flow and save one PNG per page type; returns the files written."""
     from playwright.sync_api import sync_playwright
@@ -48,6 +69,7 @@ def take(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(Path(tmp))
         enrolled = support.setup_world(app)
+        grouped = _grouped_world(app, support)
         with walk.serve(app) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=walk.CHROMIUM_ARGS)
             page = browser.new_context(viewport=walk.PHONE, locale="nb-NO").new_page()
@@ -95,6 +117,18 @@ def take(out: Path) -> list[Path]:
                 shot("12-insight")
             else:
                 print("scoring.eq5d/scoring.odi missing: no thanks/insight screenshots")
+            page.goto(f"{base}/s/{grouped}")
+            walk.start_as_self(page)
+            page.get_by_role("button", name="Neste").click()  # RAND-36 may be skipped
+            page.wait_for_url("**/q/rand36/1")
+            shot("13-question-rand36-grouped")
+            page.evaluate(  # a post the server refuses (here: a field not on the page)
+                """() => { const f = document.createElement('input'); f.type = 'hidden';
+                f.name = 'XX'; document.forms[0].append(f); }"""
+            )
+            page.get_by_role("button", name="Neste").click()
+            page.get_by_role("heading", name="Denne siden ble ikke lagret").wait_for()
+            shot("14-page-not-saved")
             browser.close()
         from webapp.extensions import db
 
