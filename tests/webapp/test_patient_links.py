@@ -180,3 +180,16 @@ def test_link_settings_come_from_the_environment(tmp_path, monkeypatch):
     assert app.config["OPENPROM_INNSYN_DAYS"] == 30
     with app.app_context():
         db.engine.dispose()
+
+
+def test_invite_by_time_point_picks_the_usable_one_of_a_patient_enrolled_twice(app):
+    enrolled = support.setup_world(app, index_date=dt.date.today() - dt.timedelta(days=60))
+    with app.app_context():
+        second = support.enrol_patient(index_date=dt.date.today())  # a second operation
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["invite", support.PATIENT_ID, "--time-point", "baseline"])
+    assert result.exit_code == 0, result.output  # not "that invitation has expired"
+    token = result.output.strip().splitlines()[0].rsplit("/", 1)[1]
+    with app.app_context():
+        assert _invitation(app, second.invitation_id).token_hash == token_hash(token)
+        assert _invitation(app, enrolled.invitation_id).token_hash != token_hash(token)

@@ -151,7 +151,10 @@ def choose_invitation(
         ]
         if not named:
             raise InvitationError(f"no open invitation for time point {time_point!r}")
-        chosen = named[0]
+        # a patient enrolled again (a second operation) has that time point twice: the one
+        # still usable wins over an earlier, expired one
+        usable = [i for i in named if now < aware(i.expires_at) and i.state != "revoked"]
+        chosen = usable[0] if usable else named[-1]
     else:
         open_now = [i for i in candidates if aware(i.opens_at) <= now < aware(i.expires_at)]
         if not open_now:
