@@ -8,7 +8,9 @@ import pytest
 
 from tests.webapp import patient_support as support
 from webapp.extensions import db
-from webapp.models import AuditEvent, Enrolment, Invitation
+from webapp.models import AuditEvent, Enrolment, Invitation, utcnow
+from webapp.services import responses
+from webapp.services.invitations import issue_token, resolve
 
 PATIENT_ID, INVALID_ID = support.PATIENT_ID, support.INVALID_ID
 
@@ -128,3 +130,48 @@ def test_default_index_date_is_today_in_utc_so_the_baseline_link_opens_at_once(a
     with app.app_context():
         first = db.session.query(Invitation).order_by(Invitation.opens_at).first()
         assert first.opens_at.replace(tzinfo=dt.UTC) <= late_evening_utc
+
+
+def test_a_link_opens_at_midnight_utc_of_its_due_date_and_closes_after_the_window(app):
+    with app.app_context():
+        support.make_protocol()
+        enrolled = support.enrol_patient(index_date=dt.date(2026, 3, 2))
+        invitation = db.session.get(Invitation, enrolled.invitation_id)
+        three_months = invitation.enrolment.invitations[1]
+        later = issue_token(three_months)
+        db.session.commit()
+        opens = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)  # 2 March + 91 days
+        closes = opens + dt.timedelta(days=30)
+        second = dt.timedelta(seconds=1)
+        assert resolve(later, opens - second) is None
+        assert resolve(later, opens).mode == "answer"
+        assert resolve(later, closes - second).mode == "answer"
+        assert resolve(later, closes) is None
+
+
+def test_the_insight_period_after_submitting_comes_from_the_configuration(app, client):
+    app.config["OPENPROM_INNSYN_DAYS"] = 5
+    enrolled = support.setup_world(app)
+    support.answer_everything(client, enrolled.token)
+    with app.app_context():
+        invitation = db.session.get(Invitation, enrolled.invitation_id)
+        done_at = utcnow()
+        assert responses.submit(invitation, now=done_at)
+        invitation = db.session.get(Invitation, enrolled.invitation_id)
+        until = invitation.innsyn_until.replace(tzinfo=dt.UTC)
+        assert until - done_at == dt.timedelta(days=5)
+        assert resolve(enrolled.token, until - dt.timedelta(seconds=1)).mode == "insight"
+        assert resolve(enrolled.token, until) is None
+
+
+def test_back_goes_to_the_previous_page_across_instruments(app, client):
+    enrolled = support.setup_world(app)
+    support.answer_everything(client, enrolled.token)
+    token = enrolled.token
+    first = client.get(f"/s/{token}/q/eq5d5l/0").text
+    assert f'href="/s/{token}/start">Tilbake</a>' in first
+    second = client.get(f"/s/{token}/q/eq5d5l/1").text
+    assert f'href="/s/{token}/q/eq5d5l/0">Tilbake</a>' in second
+    odi = client.get(f"/s/{token}/q/odi/0").text  # back to the EQ VAS, the page before
+    assert f'href="/s/{token}/q/eq5d5l/5">Tilbake</a>' in odi
+    assert "Side 7 av 16" in odi and '<progress max="16" value="7"' in odi
