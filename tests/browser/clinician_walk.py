@@ -21,8 +21,9 @@ def demo_app(tmp: Path, patients: int = 150):  # type: ignore[no-untyped-def]
     from webapp.extensions import db
     from webapp.services.demo import create_demo
 
-    app = make_app(f"sqlite:///{tmp / 'clinician.sqlite'}", tmp / "instance",
-                   SESSION_COOKIE_SECURE=False)
+    app = make_app(
+        f"sqlite:///{tmp / 'clinician.sqlite'}", tmp / "instance", SESSION_COOKIE_SECURE=False
+    )
     with app.app_context():
         create_demo(patients=patients)
         db.session.remove()

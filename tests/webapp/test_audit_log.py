@@ -67,15 +67,3 @@ def test_admin_filters_and_scope(app, world, login_as):
     assert "register:reg-a" in html and "register:reg-b" not in html
     bad = admin.get("/admin/audit?patient_id=abc")
     assert bad.status_code == 400 and "Ikke en gyldig heltallsverdi" in bad.get_data(as_text=True)
-
-
-def test_patient_sees_who_looked(app, world, login_as):
-    client = login_as("clinician")
-    assert client.get(f"/clinician/patients/{world.patients['own']}").status_code == 200
-    with app.app_context():
-        looks = audit.looks_at(world.patients["own"])
-        assert len(looks) == 1
-        assert looks[0].what == "så på svarene dine"
-        assert "clin@a1.test" in looks[0].who and "clinician" in looks[0].who
-        assert "Unit A1" in looks[0].who
-        assert audit.looks_at(world.patients["other_unit"]) == []

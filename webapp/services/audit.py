@@ -6,23 +6,12 @@ internal id only, never by register ID.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, User
-
-# Actions that show a patient's identifiable data to a member of staff.
-PATIENT_LOOKS = {
-    "patient.search": "søkte deg opp",
-    "patient.view": "så på svarene dine",
-    "patient.print": "skrev ut et sammendrag",
-    "scores.cli": "hentet skårene dine fra kommandolinjen",
-}
+from webapp.models import AuditEvent
 
 
 def record(
@@ -52,33 +41,3 @@ def record(
     )
     db.session.add(event)
     return event
-
-
-@dataclass(frozen=True)
-class Look:
-    """One time staff looked at a patient's data, as the patient is shown it."""
-
-    at: dt.datetime
-    who: str
-    what: str
-
-
-def looks_at(patient_id: int) -> list[Look]:
-    """Who has looked at ``patient_id``'s data (newest first), for the patient's innsyn."""
-    rows = db.session.execute(
-        select(AuditEvent, User)
-        .outerjoin(User, (AuditEvent.actor_id == User.id) & (AuditEvent.actor_type == "user"))
-        .where(AuditEvent.patient_id == patient_id, AuditEvent.action.in_(PATIENT_LOOKS))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    )
-    looks = []
-    for event, user in rows:
-        if user is not None:
-            roles = ", ".join(sorted({r.role for r in user.roles}))
-            units = ", ".join(sorted({r.unit.title for r in user.roles if r.unit is not None}))
-            who = f"{user.display_name or user.email} ({roles}{', ' + units if units else ''})"
-        else:
-            who = event.actor_label or "systemet"
-        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
-        looks.append(Look(at, who, PATIENT_LOOKS[event.action]))
-    return looks
