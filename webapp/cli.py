@@ -39,6 +39,35 @@ def register_commands(app: Flask) -> None:
         if numbers:
             click.echo("Synthetic demo patients at demo-unit to look up: " + ", ".join(numbers))
 
+    @app.cli.command("load-register")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def load_register(file: str) -> None:
+        """Create or update a register, its units and protocols from a YAML file."""
+        from pathlib import Path
+
+        from webapp.extensions import db
+        from webapp.services import audit
+        from webapp.services.register_setup import RegisterFileError, load
+
+        try:
+            result = load(Path(file))
+        except RegisterFileError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        for what in result.created:
+            click.echo(f"created {what}")
+        for what in result.updated:
+            click.echo(f"updated {what}")
+        if not result.created and not result.updated:
+            click.echo("nothing to change")
+        audit.record(
+            "register.load",
+            actor_type="cli",
+            subject=file[:200],
+            details={"created": result.created, "updated": result.updated},
+        )
+        db.session.commit()
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--role", required=True, help="clinician, unit_lead, register_admin, ...")

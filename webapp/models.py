@@ -64,6 +64,9 @@ class Unit(Timestamped, db.Model):
     register_id: Mapped[int] = mapped_column(ForeignKey("register.id"), index=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    # Who invitations say they come from: a name that reveals no diagnosis or specialty
+    # (e.g. "Sykehuset Innlandet", not "... ryggkirurgisk poliklinikk"). None = the title.
+    invitation_sender: Mapped[str | None] = mapped_column(String(200))
     register: Mapped[Register] = relationship(back_populates="units")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.webapp import patient_support as support
 from webapp.extensions import db
-from webapp.models import Invitation, OutboxMessage, utcnow
+from webapp.models import Invitation, OutboxMessage, Unit, utcnow
 from webapp.services import outbox
 from webapp.services.mailer import MailConfigError, parse_smtp_url
 
@@ -225,3 +225,18 @@ def test_reminder_delay_comes_from_the_protocol_and_can_be_switched_off(app, smt
     with app.app_context():
         reminders = db.session.query(OutboxMessage).filter(OutboxMessage.kind == "reminder")
         assert reminders.count() == 1  # only the first patient's: no reminder without a delay
+
+
+def test_invitations_name_the_units_neutral_sender_not_its_specialty(app, smtp_server):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    _enrolled_with_email(app)
+    with app.app_context():
+        unit = db.session.query(Unit).filter_by(name="unit-1").one()
+        unit.title = "Testsykehuset, ryggkirurgisk poliklinikk"
+        unit.invitation_sender = "Testsykehuset"
+        db.session.commit()
+    _run(app)
+    (_, message), *_ = inbox.messages
+    text = message.get_content()
+    assert "Testsykehuset" in text and "ryggkirurgisk" not in text.lower()

@@ -20,10 +20,10 @@ from webapp.services.passwords import hash_password
 from webapp.services.protocols import TimePointSpec, define_protocol
 
 DEMO_REGISTER = "demo-register"
-DEMO_UNITS = (
-    ("demo-unit", "Demo sykehus A, ortopedisk avdeling"),
-    ("demo-unit-b", "Demo sykehus B, nevrokirurgisk avdeling"),
-    ("demo-unit-c", "Demo sykehus C, ryggpoliklinikk og lungerehabilitering"),
+DEMO_UNITS = (  # name, title (staff pages), sender named in invitations (no specialty)
+    ("demo-unit", "Demo sykehus A, ortopedisk avdeling", "Demo sykehus A"),
+    ("demo-unit-b", "Demo sykehus B, nevrokirurgisk avdeling", "Demo sykehus B"),
+    ("demo-unit-c", "Demo sykehus C, ryggpoliklinikk og lungerehabilitering", "Demo sykehus C"),
 )
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (demo only; printed and documented)
 
@@ -98,8 +98,10 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
     """
     register = _get_or_add(Register, {"name": DEMO_REGISTER}, title="Demoregister for PROM")
     units = {
-        name: _get_or_add(Unit, {"name": name}, title=title, register_id=register.id)
-        for name, title in DEMO_UNITS
+        name: _get_or_add(
+            Unit, {"name": name}, title=title, register_id=register.id, invitation_sender=sender
+        )
+        for name, title, sender in DEMO_UNITS
     }
     protocols = {}
     for name, title, time_points in DEMO_PROTOCOLS:

@@ -89,7 +89,8 @@ def compose(invitation: Invitation, kind: str, link: str) -> tuple[str, str]:
     lang = invitation.language if invitation.language in TEXTS else "nb"
     texts = TEXTS[lang]
     until = long_date(aware(invitation.expires_at) - dt.timedelta(days=1), lang)
-    who = invitation.enrolment.unit.title
+    unit = invitation.enrolment.unit
+    who = unit.invitation_sender or unit.title
     return texts[kind], texts["body"].format(who=who, link=link, until=until)
 
 
