@@ -181,9 +181,10 @@ def indicator_bars(
     for i, (label, share, strong) in enumerate(bars):
         y = top + i * row_h
         cls = "chart-bar strong" if strong else "chart-bar"
+        short = label if len(label) <= 44 else label[:43].rstrip(" ,") + "…"
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="chart-tick">'
-            f"{escape(label)}</text>"
+            f"<title>{escape(label)}</title>{escape(short)}</text>"
         )
         if share is None:
             parts.append(f'<text x="{label_w + 4}" y="{y + 16}" class="chart-value">n&lt;5</text>')
