@@ -68,11 +68,9 @@ def users_page():  # type: ignore[no-untyped-def]
                 unit=form.unit.data or None,
                 register=form.register.data or None,
             )
-            audit.record(
+            audit.record_by(
+                g.user,
                 "user.create",
-                actor_type="user",
-                actor_id=g.user.id,
-                actor_label=g.user.email,
                 subject=user.email,
             )
             db.session.commit()
@@ -101,11 +99,9 @@ def user_active(user_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     enable = request.form.get("active") == "1"
     set_active(target, enable)
-    audit.record(
+    audit.record_by(
+        g.user,
         "user.enable" if enable else "user.disable",
-        actor_type="user",
-        actor_id=g.user.id,
-        actor_label=g.user.email,
         subject=target.email,
     )
     db.session.commit()

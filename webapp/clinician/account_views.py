@@ -40,7 +40,7 @@ def _render(status: int = 200, **forms):  # type: ignore[no-untyped-def]
 
 
 def _audit(action: str) -> None:
-    audit.record(action, actor_type="user", actor_id=g.user.id, actor_label=g.user.email)
+    audit.record_by(g.user, action)
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -59,11 +59,9 @@ def export_download(register_id: int):  # type: ignore[no-untyped-def]
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in result.files:
                 zf.write(path, arcname=Path(path).name)
-    audit.record(
+    audit.record_by(
+        g.user,
         "export.create",
-        actor_type="user",
-        actor_id=g.user.id,
-        actor_label=g.user.email,
         subject=f"register:{register.name}",
         details={"formats": ",".join(formats), "lang": lang, "rows": result.rows},
     )

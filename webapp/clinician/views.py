@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import (
     abort,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -59,7 +58,7 @@ def login():  # type: ignore[no-untyped-def]
             error = "For mange mislykkede forsøk. Vent 15 minutter og prøv igjen."
         if user is not None:
             token = auth.start_session(user, request.remote_addr)
-            audit.record("user.login", actor_type="user", actor_id=user.id, actor_label=user.email)
+            audit.record_by(user, "user.login")
             db.session.commit()
             target = (
                 url_for("clinician.second_factor")
@@ -116,11 +115,9 @@ def search():  # type: ignore[no-untyped-def]
         return _index_page(form, 400)
     patient = find_patient(form.national_id.data)
     found = patient is not None and access.can_view_patient(g.user, patient.id)
-    audit.record(
+    audit.record_by(
+        g.user,
         "patient.search",
-        actor_type="user",
-        actor_id=g.user.id,
-        actor_label=g.user.email,
         patient_id=patient.id if found else None,
         subject="found" if found else "not found or not permitted",
     )
@@ -138,38 +135,24 @@ def _patient_or_404(patient_id: int) -> Patient:
     return patient
 
 
+def _record_page(patient_id: int, action: str, printable: bool):  # type: ignore[no-untyped-def]
+    """The patient page (or its printable version), audited as ``action``."""
+    p = _patient_or_404(patient_id)
+    record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES))
+    audit.record_by(g.user, action, patient_id=p.id)
+    db.session.commit()
+    return render_template("clinician/patient.html", record=record, printable=printable)
+
+
 @bp.get("/patients/<int:patient_id>")
 @guarded("patient of own unit", lambda user, patient_id: access.can_view_patient(user, patient_id))
 def patient(patient_id: int):  # type: ignore[no-untyped-def]
     """Time points, scores over time with MID, raw answers."""
-    p = _patient_or_404(patient_id)
-    record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES))
-    audit.record(
-        "patient.view",
-        actor_type="user",
-        actor_id=g.user.id,
-        actor_label=g.user.email,
-        patient_id=p.id,
-    )
-    db.session.commit()
-    return render_template("clinician/patient.html", record=record, printable=False)
+    return _record_page(patient_id, "patient.view", printable=False)
 
 
 @bp.get("/patients/<int:patient_id>/summary")
 @guarded("patient of own unit", lambda user, patient_id: access.can_view_patient(user, patient_id))
 def patient_summary(patient_id: int):  # type: ignore[no-untyped-def]
     """Printable one-page summary for the patient record."""
-    p = _patient_or_404(patient_id)
-    record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES))
-    audit.record(
-        "patient.print",
-        actor_type="user",
-        actor_id=g.user.id,
-        actor_label=g.user.email,
-        patient_id=p.id,
-    )
-    db.session.commit()
-    response = make_response(
-        render_template("clinician/patient.html", record=record, printable=True)
-    )
-    return response
+    return _record_page(patient_id, "patient.print", printable=True)

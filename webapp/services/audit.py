@@ -11,7 +11,7 @@ from typing import Any
 from flask import has_request_context, request
 
 from webapp.extensions import db
-from webapp.models import AuditEvent
+from webapp.models import AuditEvent, User
 
 
 def record(
@@ -41,3 +41,8 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_by(user: User, action: str, **fields: Any) -> AuditEvent:
+    """:func:`record` for a signed-in member of staff (``actor_type`` ``user``)."""
+    return record(action, actor_type="user", actor_id=user.id, actor_label=user.email, **fields)
