@@ -8,15 +8,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.webapp.dashboard_support import follow_with_odi_totals
 from webapp.extensions import db
 from webapp.models import (
-    Enrolment,
-    Invitation,
     Protocol,
     Register,
-    Response,
     RoleAssignment,
-    Score,
     TimePoint,
     Unit,
     User,
@@ -54,51 +51,6 @@ def _user(email: str, role: str | None, *, unit=None, register=None) -> User:  #
         )
     db.session.add(user)
     return user
-
-
-def _enrol_with_scores(patient, unit, protocol, index_date, values):  # type: ignore[no-untyped-def]
-    enr = Enrolment(
-        patient_id=patient.id, protocol_id=protocol.id, unit_id=unit.id, index_date=index_date
-    )
-    db.session.add(enr)
-    db.session.flush()
-    for tp, value in zip(protocol.time_points, values, strict=False):
-        opens = dt.datetime.combine(index_date, dt.time(), dt.UTC) + dt.timedelta(tp.offset_days)
-        inv = Invitation(
-            enrolment_id=enr.id,
-            time_point_id=tp.id,
-            opens_at=opens,
-            expires_at=opens + dt.timedelta(days=30),
-            state="scheduled",
-        )
-        db.session.add(inv)
-        db.session.flush()
-        if value is None:
-            continue
-        inv.state, inv.completed_at = "completed", opens + dt.timedelta(days=2)
-        resp = Response(
-            invitation_id=inv.id,
-            instrument_id="odi",
-            instrument_version="2.1a",
-            instrument_hash="sha256:test",
-            language="nb",
-            mode="self",
-            status="complete",
-            answers={"q01": 2, "q02": 1},
-            completed_at=inv.completed_at,
-        )
-        db.session.add(resp)
-        db.session.flush()
-        db.session.add(
-            Score(
-                response_id=resp.id,
-                scale="total",
-                value=value,
-                algorithm_version="odi-test",
-                value_set="",
-            )
-        )
-    return enr
 
 
 @pytest.fixture
@@ -149,9 +101,11 @@ def world(app) -> World:  # type: ignore[no-untyped-def]
         other_unit, _ = get_or_create_patient(OTHER_UNIT_PATIENT_ID)
         other_reg, _ = get_or_create_patient(OTHER_REGISTER_PATIENT_ID)
         start = dt.date(2025, 1, 10)
-        _enrol_with_scores(own, unit_a1, protocols["reg-a"], start, [52.0, 30.0, 18.0])
-        _enrol_with_scores(other_unit, unit_a2, protocols["reg-a"], start, [40.0, None, None])
-        _enrol_with_scores(other_reg, unit_b1, protocols["reg-b"], start, [60.0, 58.0, None])
+        follow_with_odi_totals(own.id, unit_a1, protocols["reg-a"], start, [52.0, 30.0, 18.0])
+        follow_with_odi_totals(
+            other_unit.id, unit_a2, protocols["reg-a"], start, [40.0, None, None]
+        )
+        follow_with_odi_totals(other_reg.id, unit_b1, protocols["reg-b"], start, [60.0, 58.0, None])
         db.session.commit()
         w.users = {k: u.id for k, u in users.items()}
         w.patients = {"own": own.id, "other_unit": other_unit.id, "other_register": other_reg.id}

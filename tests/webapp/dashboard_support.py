@@ -18,6 +18,7 @@ from webapp.models import (
     TimePoint,
     Unit,
     User,
+    utcnow,
 )
 from webapp.national_id import synthetic_number
 from webapp.services.passwords import hash_password
@@ -67,9 +68,18 @@ def _user(email: str, role: str, unit: Unit | None = None, register: Register | 
     return user
 
 
-def _follow(
-    patient_id: int, unit: Unit, protocol: Protocol, index: dt.date, values: Sequence[float | None]
-) -> None:
+def follow_with_odi_totals(
+    patient_id: int,
+    unit: Unit,
+    protocol: Protocol,
+    index: dt.date,
+    values: Sequence[float | None],
+) -> Enrolment:
+    """Enrol a patient with one ODI total per time point (None = not answered).
+
+    Invitations are open for 30 days from index date + offset; an unanswered one whose
+    window has passed is ``expired``. Answered ones get a complete response and a score.
+    """
     enrolment = Enrolment(
         patient_id=patient_id, protocol_id=protocol.id, unit_id=unit.id, index_date=index
     )
@@ -77,18 +87,19 @@ def _follow(
     db.session.flush()
     for tp, value in zip(protocol.time_points, values, strict=True):
         opens = dt.datetime.combine(index, dt.time(), dt.UTC) + dt.timedelta(tp.offset_days)
+        expires = opens + dt.timedelta(days=30)
         inv = Invitation(
             enrolment_id=enrolment.id,
             time_point_id=tp.id,
             opens_at=opens,
-            expires_at=opens + dt.timedelta(days=30),
-            state="expired",
+            expires_at=expires,
+            state="expired" if expires <= utcnow() else "scheduled",
         )
         db.session.add(inv)
         db.session.flush()
         if value is None:
             continue
-        inv.state, inv.completed_at = "completed", opens + dt.timedelta(days=3)
+        inv.state, inv.completed_at = "completed", opens + dt.timedelta(days=2)
         response = Response(
             invitation_id=inv.id,
             instrument_id="odi",
@@ -97,7 +108,7 @@ def _follow(
             language="nb",
             mode="self",
             status="complete",
-            answers={},
+            answers={"q01": 2, "q02": 1},
             completed_at=inv.completed_at,
         )
         db.session.add(response)
@@ -107,10 +118,11 @@ def _follow(
                 response_id=response.id,
                 scale="total",
                 value=value,
-                algorithm_version="test",
+                algorithm_version="odi-test",
                 value_set="",
             )
         )
+    return enrolment
 
 
 def build() -> dict[str, int]:
@@ -133,7 +145,7 @@ def build() -> dict[str, int]:
     for unit, rows in ((unit_1, UNIT_1), (unit_2, UNIT_2)):
         for index, before, after in rows:
             patient, _ = get_or_create_patient(next(numbers))
-            _follow(patient.id, unit, protocol, index, (before, after))
+            follow_with_odi_totals(patient.id, unit, protocol, index, (before, after))
     users = {
         "lead_1": _user("lead1@qi.test", "unit_lead", unit=unit_1),
         "clinician_1": _user("clin1@qi.test", "clinician", unit=unit_1),
