@@ -79,7 +79,20 @@ class User(Timestamped, db.Model):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Legacy clear-text TOTP secret (before migration 0003); moved into
+    # ``totp_secret_encrypted`` (AES-GCM with the ID key machinery) at the next use.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The last TOTP time step accepted: a code of that step or earlier is a replay.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Set on accounts whose password someone else chose (created by an admin): the owner
+    # must choose a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    # A privileged account created on the web waits for a second person's approval.
+    pending_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by_id: Mapped[int | None] = mapped_column(Integer)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
@@ -128,6 +141,7 @@ class AttemptCounter(db.Model):
     key: Mapped[str] = mapped_column(String(128))
     window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Patient(Timestamped, db.Model):
@@ -232,6 +246,9 @@ class Response(db.Model):
     status: Mapped[str] = mapped_column(String(8), default="draft")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     current_page: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every page save: a save applies only to the revision it read (no lost
+    # update between pages saved at once).
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -247,6 +264,8 @@ class PageSubmission(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
     page: Mapped[int] = mapped_column(Integer)
+    # SHA-256 of the page's answers: a replay of the key with other answers is a conflict.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -298,6 +317,8 @@ class OutboxMessage(Timestamped, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     send_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # While ``sending``: the claim expires then (a worker that died); retried after it.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
