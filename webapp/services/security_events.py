@@ -1,0 +1,62 @@
+"""Security events: failed logins, lockouts, wrong second-factor codes, denials, blocked
+token guessing, logouts, password and factor changes.
+
+Each event goes to the audit log (append-only, committed with the caller's transaction)
+and to the ``openprom.security`` logger as one structured (JSON) line. Neither ever
+carries a national ID, a password, a code or a token: e-mail addresses are hashed in the
+log line (the audit row keeps the account id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from flask import has_request_context, request
+
+from webapp.services import audit
+
+log = logging.getLogger("openprom.security")
+
+
+def _email_ref(email: str | None) -> str | None:
+    if not email:
+        return None
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def record(
+    event: str,
+    *,
+    user_id: int | None = None,
+    email: str | None = None,
+    outcome: str = "failure",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Write security event ``event`` (e.g. ``login.failed``) to the audit log and the log.
+
+    ``email`` is kept in the audit row's actor label (staff addresses are not health data)
+    and only as a short hash in the log line.
+    """
+    ip = request.remote_addr if has_request_context() else None
+    audit.record(
+        f"security.{event}",
+        actor_type="security",
+        actor_id=user_id,
+        actor_label=(email or "")[:254],
+        subject=event,
+        details={"outcome": outcome, **(details or {})},
+    )
+    line = {
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "email_ref": _email_ref(email),
+        "ip": ip,
+        "path": request.path if has_request_context() else None,
+        **(details or {}),
+    }
+    level = logging.INFO if outcome == "success" else logging.WARNING
+    log.log(level, json.dumps(line, sort_keys=True, default=str))
