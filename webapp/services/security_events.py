@@ -55,7 +55,7 @@ def record(
         "user_id": user_id,
         "email_ref": _email_ref(email),
         "ip": ip,
-        "path": request.path if has_request_context() else None,
+        "endpoint": request.endpoint if has_request_context() else None,
         **(details or {}),
     }
     level = logging.INFO if outcome == "success" else logging.WARNING
