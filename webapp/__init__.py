@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import flask_config, load_settings
 from webapp.extensions import csrf, db, migrate
@@ -35,6 +36,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         env = {**os.environ, "OPENPROM_DATABASE_URL": overrides["SQLALCHEMY_DATABASE_URI"]}
     app.config.update(flask_config(load_settings(Path(app.instance_path), env)))
     app.config.update(overrides)
+    hops = int(app.config.get("OPENPROM_TRUSTED_PROXIES") or 0)
+    if hops:  # behind N reverse proxies: client address, scheme and host from X-Forwarded-*
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -47,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.cli import register_commands
     from webapp.clinician import bp as clinician_bp
     from webapp.health import bp as health_bp
+    from webapp.http_policy import init_http_policy
     from webapp.patient import bp as patient_bp
 
     app.register_blueprint(health_bp)
@@ -57,12 +64,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)
     register_commands(app)
     init_auth(app)
+    init_http_policy(app)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: Flask-WTF's strict CSRF check over HTTPS needs the Referer, and
+        # invitation tokens in URLs still never leave the site.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 

@@ -33,6 +33,11 @@ class Settings:
     base_url: str
     instance_path: Path
     cookie_secure: bool
+    trusted_proxies: int = 0
+    token_max_failures: int = 20
+    token_failure_window: int = 900
+    max_content_length: int = 1024 * 1024  # bytes of a request body (413 above)
+    max_form_parts: int = 200  # fields + files of a multipart form (413 above)
 
 
 def _instance_keys(instance_path: Path) -> dict[str, str]:
@@ -51,6 +56,19 @@ def _flag(value: str | None, *, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _count(env: dict[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
 
 
 def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Settings:
@@ -82,6 +100,13 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
         cookie_secure=_flag(
             env.get("OPENPROM_COOKIE_SECURE"), default=base_url.startswith("https:")
         ),
+        trusted_proxies=_count(env, "OPENPROM_TRUSTED_PROXIES", 0),
+        token_max_failures=_count(env, "OPENPROM_TOKEN_MAX_FAILURES", 20, minimum=1),
+        token_failure_window=_count(env, "OPENPROM_TOKEN_FAILURE_WINDOW", 900, minimum=1),
+        max_content_length=_count(
+            env, "OPENPROM_MAX_CONTENT_LENGTH", 1024 * 1024, minimum=16 * 1024
+        ),
+        max_form_parts=_count(env, "OPENPROM_MAX_FORM_PARTS", 200, minimum=10),
     )
 
 
@@ -99,4 +124,9 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "SESSION_COOKIE_SECURE": settings.cookie_secure,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        "OPENPROM_TRUSTED_PROXIES": settings.trusted_proxies,
+        "OPENPROM_TOKEN_MAX_FAILURES": settings.token_max_failures,
+        "OPENPROM_TOKEN_FAILURE_WINDOW": settings.token_failure_window,
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "MAX_FORM_PARTS": settings.max_form_parts,
     }

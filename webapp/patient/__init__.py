@@ -8,8 +8,6 @@ bp = Blueprint("patient", __name__, template_folder="../templates")
 # Patient-flow settings read from the environment unless create_app(config) sets them.
 ENV_SETTINGS = {
     "OPENPROM_INNSYN_DAYS": int,  # days a patient can see their answers after submitting
-    "OPENPROM_TOKEN_MAX_FAILURES": int,  # failed link lookups per client per 15 minutes
-    "OPENPROM_TOKEN_RATE_LIMIT": str,  # Flask-Limiter limit on /s/ routes
 }
 
 
@@ -18,13 +16,11 @@ def _setup(state) -> None:  # type: ignore[no-untyped-def]
     import os
 
     from webapp.i18n import init_i18n
-    from webapp.patient.limits import limiter
 
     for name, kind in ENV_SETTINGS.items():
         if name not in state.app.config and os.environ.get(name):
             state.app.config[name] = kind(os.environ[name])
     init_i18n(state.app)
-    limiter.init_app(state.app)
 
 
 from webapp.patient import views  # noqa: E402,F401

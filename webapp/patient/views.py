@@ -33,7 +33,6 @@ from webapp.patient.forms import (
     posted_codes,
     unexpected_fields,
 )
-from webapp.patient.limits import limiter, token_route_limit
 from webapp.patient.presenters import (
     insight_view,
     local_date,
@@ -47,6 +46,7 @@ from webapp.services.patients import is_child
 LANG_COOKIE = "openprom_lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 NOT_FOUND = 404
+TOO_MANY = 429
 IDEM_KEY = re.compile(r"[0-9a-f]{32}")
 START_FIELDS = frozenset({"csrf_token", "mode", "relation"})
 
@@ -71,15 +71,13 @@ def home():  # type: ignore[no-untyped-def]
 
 
 def _unavailable():  # type: ignore[no-untyped-def]
-    response = make_response(render_template("patient/unavailable.html", switch_url="/"), NOT_FOUND)
+    """The dead-link page: 404, or 429 once this client failed too often (same page)."""
+    status = TOO_MANY if g.get("token_blocked") else NOT_FOUND
+    response = make_response(render_template("patient/unavailable.html", switch_url="/"), status)
     response.headers["Cache-Control"] = "no-store"
+    if status == TOO_MANY:
+        response.headers["Retry-After"] = str(invitations.retry_after())
     return response
-
-
-@bp.errorhandler(429)
-def _too_many(_exc):  # type: ignore[no-untyped-def]
-    _choose_language(None)
-    return _unavailable()
 
 
 @bp.errorhandler(400)
@@ -124,13 +122,14 @@ def _remember_language(response):  # type: ignore[no-untyped-def]
 
 
 def _open(token: str) -> Access | None:
-    """Resolve ``token`` (counting failures per client); None means the friendly 404."""
-    client = request.remote_addr or "unknown"
-    if invitations.is_blocked(client):
-        return None
+    """Resolve ``token``; None means the friendly 404 (429 for a client over the limit).
+
+    A valid link is resolved first and never throttled; only a failed lookup touches the
+    per-client failure counter.
+    """
     access = invitations.resolve(token)
     if access is None:
-        invitations.count_failure(client)
+        g.token_blocked = invitations.count_failure(request.remote_addr or "unknown")
         return None
     g.invitation = access.invitation
     return access
@@ -157,7 +156,6 @@ def _go(step: responses.Step, token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/s/<token>")
-@limiter.limit(token_route_limit)
 def entry(token: str):  # type: ignore[no-untyped-def]
     """The short link: continue where the patient left off, or show their results."""
     access = _open(token)
@@ -170,7 +168,6 @@ def entry(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/s/<token>/start", methods=["GET", "POST"])
-@limiter.limit(token_route_limit)
 def start(token: str):  # type: ignore[no-untyped-def]
     """First screen: who answers (the patient or someone on their behalf)."""
     access = _open(token)
@@ -210,7 +207,6 @@ def start(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/s/<token>/q/<instrument_id>/<int:page>", methods=["GET", "POST"])
-@limiter.limit(token_route_limit)
 def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-def]
     """One questionnaire page: show it, or save its answers into the draft."""
     access = _open(token)
@@ -303,7 +299,6 @@ def _back_url(invitation: Any, instrument: Instrument, page: int, token: str) ->
 
 
 @bp.get("/s/<token>/review")
-@limiter.limit(token_route_limit)
 def review(token: str):  # type: ignore[no-untyped-def]
     """Review of every answer before the final submit."""
     access = _open(token)
@@ -319,7 +314,6 @@ def review(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/s/<token>/submit")
-@limiter.limit(token_route_limit)
 def submit(token: str):  # type: ignore[no-untyped-def]
     """Final submit: store the answers and scores; a repeated submit changes nothing."""
     access = _open(token)
@@ -338,7 +332,6 @@ def submit(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/s/<token>/thanks")
-@limiter.limit(token_route_limit)
 def thanks(token: str):  # type: ignore[no-untyped-def]
     """Thank-you page after submitting, with the way to see one's own answers."""
     access = _open(token)

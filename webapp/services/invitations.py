@@ -2,8 +2,12 @@
 
 A token is 24 URL-safe characters (144 random bits). Looking up an unknown, expired or
 used token costs the same (one hash, one indexed query) and the caller shows the same page
-for each, so the answer is no oracle. Failed lookups are counted per client address in
-the database (:class:`AttemptCounter`); past the limit every lookup is refused.
+for each, so the answer is no oracle. A valid token always works (a patient holding a
+real link is never throttled, whoever shares their address); failed lookups are counted
+per client address and window in the database (:class:`AttemptCounter`, shared by every
+worker and host), and past the limit a client's failed lookups get status 429 and one
+``token.blocked`` security event per window. With 144 random bits per token, guessing
+is hopeless anyway; the counter makes a guesser visible.
 """
 
 from __future__ import annotations
@@ -13,15 +17,16 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.crypto import token_hash
 from webapp.extensions import db
 from webapp.models import AttemptCounter, Enrolment, Invitation, Patient, TimePoint, utcnow
+from webapp.services import security_events
 
 TOKEN_BYTES = 18
-ATTEMPT_WINDOW = dt.timedelta(minutes=15)
+DEFAULT_FAILURE_WINDOW = 900  # seconds
 DEFAULT_MAX_FAILURES = 20
 DEFAULT_INNSYN_DAYS = 90
 
@@ -86,45 +91,75 @@ def innsyn_until(completed_at: dt.datetime) -> dt.datetime:
     return completed_at + dt.timedelta(days=days)
 
 
+def _window() -> int:
+    """Length of a failure-counting window in seconds (``OPENPROM_TOKEN_FAILURE_WINDOW``)."""
+    return int(current_app.config.get("OPENPROM_TOKEN_FAILURE_WINDOW", DEFAULT_FAILURE_WINDOW))
+
+
+def _max_failures() -> int:
+    return int(current_app.config.get("OPENPROM_TOKEN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+
+
 def _window_start(now: dt.datetime) -> dt.datetime:
-    seconds = int(ATTEMPT_WINDOW.total_seconds())
+    seconds = _window()
     epoch = int(now.timestamp())
     return dt.datetime.fromtimestamp(epoch - epoch % seconds, dt.UTC)
 
 
-def failures(client_key: str, now: dt.datetime | None = None) -> int:
-    """Failed token lookups from ``client_key`` in the current window."""
+def retry_after(now: dt.datetime | None = None) -> int:
+    """Seconds until the current failure window ends (for ``Retry-After``)."""
     now = now or utcnow()
+    return max(1, _window() - int(now.timestamp()) % _window())
+
+
+def failures(client_key: str, now: dt.datetime | None = None) -> int:
+    """Failed token lookups from ``client_key`` in the current window (one indexed row)."""
     count = db.session.scalar(
-        select(func.coalesce(func.sum(AttemptCounter.count), 0)).where(
+        select(AttemptCounter.count).where(
             AttemptCounter.key == f"token:{client_key}",
-            AttemptCounter.window_start == _window_start(now),
+            AttemptCounter.window_start == _window_start(now or utcnow()),
         )
     )
     return int(count or 0)
 
 
 def is_blocked(client_key: str, now: dt.datetime | None = None) -> bool:
-    """Whether ``client_key`` has failed too often in this window (all lookups refused)."""
-    limit = int(current_app.config.get("OPENPROM_TOKEN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
-    return failures(client_key, now) >= limit
+    """Whether ``client_key`` has failed more than the limit in this window."""
+    return failures(client_key, now) > _max_failures()
 
 
-def count_failure(client_key: str, now: dt.datetime | None = None) -> None:
-    """Count one failed lookup (atomic increment; commits its own small transaction)."""
-    key, start = f"token:{client_key}", _window_start(now or utcnow())
+def count_failure(client_key: str, now: dt.datetime | None = None) -> bool:
+    """Count one failed lookup; True when ``client_key`` is now over the limit (blocked).
+
+    One atomic increment of the (key, window) row (its unique index finds it), returning
+    the new count; commits its own small transaction. The first failure past the limit in
+    a window records the security event ``token.blocked`` (once: the counts are unique).
+    """
+    now = now or utcnow()
+    key, start = f"token:{client_key}", _window_start(now)
     stmt = (
         update(AttemptCounter)
         .where(AttemptCounter.key == key, AttemptCounter.window_start == start)
-        .values(count=AttemptCounter.count + 1)
+        .values(count=AttemptCounter.count + 1, last_at=now)
+        .returning(AttemptCounter.count)
+        .execution_options(synchronize_session=False)
     )
-    if db.session.execute(stmt).rowcount == 0:
+    count = db.session.execute(stmt).scalar_one_or_none()
+    if count is None:
         try:
             with db.session.begin_nested():
-                db.session.add(AttemptCounter(key=key, window_start=start, count=1))
-        except IntegrityError:
-            db.session.execute(stmt)
+                db.session.add(AttemptCounter(key=key, window_start=start, count=1, last_at=now))
+            count = 1
+        except IntegrityError:  # another request created the row first
+            count = db.session.execute(stmt).scalar_one()
+    limit = _max_failures()
+    if count == limit + 1:
+        security_events.record(
+            "token.blocked",
+            details={"failures": count, "limit": limit, "window_seconds": _window()},
+        )
     db.session.commit()
+    return count > limit
 
 
 def invitations_of(patient: Patient) -> list[Invitation]:
