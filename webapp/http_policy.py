@@ -1,0 +1,43 @@
+"""Response policy for staff pages and oversized requests.
+
+* Every staff response (blueprints ``clinician``, ``admin``, ``api`` and any path under
+  their prefixes, including CSV downloads, redirects and error pages) carries
+  ``Cache-Control: no-store``: these pages show health data and must not stay in a
+  browser or proxy cache.
+* Every response over HTTPS carries ``Strict-Transport-Security``.
+* A request body above ``MAX_CONTENT_LENGTH`` (or with more than ``MAX_FORM_PARTS`` parts)
+  gets 413 with a plain staff page in Norwegian; the patient blueprint has its own 413 page
+  in the patient's language (``webapp/patient/views.py``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+
+STAFF_BLUEPRINTS = frozenset({"clinician", "admin", "api"})
+STAFF_PREFIXES = ("/clinician/", "/admin/", "/api/")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def is_staff_request() -> bool:
+    """Whether the current request is for a staff page (by blueprint, else by path)."""
+    if request.blueprint in STAFF_BLUEPRINTS:
+        return True
+    path = request.path if request.path.endswith("/") else request.path + "/"
+    return path.startswith(STAFF_PREFIXES)
+
+
+def init_http_policy(app: Flask) -> None:
+    """Register the staff no-store header, HSTS and the staff 413 page on ``app``."""
+
+    @app.after_request
+    def staff_no_store(response: Response) -> Response:
+        if is_staff_request():
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
+
+    @app.errorhandler(413)
+    def too_large(_exc: Exception):  # type: ignore[no-untyped-def]
+        return render_template("clinician/too_large.html"), 413
