@@ -18,6 +18,7 @@ from sqlalchemy import (
     Delete,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -195,7 +196,11 @@ class Enrolment(Timestamped, db.Model):
     """A patient followed by a protocol at a unit from an index date."""
 
     __tablename__ = "enrolment"
-    __table_args__ = (UniqueConstraint("patient_id", "protocol_id", "unit_id", "index_date"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "protocol_id", "unit_id", "index_date"),
+        # dashboards: enrolments of a unit and protocol by index year (covering)
+        Index("ix_enrolment_dashboard", "unit_id", "protocol_id", "index_date"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"), index=True)
@@ -212,7 +217,18 @@ class Invitation(Timestamped, db.Model):
     """An invitation to answer one time point's questionnaires (only the token hash is kept)."""
 
     __tablename__ = "invitation"
-    __table_args__ = (UniqueConstraint("enrolment_id", "time_point_id"),)
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "time_point_id"),
+        # dashboards: due / closed invitations per enrolment (covering)
+        Index(
+            "ix_invitation_dashboard",
+            "enrolment_id",
+            "time_point_id",
+            "opens_at",
+            "expires_at",
+            "completed_at",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"), index=True)
     time_point_id: Mapped[int] = mapped_column(ForeignKey("time_point.id"))
@@ -234,7 +250,11 @@ class Response(db.Model):
     """The answers to one instrument within an invitation (draft until completed)."""
 
     __tablename__ = "response"
-    __table_args__ = (UniqueConstraint("invitation_id", "instrument_id"),)
+    __table_args__ = (
+        UniqueConstraint("invitation_id", "instrument_id"),
+        # dashboards: completed responses of an invitation (covering)
+        Index("ix_response_dashboard", "invitation_id", "status", "instrument_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), index=True)
     instrument_id: Mapped[str] = mapped_column(String(40))
@@ -273,7 +293,11 @@ class Score(db.Model):
     """One score of a completed response, with the algorithm version and value set used."""
 
     __tablename__ = "score"
-    __table_args__ = (UniqueConstraint("response_id", "scale", "value_set"),)
+    __table_args__ = (
+        UniqueConstraint("response_id", "scale", "value_set"),
+        # dashboards: the score values of a response (covering)
+        Index("ix_score_dashboard", "response_id", "scale", "value"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
     scale: Mapped[str] = mapped_column(String(40))

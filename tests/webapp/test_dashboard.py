@@ -82,68 +82,93 @@ def _client(app, qi, key: str):  # type: ignore[no-untyped-def]
     return client
 
 
-def _facts(app):  # type: ignore[no-untyped-def]
+def _stats():  # type: ignore[no-untyped-def]
     register = db.session.query(Register).filter_by(name="qi-reg").one()
-    return d.load_facts(register), {u.name: u.id for u in db.session.query(Unit)}
+    return d.RegisterStats(register), {u.name: frozenset({u.id}) for u in db.session.query(Unit)}
 
 
 def test_medians_quartiles_and_suppression(app, qi):
     with app.app_context():
-        facts, units = _facts(app)
-        unit_1 = d.where({units["qi-1"]})
-        base = d.summarise(d.values(facts, "lumbar", "baseline", "odi", "total", unit_1))
+        stats, units = _stats()
+        base = stats.summary("lumbar", "baseline", "odi", "total", units["qi-1"])
         # 30 40 44 50 52 60: median 47, Q1 = 40 + 0.25*4 = 41, Q3 = 50 + 0.75*2 = 51.5
         assert (base.n, base.median, base.q1, base.q3) == (6, 47.0, 41.0, 51.5)
         assert base.text() == "47 (41–51.5), n=6"
-        whole = d.summarise(d.values(facts, "lumbar", "12m", "odi", "total", d.where()))
+        whole = stats.summary("lumbar", "12m", "odi", "total")
         # 10 20 20 30 35 40 60: median 30, Q1 = 20, Q3 = 35 + 0.5*5 = 37.5
         assert (whole.n, whole.median, whole.q1, whole.q3) == (7, 30.0, 20.0, 37.5)
-        small = d.summarise(
-            d.values(facts, "lumbar", "baseline", "odi", "total", d.where({units["qi-2"]}))
-        )
+        small = stats.summary("lumbar", "baseline", "odi", "total", units["qi-2"])
         assert small.suppressed and small.text() == "n<5" and small.median is None
+        # 2024 only: 40 50 60 64 70 (median 60); 2025 in unit 1: 30 44 52, suppressed
+        year = stats.summary("lumbar", "baseline", "odi", "total", year=2024)
+        assert (year.n, year.median, year.q1, year.q3) == (5, 60.0, 50.0, 64.0)
+        assert stats.summary("lumbar", "baseline", "odi", "total", units["qi-1"], 2025).n == 3
+
+
+def test_histogram_counts_each_value_once(app, qi):
+    with app.app_context():
+        stats, units = _stats()
+        # unit 1 at baseline over 0..100 in ten bins: 30 | 40 44 | 50 52 | 60
+        base = stats.summary("lumbar", "baseline", "odi", "total", units["qi-1"], None, (0, 100))
+        assert base.counts == (0, 0, 0, 1, 2, 2, 1, 0, 0, 0)
+        assert base.edges[:3] == (0.0, 10.0, 20.0) and base.edges[-1] == 100.0
 
 
 def test_response_rates_count_closed_invitations(app, qi):
     with app.app_context():
-        facts, units = _facts(app)
-        rate = d.response_rate(facts, "lumbar", "12m", "odi", d.where({units["qi-1"]}))
+        stats, units = _stats()
+        rate = stats.response_rate("lumbar", "12m", "odi", units["qi-1"])
         assert (rate.k, rate.n) == (5, 6)  # 5 answered, 1 expired unanswered
         assert rate.text() == "83 % (n=6)"
-        whole = d.response_rate(facts, "lumbar", "12m", "odi", d.where())
+        whole = stats.response_rate("lumbar", "12m", "odi")
         assert (whole.k, whole.n) == (7, 9)
-        small = d.response_rate(facts, "lumbar", "12m", "odi", d.where({units["qi-2"]}))
+        small = stats.response_rate("lumbar", "12m", "odi", units["qi-2"])
         assert small.suppressed and small.value is None and small.ci is None
+        assert stats.response_rate("lumbar", "12m", "cat").n == 0  # not asked at 12m
 
 
 def test_change_beyond_mid_and_wilson_interval(app, qi):
     with app.app_context():
-        facts, units = _facts(app)
-        pairs = d.paired(
-            facts, "lumbar", "odi", "total", "baseline", "12m", d.where({units["qi-1"]})
-        )
+        stats, units = _stats()
         # -20, -5, -40, -4, -20: three improve by at least 10, none worsen
-        improved, worsened = d.change_shares(pairs, "odi", "total")
+        improved, worsened = stats.change(
+            "lumbar", "odi", "total", "baseline", "12m", units["qi-1"]
+        )
         assert (improved.k, improved.n, worsened.k) == (3, 5, 0)
         low, high = improved.ci
         assert low == pytest.approx(0.2307, abs=1e-4) and high == pytest.approx(0.8824, abs=1e-4)
-        by_year = d.paired(facts, "lumbar", "odi", "total", "baseline", "12m", d.where(year=2024))
-        share, _ = d.change_shares(by_year, "odi", "total")
+        share, _ = stats.change("lumbar", "odi", "total", "baseline", "12m", year=2024)
         assert (share.k, share.n) == (3, 5)  # 2024: (50,30) (60,20) (70,20) of five pairs
+        # unit 2: 70 -> 20 improves; 64 -> 60 changes by 4 only
+        improved, worsened = stats.change(
+            "lumbar", "odi", "total", "baseline", "12m", units["qi-2"]
+        )
+        assert (improved.k, improved.n, worsened.k) == (1, 2, 0)
+        assert stats.change("lumbar", "odi", "band", "baseline", "12m") is None  # no MID
+
+
+def test_change_shares_of_listed_pairs():
+    # ODI total, MID 10 (lower is better): 50->30 and 40->30 improve, 30->40 worsens,
+    # 30->35 is within the MID
+    improved, worsened = d.change_shares(
+        [(50, 30), (40, 30), (30, 40), (30, 35), (44, 40)], "odi", "total"
+    )
+    assert (improved.k, worsened.k, improved.n) == (2, 1, 5)
+    assert d.change_shares([(1, 2)], "gspeq", "q01") is None
 
 
 def test_indicators_and_levels(app, qi):
     with app.app_context():
-        facts, units = _facts(app)
+        stats, units = _stats()
         improved, threshold, response, _ = ind.for_register("qi-reg")
-        unit_1 = d.where({units["qi-1"]})
-        share = d.indicator_share(facts, improved, unit_1)
+        share = stats.indicator_share(improved, units["qi-1"])
         assert (share.k, share.n) == (3, 5) and improved.level(share.value) == "moderate"
-        share = d.indicator_share(facts, threshold, unit_1)
+        share = stats.indicator_share(threshold, units["qi-1"])
         assert (share.k, share.n) == (2, 5)  # 12-month totals 20 and 10 are <= 22
         assert threshold.level(share.value) == "moderate"
-        share = d.indicator_share(facts, response, d.where())
+        share = stats.indicator_share(response)
         assert (share.k, share.n) == (7, 9) and response.level(share.value) == "low"
+        assert stats.years == [2025, 2024]
 
 
 def test_unit_dashboard_page(app, qi):

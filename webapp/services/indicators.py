@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,7 +188,20 @@ def load_file(path: Path) -> tuple[Indicator, ...]:
     return tuple(_indicator(path, spec) for spec in data["indicators"])
 
 
+@lru_cache(maxsize=64)
+def _load_unchanged(path: Path, mtime_ns: int, size: int) -> tuple[Indicator, ...]:
+    return load_file(path)
+
+
 def for_register(register_name: str) -> tuple[Indicator, ...]:
-    """The indicators of ``register_name`` (none when it has no file)."""
+    """The indicators of ``register_name`` (none when it has no file).
+
+    The parsed file is kept until the file changes (modification time or size), so a page
+    view does not parse YAML and a corrected file is used at once.
+    """
     path = config_dir() / f"{register_name}.yaml"
-    return load_file(path) if path.exists() else ()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return ()
+    return _load_unchanged(path, stat.st_mtime_ns, stat.st_size)

@@ -1,5 +1,6 @@
 """What the unit dashboard and the register's indicator page show, ready for templates and
-CSV downloads. Numbers come from :mod:`webapp.services.dashboard` (suppression included)."""
+CSV downloads. Numbers come from the aggregate queries of
+:class:`webapp.services.dashboard.RegisterStats` (suppression included)."""
 
 from __future__ import annotations
 
@@ -112,20 +113,13 @@ class UnitReport:
     indicators: list[IndicatorTable]
 
 
-def _scales(facts: d.Facts, protocol: str, unit_ids: set[int]) -> list[tuple[str, str]]:
-    seen: dict[tuple[str, str], None] = {}
-    for f in facts.scores:
-        key = (f.instrument, f.scale)
-        if f.protocol == protocol and f.unit_id in unit_ids and key not in HIDDEN_SCALES:
-            seen.setdefault(key, None)
-    return list(seen)
-
-
-def _protocol_block(facts: d.Facts, name: str, unit: Unit, year: int | None) -> ProtocolBlock:
-    protocol = facts.protocols[name]
+def _protocol_block(
+    stats: d.RegisterStats, name: str, unit: Unit, year: int | None
+) -> ProtocolBlock:
+    protocol = stats.protocols[name]
     time_points = list(protocol.time_points)
     block = ProtocolBlock(name, protocol.title)
-    mine, everyone = d.where({unit.id}, year), d.where(None, year)
+    mine = frozenset({unit.id})
     instrument_ids = list(dict.fromkeys(i for tp in time_points for i in tp.instruments))
     for tp in time_points:
         for iid in tp.instruments:
@@ -133,25 +127,27 @@ def _protocol_block(facts: d.Facts, name: str, unit: Unit, year: int | None) -> 
                 RateRow(
                     tp.title,
                     instrument_title(iid),
-                    d.response_rate(facts, name, tp.name, iid, mine),
-                    d.response_rate(facts, name, tp.name, iid, everyone),
+                    stats.response_rate(name, tp.name, iid, mine, year),
+                    stats.response_rate(name, tp.name, iid, None, year),
                 )
             )
-    for iid, scale in _scales(facts, name, set(facts.units)):
-        if iid not in instrument_ids:
-            continue
+    stats.distributions(name, mine, year)  # one query for the unit and register columns
+    scales = [
+        (iid, scale)
+        for iid, scale in stats.scales(name)
+        if iid in instrument_ids and (iid, scale) not in HIDDEN_SCALES
+    ]
+    scales.sort(key=lambda key: instrument_ids.index(key[0]))  # stable: scoring order within
+    for iid, scale in scales:
         info = score_info(iid, scale)
         rows = []
         for tp in time_points:
             if iid not in tp.instruments:
                 continue
+            cell = (name, tp.name, iid, scale)
             bounds = (info.low, info.high)
-            own = d.summarise(
-                d.values(facts, name, tp.name, iid, scale, mine), bounds, info.decimals
-            )
-            reg = d.summarise(
-                d.values(facts, name, tp.name, iid, scale, everyone), bounds, info.decimals
-            )
+            own = stats.summary(*cell, mine, year, bounds, info.decimals)
+            reg = stats.summary(*cell, None, year, bounds, info.decimals)
             title = f"Fordeling av {info.label}, {tp.title}, n={own.n}"
             svg = "" if own.suppressed else histogram(own.counts, own.edges, title=title)
             rows.append(ScoreRow(tp.title, own, reg, svg))
@@ -163,10 +159,12 @@ def _protocol_block(facts: d.Facts, name: str, unit: Unit, year: int | None) -> 
             continue
         first = time_points[0]
         for tp in time_points[1:]:
-            own_pairs = d.paired(facts, name, iid, scale, first.name, tp.name, mine)
-            reg_pairs = d.paired(facts, name, iid, scale, first.name, tp.name, everyone)
-            improved, worsened = d.change_shares(own_pairs, iid, scale) or (d.Share(0, 0),) * 2
-            reg_improved = (d.change_shares(reg_pairs, iid, scale) or (d.Share(0, 0),))[0]
+            improved, worsened = stats.change(
+                name, iid, scale, first.name, tp.name, mine, year
+            ) or ((d.Share(0, 0),) * 2)
+            reg_improved = (
+                stats.change(name, iid, scale, first.name, tp.name, None, year) or (d.Share(0, 0),)
+            )[0]
             block.changes.append(
                 ChangeRow(
                     instrument_title(iid),
@@ -182,29 +180,29 @@ def _protocol_block(facts: d.Facts, name: str, unit: Unit, year: int | None) -> 
 
 
 def indicator_tables(
-    facts: d.Facts,
+    stats: d.RegisterStats,
     indicators: tuple[ind.Indicator, ...],
     *,
     highlight: int | None = None,
     max_years: int = 3,
 ) -> list[IndicatorTable]:
     """Each indicator by unit (rows, plus the whole register) and index year (columns)."""
-    years = sorted(facts.years[:max_years])
+    years = sorted(stats.years[:max_years])
     columns = [str(y) for y in years] + ["Alle år"]
     tables = []
     for indicator in indicators:
         rows = []
-        taking_part = {f.unit_id for f in facts.invitations if f.protocol == indicator.protocol}
-        groups: list[tuple[str, int | None, set[int] | None]] = [
-            (u.title, u.id, {u.id})
-            for u in sorted(facts.units.values(), key=lambda u: u.name)
+        taking_part = stats.units_taking_part(indicator.protocol)
+        groups: list[tuple[str, int | None, d.Units]] = [
+            (u.title, u.id, frozenset({u.id}))
+            for u in sorted(stats.units.values(), key=lambda u: u.name)
             if u.id in taking_part
         ]
         groups.append(("Hele registeret", None, None))
         for label, unit_id, ids in groups:
             cells = []
             for year in [*years, None]:
-                share = d.indicator_share(facts, indicator, d.where(ids, year))
+                share = stats.indicator_share(indicator, ids, year)
                 cells.append((share, None if share.suppressed else indicator.level(share.value)))
             rows.append(IndicatorRow(label, unit_id, cells))
         bars = [(r.label, r.cells[-1][0].value, r.unit_id == highlight) for r in rows]
@@ -222,21 +220,18 @@ def indicator_tables(
 def unit_report(unit: Unit, year: int | None = None) -> UnitReport:
     """The dashboard of ``unit`` for index ``year`` (None = all years)."""
     register = unit.register
-    facts = d.load_facts(register)
-    names = list(dict.fromkeys(f.protocol for f in facts.invitations if f.unit_id == unit.id))
-    blocks = [_protocol_block(facts, name, unit, year) for name in names]
-    tables = [
-        t
-        for t in indicator_tables(facts, ind.for_register(register.name), highlight=unit.id)
-        if any(row.unit_id == unit.id for row in t.rows)  # only protocols the unit runs
-    ]
-    return UnitReport(unit, register, year, facts.years, blocks, tables)
+    stats = d.RegisterStats(register)
+    blocks = [_protocol_block(stats, name, unit, year) for name in stats.protocols_of(unit.id)]
+    runs = set(stats.protocols_of(unit.id))  # only indicators of protocols the unit runs
+    indicators = tuple(i for i in ind.for_register(register.name) if i.protocol in runs)
+    tables = indicator_tables(stats, indicators, highlight=unit.id)
+    return UnitReport(unit, register, year, stats.years, blocks, tables)
 
 
 def register_indicators(register: Register) -> tuple[list[IndicatorTable], list[int]]:
     """The register's indicator tables and the index years in its data."""
-    facts = d.load_facts(register)
-    return indicator_tables(facts, ind.for_register(register.name)), facts.years
+    stats = d.RegisterStats(register)
+    return indicator_tables(stats, ind.for_register(register.name)), stats.years
 
 
 def _share_cells(share: d.Share) -> list[str]:
