@@ -14,6 +14,9 @@ def register_commands(app: Flask) -> None:
     from webapp.export_cli import register_export_commands
 
     register_export_commands(app)
+    from webapp.integrity_cli import register_integrity_commands
+
+    register_integrity_commands(app)
 
     @app.cli.command("demo")
     @click.option(

@@ -55,11 +55,14 @@ def test_replayed_page_submit_is_not_applied_twice(app, client):
     client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
     key = support.idem_from(client.get(f"/s/{enrolled.token}/q/eq5d5l/0").text)
     first = client.post(f"/s/{enrolled.token}/q/eq5d5l/0", data={"MO": "1", "idem": key})
-    replay = client.post(f"/s/{enrolled.token}/q/eq5d5l/0", data={"MO": "5", "idem": key})
+    replay = client.post(f"/s/{enrolled.token}/q/eq5d5l/0", data={"MO": "1", "idem": key})
     assert first.status_code == replay.status_code == 302
     assert replay.headers["Location"] == first.headers["Location"]
+    other = client.post(f"/s/{enrolled.token}/q/eq5d5l/0", data={"MO": "5", "idem": key})
+    assert other.status_code == 409  # the same key with other answers: a conflict, not saved
     with app.app_context():
         assert _response(app, "eq5d5l").answers == {"MO": 1}
+        assert _response(app, "eq5d5l").revision == 1
         assert db.session.query(PageSubmission).count() == 1
 
 

@@ -46,6 +46,8 @@ from webapp.services.patients import is_child
 LANG_COOKIE = "openprom_lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 NOT_FOUND = 404
+CONFLICT = 409
+BUSY = 503
 TOO_MANY = 429
 IDEM_KEY = re.compile(r"[0-9a-f]{32}")
 START_FIELDS = frozenset({"csrf_token", "mode", "relation"})
@@ -231,19 +233,28 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
         if extra:
             abort(400)
         form = form_class()
-        if form.validate():
-            responses.save_page(
-                response,
-                instrument,
-                page,
-                cleaned_answers(form, instrument, screen),
-                idempotency_key=_page_key(response.id, page, form.idem.data),
-                language=text_lang,
-            )
-            if form.ret.data == "review":
-                return _go(responses.next_step(invitation), token)
-            return _after(invitation, instrument, page, token)
         status = 422
+        if form.validate():
+            try:
+                result = responses.save_page(
+                    response,
+                    instrument,
+                    page,
+                    cleaned_answers(form, instrument, screen),
+                    idempotency_key=_page_key(response.id, page, form.idem.data),
+                    language=text_lang,
+                )
+            except responses.ConcurrentEdit:
+                return _busy(token)
+            if result is responses.SaveResult.CLOSED:
+                return _render("patient/already_sent.html", CONFLICT, token=token)
+            if result is not responses.SaveResult.CONFLICT:
+                if form.ret.data == "review":
+                    return _go(responses.next_step(invitation), token)
+                return _after(invitation, instrument, page, token)
+            # the same key came back with other answers: show them again with a fresh key
+            status = CONFLICT
+            form.idem.data = secrets.token_hex(16)
     else:
         saved = {k: str(v) for k, v in (response.answers or {}).items() if k in screen.items}
         form = form_class(formdata=None, data={**saved, "ret": request.args.get("ret", "")})
@@ -263,8 +274,18 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
         total=total,
         back_url=_back_url(invitation, instrument, page, token),
         vas=any(instrument.item(i).anchors for i in screen.items),
+        conflict=status == CONFLICT,
         has_choice=any(instrument.item(i).type == "choice" for i in screen.items),
     )
+
+
+def _busy(token: str):  # type: ignore[no-untyped-def]
+    """Other saves kept changing the draft at the same moment: not saved, try again."""
+    page = _render(
+        "patient/not_saved.html", BUSY, continue_url=url_for("patient.entry", token=token)
+    )
+    page.headers["Retry-After"] = "1"
+    return page
 
 
 def _page_key(response_id: int, page: int, posted: str | None) -> str:
@@ -328,6 +349,8 @@ def submit(token: str):  # type: ignore[no-untyped-def]
         return redirect(
             url_for("patient.page", token=token, instrument_id=exc.instrument_id, page=exc.page)
         )
+    except responses.ConcurrentEdit:
+        return _busy(token)
     return redirect(url_for("patient.thanks", token=token))
 
 

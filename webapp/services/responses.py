@@ -1,20 +1,31 @@
 """Answering an invitation: drafts saved per page, resume, review and final submit.
 
-- Every page submit saves the draft server-side (``Response.answers``, ``current_page``);
-  a replayed page (same idempotency key) is recognised and not applied twice.
+- Every page submit saves the draft server-side (``Response.answers``, ``current_page``)
+  with optimistic concurrency on ``Response.revision``: pages saved at once are all kept,
+  and nothing is saved once the response is completed. A replayed page (same idempotency
+  key) is recognised and not applied twice; the key is bound to a hash of the page's
+  answers, so a replay with other answers is refused as a conflict.
 - Final submit is idempotent by construction: conditional updates that only succeed while
-  ``completed_at`` is empty, plus the unique (invitation, instrument) of responses. Raw
-  answers and scores are written in the same transaction.
+  ``completed_at`` is empty (and the revision is the one scored), plus the unique
+  (invitation, instrument) of responses. Raw answers and scores are written in the same
+  transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import hashlib
+import json
+import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 import instruments
@@ -143,6 +154,57 @@ def reachable(invitation: Invitation, instrument_id: str, page: int) -> bool:
     return False
 
 
+class SaveResult(enum.Enum):
+    """What :func:`save_page` did with a posted page."""
+
+    SAVED = "saved"  # applied to the draft
+    REPLAYED = "replayed"  # this key was applied before with the same answers: no change
+    CONFLICT = "conflict"  # this key was applied before with other answers: nothing saved
+    CLOSED = "closed"  # the response was already submitted: nothing saved
+
+
+class ConcurrentEdit(RuntimeError):
+    """The draft kept changing under this request (other saves at once); try again."""
+
+
+MAX_ATTEMPTS = 8
+
+
+def content_hash(answers: dict[str, int | None]) -> str:
+    """SHA-256 of a page's answers in canonical JSON (sorted keys, None kept)."""
+    canonical = json.dumps(answers, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 (jitter, not secrets)
+
+
+def _insert_key(key: str, response_id: int, page: int, digest: str) -> bool:
+    """Insert the idempotency key in the open transaction; False when it already exists.
+
+    ``ON CONFLICT DO NOTHING`` instead of a savepoint: no aborted PostgreSQL transaction,
+    and no pysqlite savepoint that would commit the key on its own.
+    """
+    values = {
+        "idempotency_key": key,
+        "response_id": response_id,
+        "page": page,
+        "content_hash": digest,
+        "created_at": utcnow(),
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = PageSubmission.__table__
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)  # a row back means inserted (rowcount is -1 on psycopg)
+    )
+    return db.session.execute(stmt).first() is not None
+
+
 def save_page(
     response: Response,
     instrument: Instrument,
@@ -151,30 +213,64 @@ def save_page(
     *,
     idempotency_key: str,
     language: str,
-) -> bool:
-    """Save one page's answers into the draft; False when this key was already applied."""
-    if response.completed_at is not None:
-        return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                PageSubmission(idempotency_key=idempotency_key, response_id=response.id, page=page)
+) -> SaveResult:
+    """Save one page's answers into the draft, atomically (no lost update, never after submit).
+
+    One transaction per attempt: insert the idempotency key (bound to the SHA-256 of the
+    answers), read answers and revision fresh, merge, and ``UPDATE ... WHERE revision =
+    read AND completed_at IS NULL``. A concurrent save bumps the revision: roll back and
+    retry (up to :data:`MAX_ATTEMPTS`, then :class:`ConcurrentEdit`). A key seen before is
+    REPLAYED (same answers) or a CONFLICT (other answers); a submitted response is CLOSED.
+    """
+    response_id = response.id
+    digest = content_hash(answers)
+    for attempt in range(MAX_ATTEMPTS):
+        if not _insert_key(idempotency_key, response_id, page, digest):
+            stored = db.session.scalar(
+                select(PageSubmission.content_hash).where(
+                    PageSubmission.idempotency_key == idempotency_key
+                )
             )
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    merged = dict(response.answers or {})
-    for item_id, value in answers.items():
-        if value is None:
-            merged.pop(item_id, None)
-        else:
-            merged[item_id] = value
-    response.answers = merged
-    response.current_page = max(response.current_page, page + 1)
-    response.language = language
-    response.updated_at = utcnow()
-    db.session.commit()
-    return True
+            db.session.rollback()
+            if stored is not None and stored != digest:
+                return SaveResult.CONFLICT
+            return SaveResult.REPLAYED
+        row = db.session.execute(
+            select(
+                Response.answers, Response.current_page, Response.revision, Response.completed_at
+            ).where(Response.id == response_id)
+        ).one()
+        if row.completed_at is not None:
+            db.session.rollback()
+            return SaveResult.CLOSED
+        merged = dict(row.answers or {})
+        for item_id, value in answers.items():
+            if value is None:
+                merged.pop(item_id, None)
+            else:
+                merged[item_id] = value
+        done = db.session.execute(
+            update(Response)
+            .where(
+                Response.id == response_id,
+                Response.completed_at.is_(None),
+                Response.revision == row.revision,
+            )
+            .values(
+                answers=merged,
+                current_page=max(row.current_page, page + 1),
+                revision=row.revision + 1,
+                language=language,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            db.session.commit()
+            return SaveResult.SAVED
+        db.session.rollback()  # another save (or the submit) got there first: read again
+        _backoff(attempt)
+    raise ConcurrentEdit(f"response {response_id}: draft kept changing, page not saved")
 
 
 def missing_required(instrument: Instrument, answers: dict[str, Any]) -> tuple[str, int] | None:
@@ -211,18 +307,22 @@ def value_set_for(instrument_id: str) -> str | None:
 
 def score_rows(response: Response) -> list[Score]:
     """Score rows of a response's answers (instrument's value set, algorithm version)."""
+    return _score_rows(response.id, response.instrument_id, dict(response.answers or {}))
+
+
+def _score_rows(response_id: int, instrument_id: str, answers: dict[str, Any]) -> list[Score]:
     try:
-        algorithm = scoring.get(response.instrument_id)
+        algorithm = scoring.get(instrument_id)
     except KeyError:  # an instrument without a scoring algorithm: raw answers only
         return []
-    value_set = value_set_for(response.instrument_id)
-    result = scoring.score(response.instrument_id, dict(response.answers), value_set=value_set)
+    value_set = value_set_for(instrument_id)
+    result = scoring.score(instrument_id, dict(answers), value_set=value_set)
     rows = []
     for name, value in result.items():
         text = name in algorithm.text_scores
         rows.append(
             Score(
-                response_id=response.id,
+                response_id=response_id,
                 scale=name,
                 value=None if text or value is None else float(value),
                 text_value=str(value) if text and value is not None else None,
@@ -238,47 +338,86 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
 
     Returns True when this call completed the invitation, False when it was already
     complete (a double submit, a second tab). Raises :class:`SubmitError` when a required
-    answer is missing.
+    answer is missing, :class:`ConcurrentEdit` when pages kept being saved meanwhile.
+
+    The answers are read fresh with their revision, validated and scored; each response is
+    then completed only ``WHERE revision = <the one scored> AND completed_at IS NULL``. A
+    page saved in between changes the revision: the whole attempt is rolled back and done
+    again, so the scores always belong to exactly the answers that stay stored.
     """
     now = now or utcnow()
-    responses = responses_of(invitation)
-    for instrument in instruments_of(invitation):
-        response = responses.get(instrument.id)
-        if response is None:
-            raise SubmitError("not started", instrument.id, 0)
-        gap = missing_required(instrument, response.answers or {})
-        if gap is not None:
-            raise SubmitError(f"{instrument.id}: {gap[0]} is not answered", instrument.id, gap[1])
-    claimed = db.session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.completed_at.is_(None))
-        .values(completed_at=now, state="completed", innsyn_until=innsyn_until(now))
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        return False
-    for response in responses.values():
+    invitation_id = invitation.id
+    patient_id = invitation.enrolment.patient_id
+    ordered = instruments_of(invitation)
+    for attempt in range(MAX_ATTEMPTS):
+        rows = {
+            row.instrument_id: row
+            for row in db.session.execute(
+                select(
+                    Response.id,
+                    Response.instrument_id,
+                    Response.answers,
+                    Response.revision,
+                    Response.completed_at,
+                    Response.mode,
+                ).where(Response.invitation_id == invitation_id)
+            )
+        }
+        for instrument in ordered:
+            row = rows.get(instrument.id)
+            if row is None:
+                raise SubmitError("not started", instrument.id, 0)
+            gap = missing_required(instrument, row.answers or {})
+            if gap is not None:
+                raise SubmitError(
+                    f"{instrument.id}: {gap[0]} is not answered", instrument.id, gap[1]
+                )
+        claimed = db.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.completed_at.is_(None))
+            .values(completed_at=now, state="completed", innsyn_until=innsyn_until(now))
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            return False
+        if _complete_responses(rows.values(), now):
+            audit.record(
+                "response.submit",
+                actor_type="patient",
+                patient_id=patient_id,
+                subject=f"invitation {invitation_id}",
+                details={"instruments": sorted(rows), "mode": _mode(rows.values())},
+            )
+            db.session.commit()
+            db.session.expire_all()
+            return True
+        db.session.rollback()  # a page was saved after we read it: read and score again
+        _backoff(attempt)
+    raise ConcurrentEdit(f"invitation {invitation_id}: answers kept changing, not submitted")
+
+
+def _complete_responses(rows: Any, now: dt.datetime) -> bool:
+    """Complete and score each draft row at the revision read; False when one had changed."""
+    for row in rows:
+        if row.completed_at is not None:
+            continue
         done = db.session.execute(
             update(Response)
-            .where(Response.id == response.id, Response.completed_at.is_(None))
+            .where(
+                Response.id == row.id,
+                Response.completed_at.is_(None),
+                Response.revision == row.revision,
+            )
             .values(status="complete", completed_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if done.rowcount == 1:
-            db.session.add_all(score_rows(response))
-    audit.record(
-        "response.submit",
-        actor_type="patient",
-        patient_id=invitation.enrolment.patient_id,
-        subject=f"invitation {invitation.id}",
-        details={"instruments": sorted(responses), "mode": _mode(responses)},
-    )
-    db.session.commit()
-    db.session.expire_all()
+        if done.rowcount != 1:
+            return False
+        db.session.add_all(_score_rows(row.id, row.instrument_id, row.answers or {}))
     return True
 
 
-def _mode(responses: dict[str, Response]) -> str:
-    modes = {r.mode for r in responses.values()}
+def _mode(responses: Any) -> str:
+    modes = {r.mode for r in responses}
     return modes.pop() if len(modes) == 1 else "mixed"

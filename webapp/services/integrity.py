@@ -1,0 +1,149 @@
+"""Stored data checks: every stored score recomputed from the stored answers.
+
+:func:`verify_scores` rescored each completed response with the algorithm version and value
+set recorded on its Score rows and compares. A score made by another algorithm version
+than the current one cannot be recomputed here and is reported as *not checkable*, not as a
+mismatch. Reports name response ids only (never a patient).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+import scoring
+from webapp.extensions import db
+from webapp.models import Enrolment, Invitation, Protocol, Register, Response, Score
+
+TOLERANCE = 1e-9
+BATCH = 500
+
+
+class UnknownRegister(LookupError):
+    """No register has the given name."""
+
+
+@dataclass
+class Mismatch:
+    """A completed response whose stored scores disagree with its stored answers."""
+
+    response_id: int
+    problems: list[str]
+
+
+@dataclass
+class Report:
+    """Outcome of :func:`verify_scores`."""
+
+    checked: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    # response id -> why its scores could not be recomputed (e.g. older algorithm version)
+    not_checkable: dict[int, list[str]] = field(default_factory=dict)
+
+
+def verify_scores(register: str | None = None) -> Report:
+    """Recompute the scores of every completed response (of ``register``) and compare."""
+    query = select(Response).where(Response.completed_at.is_not(None))
+    if register is not None:
+        register_id = db.session.scalar(select(Register.id).where(Register.name == register))
+        if register_id is None:
+            raise UnknownRegister(register)
+        query = (
+            query.join(Invitation, Invitation.id == Response.invitation_id)
+            .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+            .join(Protocol, Protocol.id == Enrolment.protocol_id)
+            .where(Protocol.register_id == register_id)
+        )
+    report = Report()
+    for response in _batches(query):
+        report.checked += 1
+        problems, unchecked = check_response(response)
+        if problems:
+            report.mismatches.append(Mismatch(response.id, problems))
+        if unchecked:
+            report.not_checkable[response.id] = unchecked
+    return report
+
+
+def _batches(query: Select[tuple[Response]]) -> Iterator[Response]:
+    """Responses in id order, a batch at a time (memory stays flat on a large register)."""
+    last = 0
+    while True:
+        batch = db.session.scalars(
+            query.where(Response.id > last)
+            .order_by(Response.id)
+            .limit(BATCH)
+            .options(selectinload(Response.scores))
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].id
+        db.session.expunge_all()
+
+
+def check_response(response: Response) -> tuple[list[str], list[str]]:
+    """``(problems, not_checkable)`` of one completed response's stored scores."""
+    try:
+        algorithm = scoring.get(response.instrument_id)
+    except KeyError:  # no scoring algorithm: raw answers only, nothing to recompute
+        return [], []
+    if not response.scores:
+        return [f"{response.instrument_id}: completed without scores"], []
+    groups: dict[tuple[str, str], list[Score]] = defaultdict(list)
+    for row in response.scores:
+        groups[(row.algorithm_version, row.value_set)].append(row)
+    problems: list[str] = []
+    unchecked: list[str] = []
+    for (version, value_set), rows in sorted(groups.items()):
+        label = f"{response.instrument_id} {version}" + (f" {value_set}" if value_set else "")
+        if version != algorithm.algorithm_version:
+            unchecked.append(f"{label}: algorithm version is now {algorithm.algorithm_version}")
+            continue
+        if value_set and value_set not in {v.name for v in algorithm.value_sets}:
+            unchecked.append(f"{label}: value set no longer shipped")
+            continue
+        try:
+            expected = scoring.score(
+                response.instrument_id, dict(response.answers or {}), value_set=value_set or None
+            )
+        except (ValueError, scoring.ScoringInputError) as exc:
+            problems.append(f"{label}: stored answers cannot be scored ({exc})")
+            continue
+        problems.extend(_compare(label, rows, expected, algorithm.text_scores))
+    return problems, unchecked
+
+
+def _compare(
+    label: str, rows: list[Score], expected: dict[str, Any], text_scores: frozenset[str]
+) -> list[str]:
+    problems = []
+    stored = {row.scale: row for row in rows}
+    for scale in sorted(set(expected) - set(stored)):
+        problems.append(f"{label} {scale}: not stored (recomputed {expected[scale]!r})")
+    for scale in sorted(set(stored) - set(expected)):
+        problems.append(f"{label} {scale}: stored but not a score of the algorithm")
+    for scale in sorted(set(stored) & set(expected)):
+        row, value = stored[scale], expected[scale]
+        if scale in text_scores:
+            want = None if value is None else str(value)
+            if row.text_value != want:
+                problems.append(f"{label} {scale}: stored {row.text_value!r}, recomputed {want!r}")
+        elif not _same_number(row.value, value):
+            problems.append(f"{label} {scale}: stored {row.value!r}, recomputed {value!r}")
+    return problems
+
+
+def _same_number(stored: float | None, expected: Any) -> bool:
+    """Equal within :data:`TOLERANCE`; None and NaN both mean "no score"."""
+    missing_stored = stored is None or math.isnan(stored)
+    missing_expected = expected is None or math.isnan(float(expected))
+    if missing_stored or missing_expected:
+        return missing_stored and missing_expected
+    return math.isclose(stored, float(expected), rel_tol=TOLERANCE, abs_tol=TOLERANCE)
