@@ -110,12 +110,25 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
     )
 
 
+def engine_options(database_url: str) -> dict[str, object]:
+    """SQLAlchemy engine options for ``database_url``.
+
+    A server database checks a pooled connection before use (``pool_pre_ping``: one cheap
+    round trip, so a restarted or failed-over server costs no request an error). An
+    SQLite file cannot go away under the app, so it skips that; its WAL mode and busy
+    timeout are set on every connection (:mod:`webapp.extensions`).
+    """
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_pre_ping": True}
+
+
 def flask_config(settings: Settings) -> dict[str, object]:
     """Flask config mapping for ``settings``."""
     return {
         "SECRET_KEY": settings.secret_key,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
         "OPENPROM_ID_KEY": settings.id_key,
         "OPENPROM_PSEUDONYM_KEY": settings.pseudonym_key,
         "OPENPROM_SMTP_URL": settings.smtp_url,

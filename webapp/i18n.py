@@ -8,11 +8,14 @@ committed). Questionnaire texts never go through here: they come from the instru
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from pathlib import Path
 
+from babel import support
 from babel.dates import format_date
-from flask import Flask, g
-from flask_babel import Babel
+from flask import Flask, g, request
+from flask_babel import Babel, get_locale
+from wtforms.i18n import messages_path
 
 LANGUAGES = ("nb", "nn", "en")
 LANGUAGE_NAMES = {"nb": "Bokmål", "nn": "Nynorsk", "en": "English"}
@@ -40,6 +43,35 @@ def init_i18n(app: Flask) -> None:
             locale_selector=current_language,
             default_translation_directories=str(TRANSLATIONS),
         )
+        app.before_request(_share_wtforms_translations)
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    """WTForms' own messages ("Not a valid integer value.") in ``locale``, read once."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """WTForms messages in the request's locale (resolved when a message is needed).
+
+    Flask-WTF (1.3) reads the WTForms catalogue from disk on every request unless
+    ``request.wtforms_translations`` is set; this object is set there instead and serves
+    every request from a catalogue loaded once per locale and process.
+    """
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+_SHARED_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
+
+
+def _share_wtforms_translations() -> None:
+    request.wtforms_translations = _SHARED_WTFORMS_TRANSLATIONS  # type: ignore[attr-defined]
 
 
 def long_date(day: dt.date | dt.datetime, lang: str) -> str:

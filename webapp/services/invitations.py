@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from webapp.crypto import token_hash
 from webapp.extensions import db
@@ -72,7 +73,11 @@ def resolve(token: str, now: dt.datetime | None = None) -> Access | None:
     """The invitation a token opens and for what, or None (unknown, expired, used, revoked)."""
     now = now or utcnow()
     digest = token_hash(token)
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == digest))
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.token_hash == digest)
+        .options(joinedload(Invitation.time_point))  # every page needs its instruments
+    )
     if invitation is None or invitation.state == "revoked":
         return None
     if invitation.completed_at is not None:
