@@ -1,4 +1,4 @@
-"""Patient-flow commands: ``enrol``, ``invite``, ``scores`` and ``send-due``.
+"""Patient-flow commands: ``enrol``, ``invite``, ``scores``, ``send-due`` and ``worker``.
 
 Register IDs given on the command line are validated, never echoed and never logged:
 output names the patient by internal number only.
@@ -9,12 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
+import os
+import signal
+import threading
 
 import click
 from flask import Flask
 from sqlalchemy import select
 
 from webapp.national_id import InvalidNationalId
+
+log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _national_id(raw: str):  # type: ignore[no-untyped-def]
@@ -200,22 +207,72 @@ def register_patient_commands(app: Flask) -> None:
     def send_due() -> None:
         """Queue e-mails for invitations that are due and send due messages via SMTP.
 
-        Also marks unanswered invitations whose window has passed as expired.
+        Also marks unanswered invitations whose window has passed as expired. One pass of
+        what ``worker`` does forever.
         """
-        from webapp.services.invitations import expire_overdue
+        from webapp.services.jobs import run_due_jobs
         from webapp.services.mailer import MailConfigError
-        from webapp.services.outbox import deliver_due, queue_due
 
-        expired = expire_overdue()
-        queued = queue_due()
         try:
-            report = deliver_due()
+            report = run_due_jobs()
         except MailConfigError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(
-            f"queued {queued} invitation(s); sent {report.sent}, failed {report.failed}"
-            f" (kept for retry), dropped {report.dropped} reminder(s);"
-            f" {expired} invitation(s) expired"
-        )
-        if report.failed:
+        click.echo(_summary(report))
+        if report.delivery.failed:
             raise SystemExit(1)
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="one pass, then exit (tests, cron)")
+    @click.option(
+        "--interval",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="seconds between passes",
+    )
+    def worker(once: bool, interval: float) -> None:
+        """Run the scheduled work forever: expire, queue, send, retry, prune.
+
+        Any number of workers may run on any number of hosts: messages are claimed with
+        leases, so none is sent twice. SIGTERM (systemd stop) or Ctrl-C ends the worker
+        after the message in hand.
+        """
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from webapp.extensions import db
+        from webapp.services.jobs import run_due_jobs
+        from webapp.services.mailer import MailConfigError
+
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+        click.echo(f"worker {os.getpid()} started (every {interval:g} s)", err=True)
+        try:
+            while not stop.is_set():
+                try:
+                    report = run_due_jobs(should_stop=stop.is_set)
+                except MailConfigError as exc:
+                    raise click.ClickException(str(exc)) from None
+                except SQLAlchemyError as exc:  # database away (restart, failover): next pass
+                    db.session.rollback()
+                    log.warning("worker pass failed: %s", type(exc).__name__)
+                else:
+                    if report.busy:
+                        click.echo(_summary(report))
+                finally:
+                    db.session.remove()
+                if once:
+                    break
+                stop.wait(interval)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        click.echo(f"worker {os.getpid()} stopped", err=True)
+
+
+def _summary(report) -> str:  # type: ignore[no-untyped-def]
+    d = report.delivery
+    return (
+        f"queued {report.queued} invitation(s); sent {d.sent}, failed {d.failed}"
+        f" (kept for retry), dropped {d.dropped} reminder(s);"
+        f" {report.expired} invitation(s) expired"
+    )

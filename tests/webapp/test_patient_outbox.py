@@ -13,6 +13,7 @@ from tests.webapp import patient_support as support
 from webapp.extensions import db
 from webapp.models import Invitation, OutboxMessage, Unit, utcnow
 from webapp.services import outbox
+from webapp.services.invitations import aware
 from webapp.services.mailer import MailConfigError, parse_smtp_url
 
 EMAIL = "pasient@example.org"
@@ -129,10 +130,12 @@ def test_failed_send_stays_queued_and_is_retried(app, smtp_server):
         message = db.session.query(OutboxMessage).filter_by(kind="invitation").one()
         assert message.state == "queued" and message.attempts == 1
         assert "ConnectionRefusedError" in message.last_error
-    failing = app.test_cli_runner().invoke(args=["send-due"])
-    assert failing.exit_code == 1 and "failed 1" in failing.output
+        assert aware(message.send_after) > utcnow()  # backoff: not retried at once
+    assert _run(app).failed == 0
+    failing = _run(app, utcnow() + dt.timedelta(minutes=2))
+    assert failing.failed == 1
     app.config["OPENPROM_SMTP_URL"] = url
-    assert _run(app).sent == 1
+    assert _run(app, utcnow() + dt.timedelta(minutes=10)).sent == 1
     assert len(inbox.messages) == 1
     with app.app_context():
         message = db.session.query(OutboxMessage).filter_by(kind="invitation").one()

@@ -3,9 +3,10 @@
 Queuing an invitation adds two messages at once, both carrying the same link: the
 invitation (send now) and one reminder (after the protocol's ``reminder_days``). The
 unique (invitation, kind) constraint makes a second queue impossible. Delivery claims a
-message (``queued`` -> ``sending``) before talking to the server, so two concurrent
-runs never both send it; a failure puts it back to ``queued`` with the error. A reminder
-whose invitation was completed or has expired is dropped.
+message (``queued`` -> ``sending`` with a lease) before talking to the server, so several
+workers on several hosts never both send it; a failure puts it back to ``queued`` with the
+error and an exponential backoff; a message left ``sending`` by a dead worker is retried
+when its lease ends. A reminder whose invitation was completed or has expired is dropped.
 
 Message texts say who asks and link to the form; they never name a diagnosis, a register
 or an instrument.
@@ -14,20 +15,30 @@ or an instrument.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.i18n import long_date
 from webapp.models import Invitation, OutboxMessage, Patient, utcnow
 from webapp.services.invitations import aware, issue_token, link_for
-from webapp.services.mailer import parse_smtp_url, send_email
+from webapp.services.mailer import SmtpSettings, parse_smtp_url, send_email
 from webapp.services.patients import cipher
 
+log = logging.getLogger(__name__)
+
 BODY_CONTEXT = b"outbox-body"
+LEASE = 300  # seconds a claim lasts (OPENPROM_OUTBOX_LEASE); longer than any SMTP send
+CLAIM_BATCH = 20
+MAX_ATTEMPTS = 10
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_MAX = dt.timedelta(hours=6)
 RECIPIENT_CONTEXT = b"outbox-recipient"
 
 TEXTS = {
@@ -139,7 +150,12 @@ def queue_invitation(invitation: Invitation, token: str, now: dt.datetime | None
 
 
 def queue_due(now: dt.datetime | None = None) -> int:
-    """Queue e-mails for scheduled invitations that are open now; returns how many."""
+    """Queue e-mails for scheduled invitations that are open now; returns how many.
+
+    Safe with several workers at once: each invitation is queued in its own savepoint
+    after its row is locked, so only one of two racing workers queues it and the link in
+    the e-mail is the one that works (the loser's new token is rolled back).
+    """
     now = now or utcnow()
     due = db.session.scalars(
         select(Invitation).where(
@@ -154,70 +170,166 @@ def queue_due(now: dt.datetime | None = None) -> int:
     for invitation in due:
         if invitation.enrolment.patient.email_encrypted is None:
             continue
-        if queue_invitation(invitation, issue_token(invitation), now):
-            count += 1
+        savepoint = db.session.begin_nested()
+        try:
+            # the new token's UPDATE locks the invitation (a racing worker waits here);
+            # only then look again whether that worker has queued it meanwhile
+            token = issue_token(invitation)
+            taken = db.session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.invitation_id == invitation.id)
+            )
+            if taken is not None or not queue_invitation(invitation, token, now):
+                savepoint.rollback()  # keeps the other worker's link
+                continue
+            savepoint.commit()
+        except IntegrityError:  # another worker queued this invitation first
+            savepoint.rollback()
+            continue
+        count += 1
     db.session.commit()
     return count
 
 
-def _claim(message_id: int) -> bool:
-    claimed = db.session.execute(
+def lease_time() -> dt.timedelta:
+    """How long a claimed message stays ``sending`` before another worker may retry it."""
+    return dt.timedelta(seconds=int(current_app.config.get("OPENPROM_OUTBOX_LEASE", LEASE)))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Delay before retry number ``attempts``: 1, 2, 4, ... minutes, at most 6 hours."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    """Queued and due, or ``sending`` with an expired lease (its worker died)."""
+    return or_(
+        and_(OutboxMessage.state == "queued", OutboxMessage.send_after <= now),
+        and_(OutboxMessage.state == "sending", OutboxMessage.lease_until < now),
+    )
+
+
+def claim(now: dt.datetime, limit: int = CLAIM_BATCH) -> list[tuple[int, dt.datetime]]:
+    """Claim up to ``limit`` due messages for this worker: (id, lease) pairs, committed.
+
+    A claimed message is ``sending`` until its lease ends. On PostgreSQL the candidates
+    are locked with ``FOR UPDATE SKIP LOCKED`` (workers take disjoint batches without
+    waiting); everywhere the claim is a conditional UPDATE that only succeeds while the
+    message is still due, so two workers never both claim one message.
+    """
+    lease = now + lease_time()
+    query = (
+        select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.send_after, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = db.session.scalars(query).all()
+    claimed = []
+    for message_id in candidates:
+        won = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, _due(now))
+            .values(state="sending", lease_until=lease, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount == 1:
+            claimed.append((message_id, lease))
+    db.session.commit()
+    return claimed
+
+
+def _finish(message_id: int, lease: dt.datetime, **values: object) -> bool:
+    """Record the outcome of a claim, unless the lease was lost to another worker."""
+    done = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.state == "queued")
-        .values(state="sending", attempts=OutboxMessage.attempts + 1)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.state == "sending",
+            OutboxMessage.lease_until == lease,
+        )
+        .values(lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
-    return claimed.rowcount == 1
+    return done.rowcount == 1
 
 
-def deliver_due(now: dt.datetime | None = None) -> DeliveryReport:
-    """Send every queued message whose time has come; failures stay queued for a retry."""
-    now = now or utcnow()
-    settings = parse_smtp_url(current_app.config.get("OPENPROM_SMTP_URL"))
-    ids = db.session.scalars(
-        select(OutboxMessage.id)
-        .where(OutboxMessage.state == "queued", OutboxMessage.send_after <= now)
-        .order_by(OutboxMessage.send_after, OutboxMessage.id)
-    ).all()
-    sent = failed = dropped = 0
-    c = cipher()
-    for message_id in ids:
-        message = db.session.get(OutboxMessage, message_id)
-        invitation = db.session.get(Invitation, message.invitation_id)
-        if message.kind == "reminder" and (
-            invitation.completed_at is not None
-            or invitation.state == "revoked"
-            or now >= aware(invitation.expires_at)
-        ):
-            message.state = "dropped"
-            db.session.commit()
-            dropped += 1
-            continue
-        if not _claim(message_id):
-            continue
-        db.session.refresh(message)
-        try:
-            send_email(
-                settings,
-                c.decrypt(message.recipient_encrypted, RECIPIENT_CONTEXT),
-                message.subject,
-                c.decrypt(message.body_encrypted, BODY_CONTEXT),
-            )
-        except (OSError, smtplib.SMTPException) as exc:
-            message.state = "queued"
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            failed += 1
-        else:
-            message.state = "sent"
-            message.sent_at = utcnow()
-            message.last_error = None
-            if message.kind == "invitation":
-                invitation.sent_at = message.sent_at
-                if invitation.state == "scheduled":
-                    invitation.state = "sent"
-            else:
-                invitation.reminded_at = message.sent_at
-            sent += 1
+def _deliver_one(
+    message_id: int, lease: dt.datetime, settings: SmtpSettings, now: dt.datetime
+) -> str:
+    """Send one claimed message; returns ``sent``, ``failed``, ``dropped`` or ``lost``."""
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    invitation = db.session.get(Invitation, message.invitation_id)
+    if message.kind == "reminder" and (
+        invitation.completed_at is not None
+        or invitation.state == "revoked"
+        or now >= aware(invitation.expires_at)
+    ):
+        outcome = "dropped" if _finish(message_id, lease, state="dropped") else "lost"
         db.session.commit()
-    return DeliveryReport(sent=sent, failed=failed, dropped=dropped)
+        return outcome
+    c = cipher()
+    try:
+        send_email(
+            settings,
+            c.decrypt(message.recipient_encrypted, RECIPIENT_CONTEXT),
+            message.subject,
+            c.decrypt(message.body_encrypted, BODY_CONTEXT),
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        gave_up = message.attempts >= MAX_ATTEMPTS
+        _finish(
+            message_id,
+            lease,
+            state="failed" if gave_up else "queued",
+            send_after=now + backoff(message.attempts),
+            last_error=error,
+        )
+        db.session.commit()
+        log.warning(
+            "outbox message %s: attempt %s failed (%s)%s",
+            message_id,
+            message.attempts,
+            type(exc).__name__,
+            "; giving up" if gave_up else "",
+        )
+        return "failed"
+    sent_at = utcnow()
+    if not _finish(message_id, lease, state="sent", sent_at=sent_at, last_error=None):
+        db.session.rollback()
+        return "lost"
+    if message.kind == "invitation":
+        invitation.sent_at = sent_at
+        if invitation.state == "scheduled":
+            invitation.state = "sent"
+    else:
+        invitation.reminded_at = sent_at
+    db.session.commit()
+    return "sent"
+
+
+def deliver_due(
+    now: dt.datetime | None = None, *, should_stop: Callable[[], bool] | None = None
+) -> DeliveryReport:
+    """Claim and send due messages in batches until none is left (or ``should_stop``).
+
+    A failure puts the message back to ``queued`` with ``send_after`` moved by
+    :func:`backoff` (after MAX_ATTEMPTS it is ``failed``); a message whose worker died
+    while ``sending`` is taken again once its lease has ended. A message is sent twice
+    only when a worker dies after the SMTP server accepted it and before it was marked
+    ``sent``.
+    """
+    settings = parse_smtp_url(current_app.config.get("OPENPROM_SMTP_URL"))
+    counts = {"sent": 0, "failed": 0, "dropped": 0, "lost": 0}
+    while not (should_stop and should_stop()):
+        moment = now or utcnow()
+        batch = claim(moment)
+        if not batch:
+            break
+        for message_id, lease in batch:
+            counts[_deliver_one(message_id, lease, settings, moment)] += 1
+        if now is not None and len(batch) < CLAIM_BATCH:
+            break
+    return DeliveryReport(sent=counts["sent"], failed=counts["failed"], dropped=counts["dropped"])
