@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 
 from webapp.services.auth import load_session
 
 COOKIE = "openprom_session"
+ACCOUNT_PAGE = "clinician.account"
 
 
 def init_auth(app: Flask) -> None:
@@ -57,10 +58,28 @@ def clear_session_cookie(response):  # type: ignore[no-untyped-def]
     return response
 
 
+def deny(rule: str) -> NoReturn:
+    """Record the denial as a security event (committed) and answer 403."""
+    from webapp.extensions import db
+    from webapp.services import security_events
+
+    security_events.record(
+        "access.denied",
+        user_id=g.user.id if g.get("user") else None,
+        email=g.user.email if g.get("user") else None,
+        outcome="denied",
+        details={"rule": rule, "method": request.method},
+    )
+    db.session.commit()
+    abort(403)
+
+
 def guarded(rule: str, check: Callable[..., bool] | None = None):  # type: ignore[no-untyped-def]
     """Require a signed-in user and, with ``check(user, **view_args)``, an access rule.
 
-    Anonymous users are sent to the login page; users failing the check get 403.
+    Anonymous users are sent to the login page; users failing the check get 403 (recorded
+    as a security event). A user who must change a password someone else chose is sent
+    to the account page until it is done.
     """
 
     def decorate(view):  # type: ignore[no-untyped-def]
@@ -70,8 +89,10 @@ def guarded(rule: str, check: Callable[..., bool] | None = None):  # type: ignor
                 if g.get("needs_second_factor"):
                     return redirect(url_for("clinician.second_factor"))
                 return redirect(url_for("clinician.login", next=request.path))
+            if g.user.must_change_password and request.endpoint != ACCOUNT_PAGE:
+                return redirect(url_for(ACCOUNT_PAGE, must="password"))
             if check is not None and not check(g.user, **kwargs):
-                abort(403)
+                deny(rule)
             return view(*args, **kwargs)
 
         wrapper.access_rule = rule  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import pyotp
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, User
+from webapp.services import auth
 
 PASSWORD = "correct horse battery staple"
 
@@ -70,7 +71,8 @@ def test_password_change(app, world, login_as):
     )
     assert login.status_code == 302
     with app.app_context():
-        assert db.session.query(AuditEvent).filter_by(action="user.password").count() == 1
+        changed = db.session.query(AuditEvent).filter_by(action="security.password.changed")
+        assert changed.count() == 1
 
 
 def test_totp_on_and_off(app, world, login_as):
@@ -90,7 +92,8 @@ def test_totp_on_and_off(app, world, login_as):
     )
     assert good.status_code == 302
     with app.app_context():
-        assert db.session.get(User, world.users["clinician"]).totp_secret == secret
+        user = db.session.get(User, world.users["clinician"])
+        assert auth.totp_secret_of(user) == secret and user.totp_secret is None
     fresh = app.test_client()
     step = fresh.post("/clinician/login", data={"email": "clin@a1.test", "password": PASSWORD})
     assert step.headers["Location"].endswith("/clinician/second-factor")
@@ -101,4 +104,5 @@ def test_totp_on_and_off(app, world, login_as):
     off = client.post("/clinician/account", data={"action": "totp-off", "off-password": PASSWORD})
     assert off.status_code == 302
     with app.app_context():
-        assert db.session.get(User, world.users["clinician"]).totp_secret is None
+        user = db.session.get(User, world.users["clinician"])
+        assert not auth.has_totp(user) and user.totp_secret_encrypted is None

@@ -28,7 +28,7 @@ def test_login_sets_hardened_cookie_and_opens_start_page(app, client, world):
     page = client2.get("/clinician/")
     assert page.status_code == 200 and "Finn pasient" in page.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(sa.select(AuditEvent.action)) == "user.login"
+        assert db.session.scalar(sa.select(AuditEvent.action)) == "security.login.success"
         stored = db.session.scalar(sa.select(UserSession.token_hash))
         assert len(stored) == 64 and stored not in cookie  # only the hash is stored
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     abort,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -18,7 +19,7 @@ from webapp.clinician import bp
 from webapp.clinician.forms import LoginForm, PatientSearchForm, SecondFactorForm
 from webapp.extensions import db
 from webapp.models import Patient
-from webapp.services import access, audit, auth, patient_record
+from webapp.services import access, audit, auth, patient_record, security_events
 from webapp.services.patients import find_patient
 
 
@@ -43,31 +44,69 @@ def _safe_next(target: str | None) -> str:
     return url_for("clinician.index")
 
 
+WRONG_LOGIN = "Feil e-post eller passord."
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} sekunder"
+    return f"{(seconds + 59) // 60} minutter"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public("the login form itself")
 def login():  # type: ignore[no-untyped-def]
-    """E-mail + password; after repeated failures the account is locked for a while."""
+    """E-mail + password; repeated failures from an address slow that address down.
+
+    A disabled account and one waiting for approval get the same answer as a wrong
+    password.
+    """
     form = LoginForm()
     error = None
     status = 200
     if form.validate_on_submit():
+        email = form.email.data
         try:
-            user = auth.authenticate(form.email.data, form.password.data)
-        except auth.LockedOut:
-            user, status = None, 429
-            error = "For mange mislykkede forsøk. Vent 15 minutter og prøv igjen."
+            result = auth.authenticate(email, form.password.data, request.remote_addr)
+        except auth.LockedOut as exc:
+            security_events.record(
+                "login.throttled",
+                email=email,
+                outcome="blocked",
+                details={"retry_after": exc.retry_after},
+            )
+            db.session.commit()
+            error = (
+                "For mange mislykkede forsøk fra denne adressen. "
+                f"Vent {_wait_text(exc.retry_after)} og prøv igjen."
+            )
+            response = render_template("clinician/login.html", form=form, error=error)
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        user = result.user
         if user is not None:
             token = auth.start_session(user, request.remote_addr)
-            audit.record_by(user, "user.login")
+            second = auth.has_totp(user)
+            security_events.record(
+                "login.password_ok" if second else "login.success",
+                user_id=user.id,
+                email=user.email,
+                outcome="success",
+            )
             db.session.commit()
             target = (
                 url_for("clinician.second_factor")
-                if user.totp_secret
+                if second
                 else _safe_next(request.args.get("next"))
             )
             return set_session_cookie(redirect(target), token)
-        if error is None:
-            error, status = "Feil e-post eller passord.", 401
+        security_events.record(
+            "login.failed",
+            user_id=result.account_id,
+            email=email if result.account_id else None,
+            details={"reason": result.reason},
+        )
+        db.session.commit()
+        error, status = WRONG_LOGIN, 401
     elif request.method == "POST":
         status = 400
     return render_template("clinician/login.html", form=form, error=error), status
@@ -76,7 +115,11 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/second-factor", methods=["GET", "POST"])
 @public("needs a session that passed the password step")
 def second_factor():  # type: ignore[no-untyped-def]
-    """Ask for the TOTP code of a user who has a second factor."""
+    """Ask for the TOTP code of a user who has a second factor.
+
+    Wrong codes slow the account's second factor down (never its password step); the
+    fifth wrong code in a session ends it (back to the password).
+    """
     info = auth.load_session(request.cookies.get("openprom_session"))
     if info is None:
         return redirect(url_for("clinician.login"))
@@ -84,18 +127,67 @@ def second_factor():  # type: ignore[no-untyped-def]
         return redirect(url_for("clinician.index"))
     form = SecondFactorForm()
     error = None
+    status = 200
     if form.validate_on_submit():
-        if auth.verify_second_factor(info, form.code.data):
+        user = info.user
+        try:
+            result = auth.verify_second_factor(info, form.code.data)
+        except auth.LockedOut as exc:
+            security_events.record(
+                "totp.throttled",
+                user_id=user.id,
+                email=user.email,
+                outcome="blocked",
+                details={"retry_after": exc.retry_after},
+            )
+            db.session.commit()
+            error = f"For mange forsøk. Vent {_wait_text(exc.retry_after)} og prøv igjen."
+            response = render_template("clinician/second_factor.html", form=form, error=error)
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        if result.ok:
+            security_events.record(
+                "login.success",
+                user_id=user.id,
+                email=user.email,
+                outcome="success",
+                details={"second_factor": True},
+            )
+            db.session.commit()
             return redirect(url_for("clinician.index"))
-        error = "Koden stemmer ikke. Prøv den nyeste koden i appen."
-    return render_template("clinician/second_factor.html", form=form, error=error)
+        security_events.record(
+            "totp.failed",
+            user_id=user.id,
+            email=user.email,
+            details={"replay": result.replay, "wrong_in_session": result.wrong_in_session},
+        )
+        if result.session_revoked:
+            security_events.record(
+                "totp.session_revoked", user_id=user.id, email=user.email, outcome="blocked"
+            )
+        db.session.commit()
+        if result.session_revoked:
+            page = render_template(
+                "clinician/login.html",
+                form=LoginForm(formdata=None),
+                error="For mange feil koder. Logg inn på nytt.",
+            )
+            return clear_session_cookie(make_response(page, 401))
+        error, status = "Koden stemmer ikke. Prøv den nyeste koden i appen.", 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("clinician/second_factor.html", form=form, error=error), status
 
 
 @bp.post("/logout")
 @public("ends whatever session the cookie names")
 def logout():  # type: ignore[no-untyped-def]
     """End the session on the server and remove the cookie."""
-    auth.end_session(request.cookies.get("openprom_session"))
+    ended = auth.end_session(request.cookies.get("openprom_session"))
+    if ended is not None:
+        security_events.record(
+            "logout", user_id=ended.user_id, email=ended.user.email, outcome="success"
+        )
+        db.session.commit()
     return clear_session_cookie(redirect(url_for("clinician.login")))
 
 

@@ -34,11 +34,13 @@ def record(
     email: str | None = None,
     outcome: str = "failure",
     details: dict[str, Any] | None = None,
+    subject: str | None = None,
 ) -> None:
     """Write security event ``event`` (e.g. ``login.failed``) to the audit log and the log.
 
     ``email`` is kept in the audit row's actor label (staff addresses are not health data)
-    and only as a short hash in the log line.
+    and only as a short hash in the log line. ``subject`` (default: the event) goes to the
+    audit row, e.g. ``register:<name>`` so the register's admins see the event.
     """
     ip = request.remote_addr if has_request_context() else None
     audit.record(
@@ -46,7 +48,7 @@ def record(
         actor_type="security",
         actor_id=user_id,
         actor_label=(email or "")[:254],
-        subject=event,
+        subject=subject or event,
         details={"outcome": outcome, **(details or {})},
     )
     line = {
