@@ -80,23 +80,45 @@ def register_commands(app: Flask) -> None:
     def create_user(
         email: str, role: str, unit: str | None, register_name: str | None, password_stdin: bool
     ) -> None:
-        """Create a user; without --password-stdin a generated password is printed once."""
+        """Create a user; without --password-stdin a generated password is printed once.
+
+        Accounts made here are approved (the operator is on the server); with a generated
+        password the owner must choose a new one at first login.
+        """
         from webapp.extensions import db
-        from webapp.services import audit
-        from webapp.services.users import UserError
+        from webapp.services import security_events
+        from webapp.services.users import UserError, audit_subject, scope_of
         from webapp.services.users import create_user as create
 
         password = None
         if password_stdin:
-            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+            import sys
+
+            password = sys.stdin.readline().rstrip("\r\n")
         try:
             user, password = create(
-                email, role, unit=unit, register=register_name, password=password
+                email,
+                role,
+                unit=unit,
+                register=register_name,
+                password=password,
+                must_change_password=not password_stdin,
             )
         except UserError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
-        audit.record("user.create", actor_type="cli", subject=user.email)
+        security_events.record(
+            "user.create",
+            outcome="success",
+            details={
+                "target_id": user.id,
+                **scope_of(user),
+                "via": "cli",
+                "pending_approval": False,
+                "must_change_password": not password_stdin,
+            },
+            subject=audit_subject(user),
+        )
         db.session.commit()
         click.echo(f"created {user.email} ({role})")
         if not password_stdin:

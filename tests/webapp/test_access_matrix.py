@@ -72,9 +72,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),
-    ("admin.users_page", "GET"): Rule({"sysadmin": ALL}),
+    ("admin.users_page", "GET"): Rule(ADMINS),  # register admins: their register's accounts
     ("admin.users_page", "POST"): Rule({"sysadmin": ALL}, ok=400, data={"email": "x"}),
     ("admin.user_active", "POST"): Rule({"sysadmin": ALL}, ok=302, data={"active": "1"}),
+    # the world's accounts are approved already: 400 once past the access rule
+    ("admin.user_approve", "POST"): Rule({"sysadmin": ALL, "register_admin": REGISTER}, ok=400),
 }
 
 # Routes without a login. Patient pages are opened by the invitation token (a credential

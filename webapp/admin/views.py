@@ -10,10 +10,10 @@ from sqlalchemy import select
 from instruments import load_all
 from webapp.admin import bp
 from webapp.admin.forms import AuditFilterForm, UserForm
-from webapp.auth import guarded
+from webapp.auth import deny, guarded
 from webapp.extensions import db
 from webapp.models import ROLES, AuditEvent, Register, Unit, User
-from webapp.services import access, audit, users
+from webapp.services import access, security_events, users
 
 ADMIN_ROLES = ("sysadmin", "register_admin")
 
@@ -52,38 +52,112 @@ def _user_form() -> UserForm:
     return form
 
 
+def _can_see_users(user: User) -> bool:
+    """Sysadmins manage accounts; register admins see (and approve) their register's."""
+    return access.can_manage_users(user) or access.has_role(user, "register_admin")
+
+
+def _visible_accounts(viewer: User) -> list[User]:
+    accounts = db.session.scalars(select(User).order_by(User.email)).all()
+    if access.can_manage_users(viewer):
+        return list(accounts)
+    admin_of = {r.name for r in access.registers(viewer, ("register_admin",))}
+    return [a for a in accounts if set(users.register_names(a)) & admin_of]
+
+
+def _account_event(event: str, target: User, **details: object) -> None:
+    """A security event about ``target`` done by the signed-in admin (role and scope)."""
+    security_events.record(
+        event,
+        user_id=g.user.id,
+        email=g.user.email,
+        outcome="success",
+        details={
+            "target_id": target.id,
+            **users.scope_of(target),
+            **details,
+        },
+        subject=users.audit_subject(target),
+    )
+
+
 @bp.route("/users", methods=["GET", "POST"])
-@guarded("sysadmin", access.can_manage_users)
+@guarded("sysadmin; register admin (own register's accounts)", _can_see_users)
 def users_page():  # type: ignore[no-untyped-def]
-    """List accounts and create a new one (the generated password is shown once)."""
+    """List accounts and create a new one (the generated password is shown once).
+
+    The new owner must change that password at first login; a privileged account
+    (register admin, methodologist, sysadmin) waits for a second person's approval.
+    """
+    if request.method == "POST" and not access.can_manage_users(g.user):
+        deny("sysadmin")
     form = _user_form()
     created = None
     error = None
     status = 200
     if form.validate_on_submit():
         try:
+            pending = form.role.data in users.PRIVILEGED_ROLES
             user, password = users.create_user(
                 form.email.data,
                 form.role.data,
                 unit=form.unit.data or None,
                 register=form.register.data or None,
+                created_by=g.user,
+                must_change_password=True,
+                pending_approval=pending,
             )
-            audit.record_by(
-                g.user,
+            _account_event(
                 "user.create",
-                subject=user.email,
+                user,
+                via="web",
+                pending_approval=pending,
+                must_change_password=True,
             )
             db.session.commit()
-            created = (user.email, password)
+            created = (user.email, password, pending)
         except users.UserError as exc:
             db.session.rollback()
             error, status = str(exc), 400
     elif request.method == "POST":
         status = 400
-    accounts = db.session.scalars(select(User).order_by(User.email)).all()
+    accounts = _visible_accounts(g.user)
+    approvable = {a.id for a in accounts if a.pending_approval and users.may_approve(g.user, a)}
     return render_template(
-        "admin/users.html", form=form, accounts=accounts, created=created, error=error
+        "admin/users.html",
+        form=form,
+        accounts=accounts,
+        created=created,
+        error=error,
+        approvable=approvable,
+        can_manage=access.can_manage_users(g.user),
     ), status
+
+
+def _may_approve_route(user: User, user_id: int) -> bool:
+    """Sysadmins; register admins for accounts scoped to their register."""
+    if access.can_manage_users(user):
+        return True
+    target = db.session.get(User, user_id)
+    admin_of = {r.name for r in access.registers(user, ("register_admin",))}
+    return target is not None and bool(set(users.register_names(target)) & admin_of)
+
+
+@bp.post("/users/<int:user_id>/approve")
+@guarded("second person: sysadmin or the account's register admin", _may_approve_route)
+def user_approve(user_id: int):  # type: ignore[no-untyped-def]
+    """Approve a pending privileged account (never by its creator)."""
+    target = db.session.get(User, user_id)
+    if target is None:
+        abort(404)
+    if not target.pending_approval:
+        abort(400)
+    if not users.may_approve(g.user, target):
+        deny("second person approves")
+    users.approve(g.user, target)
+    _account_event("user.approve", target, created_by_id=target.created_by_id)
+    db.session.commit()
+    return redirect(url_for("admin.users_page"))
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -99,11 +173,7 @@ def user_active(user_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     enable = request.form.get("active") == "1"
     set_active(target, enable)
-    audit.record_by(
-        g.user,
-        "user.enable" if enable else "user.disable",
-        subject=target.email,
-    )
+    _account_event("user.enable" if enable else "user.disable", target)
     db.session.commit()
     return redirect(url_for("admin.users_page"))
 
@@ -122,7 +192,7 @@ def audit_log():  # type: ignore[no-untyped-def]
             | AuditEvent.subject.in_([f"register:{r.name}" for r in registers])
         )
     if not form.validate():
-        return render_template("admin/audit.html", form=form, events=[]), 400
+        return render_template("admin/audit.html", form=form, rows=[]), 400
     if form.action.data:
         query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
     if form.patient_id.data:
@@ -133,4 +203,74 @@ def audit_log():  # type: ignore[no-untyped-def]
         since = dt.datetime.combine(form.since.data, dt.time(), dt.UTC)
         query = query.where(AuditEvent.at >= since)
     events = db.session.scalars(query.limit(500)).all()
-    return render_template("admin/audit.html", form=form, events=events)
+    targets = {e.details.get("target_id") for e in events if isinstance(e.details, dict)}
+    targets.discard(None)
+    emails = (
+        dict(db.session.execute(select(User.id, User.email).where(User.id.in_(targets))).all())
+        if targets
+        else {}
+    )
+    rows = [(e, *_describe(e, emails)) for e in events]
+    return render_template("admin/audit.html", form=form, rows=rows)
+
+
+SECURITY_LABELS = {
+    "login.success": "Innlogging",
+    "login.password_ok": "Passord godtatt, venter på engangskode",
+    "login.failed": "Mislykket innlogging",
+    "login.throttled": "Innlogging avvist: for mange forsøk",
+    "logout": "Utlogging",
+    "totp.failed": "Feil engangskode",
+    "totp.throttled": "Engangskode avvist: for mange forsøk",
+    "totp.session_revoked": "Økt avsluttet etter for mange feil koder",
+    "totp.enabled": "Totrinnsinnlogging slått på",
+    "totp.disabled": "Totrinnsinnlogging slått av",
+    "totp.enable_failed": "Feil kode ved påslåing av totrinnsinnlogging",
+    "totp.disable_failed": "Feil passord ved avslåing av totrinnsinnlogging",
+    "password.changed": "Passord byttet",
+    "password.change_failed": "Passordbytte avvist",
+    "password.throttled": "Passordbytte avvist: for mange forsøk",
+    "access.denied": "Ingen tilgang (403)",
+    "user.create": "Bruker opprettet",
+    "user.approve": "Bruker godkjent",
+    "user.enable": "Bruker aktivert",
+    "user.disable": "Bruker deaktivert",
+}
+REASONS = {
+    "unknown": "ukjent e-post",
+    "password": "feil passord",
+    "disabled": "deaktivert konto",
+    "pending": "venter på godkjenning",
+}
+
+
+def _describe(event: AuditEvent, emails: dict[int, str]) -> tuple[str, str]:
+    """A readable label and detail text for an audit event (security events in words)."""
+    if not event.action.startswith("security."):
+        return event.action, event.subject
+    name = event.action.removeprefix("security.")
+    d = event.details if isinstance(event.details, dict) else {}
+    parts = []
+    if d.get("target_id") is not None:
+        parts.append(f"gjelder {emails.get(d['target_id'], 'bruker ' + str(d['target_id']))}")
+    for role in d.get("roles") or []:
+        scope = role.get("unit") or role.get("register")
+        parts.append(f"rolle {role.get('role')}" + (f" ({scope})" if scope else ""))
+    if d.get("reason"):
+        parts.append(REASONS.get(d["reason"], str(d["reason"])))
+    if d.get("retry_after"):
+        parts.append(f"neste forsøk om {d['retry_after']} s")
+    if d.get("replay"):
+        parts.append("kode brukt før")
+    if d.get("pending_approval"):
+        parts.append("venter på godkjenning")
+    if d.get("must_change_password"):
+        parts.append("må bytte passord")
+    if d.get("via"):
+        parts.append(f"via {d['via']}")
+    if d.get("rule"):
+        parts.append(f"krever: {d['rule']}")
+    if event.subject.startswith("register:"):
+        parts.append(event.subject)
+    label = SECURITY_LABELS.get(name, name)
+    return label, "; ".join(str(p) for p in parts)
