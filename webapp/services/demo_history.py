@@ -5,7 +5,8 @@ years; each due time point is answered with a unit-specific probability, and the
 come from a simple latent-trait model (one health level per patient and time point, items
 answered by their own difficulty plus noise), so scores improve after surgery, correlate
 across items and differ between units. Scores are computed by :mod:`scoring` exactly as for
-real submissions. Nothing here is real data.
+real submissions (in bulk: one scoring call per instrument, multi-row inserts). Nothing here
+is real data.
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ import datetime as dt
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select
 
 import instruments
+import scoring
 from instruments import Instrument, Item
 from scoring.rand36 import RECODE as RAND36_RECODE
 from webapp.extensions import db
-from webapp.models import Enrolment, Protocol, Response, Unit
-from webapp.services.invitations import aware, innsyn_until
-from webapp.services.patients import get_or_create_patient
-from webapp.services.protocols import enrol
-from webapp.services.responses import score_rows
+from webapp.models import Enrolment, Invitation, Patient, Protocol, Response, Score, Unit
+from webapp.national_id import validate
+from webapp.services.invitations import innsyn_until
+from webapp.services.patients import cipher
+from webapp.services.protocols import due_at
+from webapp.services.responses import value_set_for
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,13 @@ def create_history(
     seed: int = 2026,
 ) -> int:
     """Enrol ``national_ids`` across :data:`COHORTS` with answered, due and expired time
-    points over the two years before ``today``; returns the number of completed responses."""
+    points over the two years before ``today``; returns the number of completed responses.
+
+    The rows are those :func:`~webapp.services.patients.get_or_create_patient`,
+    :func:`~webapp.services.protocols.enrol` and a submit would write (same columns, same
+    random stream), inserted in bulk, and the responses are scored per instrument in one
+    :func:`scoring.score_table` call each.
+    """
     rng = random.Random(seed)
     now = dt.datetime.combine(today, dt.time(12), dt.UTC)
     models = {
@@ -139,71 +152,235 @@ def create_history(
         for iid in tp.instruments
     }
     cohorts = [c for c in COHORTS if c.unit in units and c.protocol in protocols]
+    plans: list[_Plan] = []
     completed = 0
     for number in national_ids:
         cohort = rng.choices(cohorts, weights=[c.share for c in cohorts])[0]
         language = _pick(rng, LANGUAGES)
-        patient, _ = get_or_create_patient(number, language=language)
         index_date = today - dt.timedelta(days=rng.randrange(14, 760))
-        enrolment = enrol(patient, protocols[cohort.protocol], units[cohort.unit], index_date)
-        completed += _follow(enrolment, cohort, models, rng, now, language)
-    db.session.flush()
-    return completed
+        plan = _Plan(number, language, units[cohort.unit], protocols[cohort.protocol], index_date)
+        _follow(plan, cohort, models, rng, now)
+        plans.append(plan)
+        if len(plans) == PATIENTS_PER_BATCH:
+            completed += _insert(plans)
+            plans = []
+    return completed + _insert(plans)
+
+
+@dataclass
+class _Plan:
+    """One demo patient's enrolment: what to insert (filled in by :func:`_follow`)."""
+
+    national_id: str
+    language: str
+    unit: Unit
+    protocol: Protocol
+    index_date: dt.date
+    invitations: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[list[dict[str, Any]]] = field(default_factory=list)  # per invitation
 
 
 def _follow(
-    enrolment: Enrolment,
+    plan: _Plan,
     cohort: Cohort,
     models: dict[str, AnswerModel],
     rng: random.Random,
     now: dt.datetime,
-    language: str,
-) -> int:
-    """Answer (or not) each time point of one enrolment; returns completed responses."""
+) -> None:
+    """Answer (or not) each time point of one enrolment, as rows to insert."""
     health = rng.gauss(*cohort.baseline)
     mode = "proxy" if rng.random() < PROXY_SHARE else "self"
     answered_before = True
-    completed = 0
-    invitations = sorted(enrolment.invitations, key=lambda i: i.time_point.position)
-    for position, invitation in enumerate(invitations):
+    for position, time_point in enumerate(plan.protocol.time_points):
+        opens = due_at(plan.index_date, time_point.offset_days)
+        invitation: dict[str, Any] = {
+            "time_point_id": time_point.id,
+            "opens_at": opens,
+            "expires_at": opens + dt.timedelta(days=plan.protocol.window_days),
+            "state": "scheduled",
+            "sent_at": None,
+            "completed_at": None,
+            "innsyn_until": None,
+        }
+        responses: list[dict[str, Any]] = []
+        plan.invitations.append(invitation)
+        plan.responses.append(responses)
         if position == 1:
             health += rng.gauss(*cohort.gain)
         elif position > 1:
             health += rng.gauss(*cohort.later_gain)
-        opens = aware(invitation.opens_at)
         if opens > now:
             continue  # not due yet: stays scheduled
-        invitation.sent_at = opens
+        invitation["sent_at"] = opens
         rate = cohort.answer_rates[min(position, len(cohort.answer_rates) - 1)]
         if not answered_before:
             rate *= 0.7
         done_at = opens + dt.timedelta(days=rng.randrange(0, 21), hours=rng.randrange(7, 22))
         if rng.random() >= rate or done_at > now:
             answered_before = False
-            invitation.state = "expired" if aware(invitation.expires_at) <= now else "sent"
+            invitation["state"] = "expired" if invitation["expires_at"] <= now else "sent"
             continue
         answered_before = True
-        invitation.state, invitation.completed_at = "completed", done_at
-        invitation.innsyn_until = innsyn_until(done_at)
-        for iid in invitation.time_point.instruments:
+        invitation.update(
+            state="completed", completed_at=done_at, innsyn_until=innsyn_until(done_at)
+        )
+        for iid in time_point.instruments:
             model = models[iid]
-            response = Response(
-                invitation_id=invitation.id,
-                instrument_id=iid,
-                instrument_version=model.instrument.version,
-                instrument_hash=model.instrument.content_hash,
-                language=language,
-                mode=mode,
-                proxy_relation="relative" if mode == "proxy" else None,
-                status="complete",
-                answers=model.answers(health, rng),
-                current_page=len(model.instrument.screen_pages()),
-                started_at=done_at - dt.timedelta(minutes=rng.randrange(3, 25)),
-                updated_at=done_at,
-                completed_at=done_at,
+            responses.append(
+                {
+                    "instrument_id": iid,
+                    "instrument_version": model.instrument.version,
+                    "instrument_hash": model.instrument.content_hash,
+                    "language": plan.language,
+                    "mode": mode,
+                    "proxy_relation": "relative" if mode == "proxy" else None,
+                    "status": "complete",
+                    "answers": model.answers(health, rng),
+                    "current_page": len(model.instrument.screen_pages()),
+                    "started_at": done_at - dt.timedelta(minutes=rng.randrange(3, 25)),
+                    "updated_at": done_at,
+                    "completed_at": done_at,
+                }
             )
-            db.session.add(response)
-            db.session.flush()
-            db.session.add_all(score_rows(response))
-            completed += 1
-    return completed
+
+
+BATCH = 2000  # rows per bulk INSERT statement
+PATIENTS_PER_BATCH = 2000  # patients planned, then written (bounded memory)
+
+
+def _insert_ids(model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in bulk; their new ids in the order of ``rows``."""
+    ids: list[int] = []
+    for start in range(0, len(rows), BATCH):
+        result = db.session.execute(
+            insert(model).returning(model.id, sort_by_parameter_order=True),  # type: ignore[attr-defined]
+            rows[start : start + BATCH],
+        )
+        ids.extend(result.scalars())
+    return ids
+
+
+def _patient_ids(plans: list[_Plan]) -> list[int]:
+    """Ids of the plans' patients: existing ones looked up, the others inserted."""
+    c = cipher()
+    ids: dict[str, int] = {}
+    indexes = [c.blind_index(validate(p.national_id).value) for p in plans]
+    for start in range(0, len(indexes), 500):
+        chunk = indexes[start : start + 500]
+        found = db.session.execute(
+            select(Patient.national_id_index, Patient.id).where(
+                Patient.national_id_index.in_(chunk)
+            )
+        )
+        ids.update((index, patient_id) for index, patient_id in found)
+    new = [(plan, index) for plan, index in zip(plans, indexes, strict=True) if index not in ids]
+    rows = []
+    for plan, index in new:
+        nid = validate(plan.national_id)
+        rows.append(
+            {
+                "national_id_encrypted": c.encrypt(nid.value),
+                "national_id_index": index,
+                "id_kind": nid.kind,
+                "birth_year": nid.birth_date.year if nid.birth_date else None,
+                "email_encrypted": None,
+                "language": plan.language,
+            }
+        )
+    ids.update(zip((index for _, index in new), _insert_ids(Patient, rows), strict=True))
+    if len(new) < len(plans):  # an existing patient keeps their language for invitations
+        known = select(Patient.id, Patient.language).where(Patient.id.in_(ids.values()))
+        languages = {patient_id: language for patient_id, language in db.session.execute(known)}
+        for plan, index in zip(plans, indexes, strict=True):
+            plan.language = languages[ids[index]]
+    return [ids[index] for index in indexes]
+
+
+def _insert(plans: list[_Plan]) -> int:
+    """Write the planned patients, enrolments, invitations, responses and scores."""
+    patient_ids = _patient_ids(plans)
+    enrolment_ids = _insert_ids(
+        Enrolment,
+        [
+            {
+                "patient_id": patient_id,
+                "protocol_id": plan.protocol.id,
+                "unit_id": plan.unit.id,
+                "index_date": plan.index_date,
+            }
+            for plan, patient_id in zip(plans, patient_ids, strict=True)
+        ],
+    )
+    invitation_rows = []
+    for plan, enrolment_id in zip(plans, enrolment_ids, strict=True):
+        for invitation in plan.invitations:
+            invitation_rows.append(
+                {**invitation, "enrolment_id": enrolment_id, "language": plan.language}
+            )
+    invitation_ids = iter(_insert_ids(Invitation, invitation_rows))
+    response_rows = []
+    for plan in plans:
+        for responses in plan.responses:
+            invitation_id = next(invitation_ids)
+            response_rows.extend({**r, "invitation_id": invitation_id} for r in responses)
+    response_ids = _insert_ids(Response, response_rows)
+    scores = _score_all(response_rows)
+    score_rows = [
+        {**row, "response_id": response_id}
+        for response_id, rows in zip(response_ids, scores, strict=True)
+        for row in rows
+    ]
+    for start in range(0, len(score_rows), BATCH):
+        db.session.execute(insert(Score), score_rows[start : start + BATCH])
+    return len(response_rows)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a Python value, NaN as None (as :func:`scoring.score` returns)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _score_all(responses: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Score rows of each response, as :func:`~webapp.services.responses.score_rows` makes
+    them, computed with one :func:`scoring.score_table` call per instrument."""
+    out: list[list[dict[str, Any]]] = [[] for _ in responses]
+    by_instrument: dict[str, list[int]] = {}
+    for i, response in enumerate(responses):
+        by_instrument.setdefault(response["instrument_id"], []).append(i)
+    for instrument_id, positions in by_instrument.items():
+        try:
+            algorithm = scoring.get(instrument_id)
+        except KeyError:  # no scoring algorithm: raw answers only
+            continue
+        value_set = value_set_for(instrument_id)
+        table = {
+            item: np.array(
+                [
+                    np.nan
+                    if responses[i]["answers"].get(item) is None
+                    else responses[i]["answers"][item]
+                    for i in positions
+                ],
+                dtype=object,
+            )
+            for item in algorithm.items
+        }
+        result = scoring.score_table(instrument_id, table, value_set=value_set)
+        for row, i in enumerate(positions):
+            for name, values in result.items():
+                value = _plain(values[row])
+                text = name in algorithm.text_scores
+                out[i].append(
+                    {
+                        "scale": name,
+                        "value": None if text or value is None else float(value),
+                        "text_value": str(value) if text and value is not None else None,
+                        "algorithm_version": algorithm.algorithm_version,
+                        "value_set": value_set or "",
+                    }
+                )
+    return out
