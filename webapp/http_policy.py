@@ -8,11 +8,14 @@
 * A request body above ``MAX_CONTENT_LENGTH`` (or with more than ``MAX_FORM_PARTS`` parts)
   gets 413 with a plain staff page in Norwegian; the patient blueprint has its own 413 page
   in the patient's language (``webapp/patient/views.py``).
+* A NUL character in a query or form field (never legitimate, and PostgreSQL refuses it in
+  text) gets 400 before any view runs: the patient blueprint's 400 page says the page was
+  not saved, staff get a plain page.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 
 STAFF_BLUEPRINTS = frozenset({"clinician", "admin", "api"})
 STAFF_PREFIXES = ("/clinician/", "/admin/", "/api/")
@@ -28,7 +31,14 @@ def is_staff_request() -> bool:
 
 
 def init_http_policy(app: Flask) -> None:
-    """Register the staff no-store header, HSTS and the staff 413 page on ``app``."""
+    """Register the staff no-store header, HSTS, the NUL check and the 413 page on ``app``."""
+
+    @app.before_request
+    def refuse_nul() -> None:
+        for fields in (request.args, request.form):
+            for key, values in fields.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    abort(400, description="Skjemaet inneholdt et ugyldig tegn og ble ikke lagret.")
 
     @app.after_request
     def staff_no_store(response: Response) -> Response:

@@ -74,7 +74,8 @@ def _check_digits_ok(d: list[int]) -> bool:
 def validate(raw: str) -> NationalId:
     """Validate ``raw`` (spaces and a dot/dash separator allowed) and describe it."""
     value = "".join(ch for ch in str(raw) if ch not in " .-")
-    if value and not value.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "³", "③" and fullwidth "３"
+    if value and not (value.isascii() and value.isdigit()):
         raise InvalidNationalId("non_digit")
     if len(value) != 11:
         raise InvalidNationalId("length", f"got {len(value)}")

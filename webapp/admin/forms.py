@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from webapp.whole_numbers import WholeNumberField
 
 
 class UserForm(FlaskForm):
@@ -20,9 +22,16 @@ class AuditFilterForm(FlaskForm):
     """Filters of the audit log (GET, no CSRF needed: it changes nothing)."""
 
     action = StringField("Handling begynner med", validators=[Optional(), Length(max=64)])
-    patient_id = IntegerField(
+    patient_id = WholeNumberField(
         "Pasient (intern id)",
-        validators=[Optional()],
+        validators=[
+            Optional(),
+            NumberRange(  # the column is a 32-bit integer
+                min=1, max=2**31 - 1, message="Skriv pasientens interne id som et helt tall."
+            ),
+        ],
+        max_digits=10,
+        signed=False,
         render_kw={"inputmode": "numeric"},
     )
     actor = StringField("Bruker", validators=[Optional(), Length(max=254)])

@@ -12,6 +12,7 @@ from webapp.models import Register, Unit, User
 from webapp.services import access, unit_report
 from webapp.services.dashboard import MIN_CELL
 from webapp.services.indicators import LEVEL_TEXT, IndicatorConfigError
+from webapp.whole_numbers import parse_whole_number
 
 
 def _unit(unit_name: str) -> Unit:
@@ -35,9 +36,10 @@ def _year() -> int | None:
     raw = request.args.get("year", "")
     if not raw:
         return None
-    if not raw.isdigit():
-        abort(400)
-    return int(raw)
+    year = parse_whole_number(raw, max_digits=4, signed=False)
+    if year is None or not 1900 <= year <= 2999:
+        abort(400, description="Indeksåret må være et årstall med fire siffer, for eksempel 2025.")
+    return year
 
 
 def _report(unit_name: str) -> unit_report.UnitReport:

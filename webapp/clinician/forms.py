@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from webapp.national_id import InvalidNationalId, validate
+
+TOTP_SECRET = re.compile(r"[A-Z2-7]{16,64}")  # base32, as auth.new_totp_secret() makes
 
 NATIONAL_ID_ERRORS = {
     "length": "Et fødselsnummer har 11 siffer.",
@@ -60,7 +64,7 @@ class PasswordChangeForm(FlaskForm):
 class TotpEnableForm(FlaskForm):
     """Confirm a new authenticator app with its first code."""
 
-    secret = HiddenField(validators=[DataRequired(), Length(16, 64)])
+    secret = HiddenField(validators=[DataRequired(), Regexp(TOTP_SECRET.pattern + r"\Z")])
     code = StringField("Kode fra appen", validators=[DataRequired(), Length(6, 8)])
 
 

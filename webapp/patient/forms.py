@@ -6,12 +6,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField
+from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from instruments import Instrument, Item, Page
 from webapp.services.responses import PROXY_RELATIONS, is_enabled
+from webapp.whole_numbers import WholeNumberField, parse_whole_number
 
 CONTROL_FIELDS = frozenset({"csrf_token", "idem", "ret"})
 
@@ -36,12 +37,12 @@ def _choice_field(item: Item, lang: str, required: bool) -> RadioField:
     )
 
 
-def _integer_field(item: Item, lang: str, required: bool) -> IntegerField:
+def _integer_field(item: Item, lang: str, required: bool) -> WholeNumberField:
     low = item.min if item.min is not None else 0
     high = item.max if item.max is not None else 100
     message = _l("Please write a whole number from %(low)s to %(high)s.", low=low, high=high)
     first = InputRequired(message=message) if required else Optional()
-    return IntegerField(
+    return WholeNumberField(  # ASCII digits only: never int() on what was posted
         item.text.get_text(lang),
         validators=[first, NumberRange(min=low, max=high, message=message)],
     )
@@ -81,9 +82,9 @@ def posted_codes(formdata: Any, page: Page) -> dict[str, int]:
     """The page's posted values that are whole numbers (to evaluate enable_when)."""
     codes = {}
     for item_id in page.items:
-        raw = formdata.get(item_id, "")
-        if raw.lstrip("-").isdigit():
-            codes[item_id] = int(raw)
+        code = parse_whole_number(formdata.get(item_id, ""))
+        if code is not None:
+            codes[item_id] = code
     return codes
 
 
