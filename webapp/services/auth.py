@@ -188,22 +188,24 @@ def take_attempt(key: str, free: int = FREE_ATTEMPTS, now: dt.datetime | None = 
         .returning(AttemptCounter.count)
         .execution_options(synchronize_session=False)
     )
-    taken = db.session.execute(bump).scalar_one_or_none()
-    if taken is None:
-        taken = _insert_first(key, start, now)
-    if taken is None:  # a parallel request created the row: try the update once more
-        taken = db.session.execute(bump).scalar_one_or_none()
-    if taken is None:
+    for _ in range(3):
+        # the update, else the first attempt's insert (a parallel request may have made
+        # the row in between, or dropped it after a success: then round again)
+        taken = db.session.execute(bump).scalar_one_or_none() or _insert_first(key, start, now)
+        if taken is not None:
+            db.session.commit()
+            return
         row = db.session.execute(
             select(AttemptCounter.count, AttemptCounter.last_at).where(
                 AttemptCounter.key == key, AttemptCounter.window_start == start
             )
-        ).one()
-        db.session.commit()
-        last = _as_aware(row.last_at) if row.last_at else now
-        wait = last + delay_after(row.count, free) - now
-        raise LockedOut(max(1, int(wait.total_seconds() + 0.999)))
+        ).first()
+        if row is not None:
+            break
     db.session.commit()
+    count, last = (row.count, row.last_at) if row is not None else (free, None)
+    wait = (_as_aware(last) if last else now) + delay_after(count, free) - now
+    raise LockedOut(max(1, int(wait.total_seconds() + 0.999)))
 
 
 def attempts(key: str, now: dt.datetime | None = None) -> int:
