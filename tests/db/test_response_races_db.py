@@ -274,3 +274,23 @@ def test_an_edit_arriving_after_the_submit_is_refused_and_said(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PageSubmission)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Score)) > 0
         assert verify_scores().mismatches == []
+
+
+def test_a_draft_that_keeps_changing_is_not_saved_and_says_try_again(app, monkeypatch):
+    """After MAX_ATTEMPTS lost races a save (or submit) gives up: 503, nothing half-saved."""
+    (patient,) = _answered_drafts(app, 1)
+    client = app.test_client()
+    url = f"/s/{patient.token}/q/odi/0"
+    key = support.idem_from(client.get(url).text)
+    monkeypatch.setattr(responses, "MAX_ATTEMPTS", 0)  # as if every attempt lost its race
+    busy = client.post(url, data={"q01": "4", "idem": key})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+    assert "Denne siden ble ikke lagret" in busy.text
+    refused = client.post(f"/s/{patient.token}/submit")
+    assert refused.status_code == 503
+    monkeypatch.undo()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PageSubmission)) == 0
+        assert db.session.get(Invitation, patient.invitation_id).completed_at is None
+    assert client.post(url, data={"q01": "4", "idem": key}).status_code == 302  # again: saved
+    assert _odi_answers(app, patient.invitation_id)["q01"] == 4
