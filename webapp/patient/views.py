@@ -92,6 +92,15 @@ def _not_saved(_exc):  # type: ignore[no-untyped-def]
     return _render("patient/not_saved.html", 400, continue_url=target)
 
 
+@bp.errorhandler(413)
+def _too_large(_exc):  # type: ignore[no-untyped-def]
+    """A body above MAX_CONTENT_LENGTH (or too many form parts): nothing was saved."""
+    _choose_language(None)
+    token = (request.view_args or {}).get("token")
+    target = url_for("patient.entry", token=token) if token else None
+    return _render("patient/too_large.html", 413, continue_url=target)
+
+
 def _choose_language(invitation: Any) -> str:
     """UI language: ``?lang=``, else the cookie, else the invitation's, else bokmål."""
     asked = request.args.get("lang")
