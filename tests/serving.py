@@ -138,8 +138,10 @@ def gunicorn_server(
 
     ``database_url`` must already be migrated. ``tls=True`` serves HTTPS with a fresh
     self-signed certificate (``Server.certfile``, trusted by ``Server.ssl_context()``).
-    ``env`` adds or overrides environment variables. Waits until ``/healthz`` answers 200;
-    gunicorn's output goes to ``tmp_path/gunicorn-PORT.log`` and is shown on failure.
+    ``env`` adds or overrides environment variables. Waits until ``/healthz`` answers 200
+    and all ``workers`` are running; gunicorn's output goes to ``tmp_path/gunicorn-PORT.log``
+    and is shown on failure. Gunicorn also reads the repository's ``gunicorn.conf.py``
+    (it runs from the repository root); the options given here take precedence.
     """
     port = _free_port()
     scheme = "https" if tls else "http"
@@ -176,7 +178,9 @@ def gunicorn_server(
     try:
         deadline = time.monotonic() + timeout
         context = server.ssl_context()
-        while not _healthy(f"{base_url}/healthz", context):
+        while not _healthy(f"{base_url}/healthz", context) or (
+            len(server.worker_pids()) < workers
+        ):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"gunicorn did not become healthy (exit {process.poll()}):\n{server.log()}"
