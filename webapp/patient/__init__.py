@@ -8,6 +8,7 @@ bp = Blueprint("patient", __name__, template_folder="../templates")
 # Patient-flow settings read from the environment unless create_app(config) sets them.
 ENV_SETTINGS = {
     "OPENPROM_INNSYN_DAYS": int,  # days a patient can see their answers after submitting
+    "OPENPROM_OUTBOX_LEASE": int,  # seconds a worker's claim on an e-mail lasts
 }
 
 
