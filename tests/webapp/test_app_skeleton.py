@@ -33,7 +33,7 @@ def test_base_template_is_mobile_first_with_strict_csp(client):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     csp = response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "default-src 'self'" in csp
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     css = client.get("/static/css/app.css").get_data(as_text=True)
     assert "min-height: 44px" in css
 

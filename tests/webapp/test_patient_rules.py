@@ -189,7 +189,7 @@ def test_patient_pages_send_strict_security_headers(app, client):
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, path
         assert "script-src 'self'" in csp and "style-src 'self'" in csp, path
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
-        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        assert response.headers["Referrer-Policy"] == "same-origin", path
         assert response.headers["Cache-Control"] == "no-store", path
         assert "http://" not in response.text.replace("http://www.w3.org", ""), path
         assert "https://" not in response.text, path  # no third-party resource or link

@@ -27,7 +27,9 @@ class AuditFilterForm(FlaskForm):
         validators=[
             Optional(),
             NumberRange(  # the column is a 32-bit integer
-                min=1, max=2**31 - 1, message="Skriv pasientens interne id som et helt tall."
+                min=1,
+                max=2**31 - 1,
+                message="Ikke en gyldig heltallsverdi. Skriv pasientens interne id som et tall.",
             ),
         ],
         max_digits=10,
