@@ -227,11 +227,12 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
     if access.mode == "insight":
         return redirect(url_for("patient.thanks", token=token))
     invitation = access.invitation
-    if not responses.reachable(invitation, instrument_id, page):
+    loaded = responses.responses_of(invitation)
+    if not responses.reachable(invitation, instrument_id, page, loaded):
         return _go(responses.next_step(invitation), token)
     instrument = instruments.load(instrument_id)
     screen = instrument.screen_pages()[page]
-    response = responses.responses_of(invitation)[instrument_id]
+    response = loaded[instrument_id]
     text_lang = _text_language(instrument)
     known = dict(response.answers or {})
     if request.method == "POST":

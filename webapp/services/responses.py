@@ -139,9 +139,17 @@ def next_step(invitation: Invitation) -> Step:
     return Step("review")
 
 
-def reachable(invitation: Invitation, instrument_id: str, page: int) -> bool:
-    """Whether a page may be shown: it exists and every page before it was saved."""
-    responses = responses_of(invitation)
+def reachable(
+    invitation: Invitation,
+    instrument_id: str,
+    page: int,
+    loaded: dict[str, Response] | None = None,
+) -> bool:
+    """Whether a page may be shown: it exists and every page before it was saved.
+
+    ``loaded``: the invitation's responses when the caller has just read them.
+    """
+    responses = responses_of(invitation) if loaded is None else loaded
     for instrument in instruments_of(invitation):
         response = responses.get(instrument.id)
         if response is None:
