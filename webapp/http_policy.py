@@ -16,6 +16,9 @@
 from __future__ import annotations
 
 from flask import Flask, Response, abort, render_template, request
+from sqlalchemy.exc import OperationalError
+
+from webapp.extensions import db
 
 STAFF_BLUEPRINTS = frozenset({"clinician", "admin", "api"})
 STAFF_PREFIXES = ("/clinician/", "/admin/", "/api/")
@@ -31,7 +34,8 @@ def is_staff_request() -> bool:
 
 
 def init_http_policy(app: Flask) -> None:
-    """Register the staff no-store header, HSTS, the NUL check and the 413 page on ``app``."""
+    """Register the staff no-store header, HSTS, the NUL check, the 413 page and the 503 answer
+    to a database outage on ``app``."""
 
     @app.before_request
     def refuse_nul() -> None:
@@ -51,3 +55,11 @@ def init_http_policy(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_exc: Exception):  # type: ignore[no-untyped-def]
         return render_template("clinician/too_large.html"), 413
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(_exc: Exception):  # type: ignore[no-untyped-def]
+        # The database went away mid-request (restart, failover): 503 + Retry-After, not a
+        # bare 500; the pool's pre-ping gives the next request a fresh connection.
+        db.session.rollback()
+        body = "Databasen svarer ikke akkurat nå. Ingenting ble lagret; prøv igjen om litt."
+        return body, 503, {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"}

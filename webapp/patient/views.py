@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.exc import OperationalError
 
 import instruments
 from instruments import Instrument
@@ -90,6 +91,19 @@ def _not_saved(_exc):  # type: ignore[no-untyped-def]
     token = (request.view_args or {}).get("token")
     target = url_for("patient.entry", token=token) if token else None
     return _render("patient/not_saved.html", 400, continue_url=target)
+
+
+@bp.errorhandler(OperationalError)
+def _database_unavailable(_exc):  # type: ignore[no-untyped-def]
+    """The database went away mid-request (restart, failover): nothing of this request was
+    saved; say so calmly with 503 + Retry-After instead of a bare 500."""
+    db.session.rollback()
+    _choose_language(None)
+    token = (request.view_args or {}).get("token")
+    target = url_for("patient.entry", token=token) if token else None
+    page = _render("patient/not_saved.html", BUSY, continue_url=target)
+    page.headers["Retry-After"] = "5"
+    return page
 
 
 @bp.errorhandler(413)
