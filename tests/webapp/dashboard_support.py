@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.models import (
     Enrolment,
     Invitation,
+    Patient,
     Protocol,
     Register,
     Response,
@@ -123,6 +124,14 @@ def follow_with_odi_totals(
             )
         )
     return enrolment
+
+
+def new_patient():  # type: ignore[no-untyped-def]
+    """A patient with a synthetic national ID not used by :func:`build`."""
+    taken = db.session.query(Patient).count()
+    patient, created = get_or_create_patient(_numbers(taken + 1)[-1])
+    assert created
+    return patient
 
 
 def build() -> dict[str, int]:

@@ -14,6 +14,7 @@ Sources of the expected values:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import textwrap
 from pathlib import Path
@@ -169,6 +170,66 @@ def test_indicators_and_levels(app, qi):
         share = stats.indicator_share(response)
         assert (share.k, share.n) == (7, 9) and response.level(share.value) == "low"
         assert stats.years == [2025, 2024]
+
+
+def _aggregate_queries(run):  # type: ignore[no-untyped-def]
+    """The GROUP BY statements ``run()`` sends (the counting; the stamp has none)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "GROUP BY" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        result = run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return result, seen
+
+
+def test_counts_are_reused_until_the_data_changes(app, qi):
+    with app.app_context():
+        stats, units = _stats()
+        assert (stats.response_rate("lumbar", "12m", "odi").k, stats.years) == (7, [2025, 2024])
+        again, queries = _aggregate_queries(
+            lambda: d.RegisterStats(stats.register).response_rate("lumbar", "12m", "odi")
+        )
+        assert (again.k, again.n) == (7, 9) and queries == []  # nothing counted again
+        unit = db.session.get(Unit, next(iter(units["qi-2"])))
+        protocol = stats.protocols["lumbar"]
+        patient = dashboard_support.new_patient()
+        dashboard_support.follow_with_odi_totals(
+            patient.id, unit, protocol, dt.date(2024, 7, 1), (40.0, 20.0)
+        )
+        db.session.commit()
+        fresh, queries = _aggregate_queries(
+            lambda: d.RegisterStats(stats.register).response_rate("lumbar", "12m", "odi")
+        )
+        assert (fresh.k, fresh.n) == (8, 10) and queries  # the new answers are counted
+
+
+def test_counts_follow_invitations_that_close(app, qi):
+    with app.app_context():
+        stats, units = _stats()
+        now = d.utcnow()
+        unit = db.session.get(Unit, next(iter(units["qi-1"])))
+        # the 12-month invitation opened yesterday and is open for 30 days: not counted
+        index = now.date() - dt.timedelta(days=366)
+        patient = dashboard_support.new_patient()
+        dashboard_support.follow_with_odi_totals(
+            patient.id, unit, stats.protocols["lumbar"], index, (45.0, None)
+        )
+        db.session.commit()
+        today = d.RegisterStats(stats.register, now).response_rate("lumbar", "12m", "odi")
+        assert (today.k, today.n) == (7, 9)
+        later = now + dt.timedelta(days=31)  # closed unanswered: counted in n
+        closed = d.RegisterStats(stats.register, later).response_rate("lumbar", "12m", "odi")
+        assert (closed.k, closed.n) == (7, 10)
+        uncached = d.RegisterStats(stats.register, later, cached=False)
+        assert uncached.response_rate("lumbar", "12m", "odi") == closed
 
 
 def test_unit_dashboard_page(app, qi):

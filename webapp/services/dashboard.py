@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,13 +39,14 @@ from sqlalchemy import (
     case,
     cast,
     extract,
+    false,
     func,
     or_,
     select,
     true,
     tuple_,
 )
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from scoring.mid import mid as lookup_mid
 from webapp.extensions import db
@@ -62,11 +62,14 @@ from webapp.models import (
     utcnow,
 )
 from webapp.services.indicators import Indicator
+from webapp.services.invitations import aware
 
 MIN_CELL = 5
 SUPPRESSED = "n<5"
 
 Units = frozenset[int] | None  # a set of unit ids; None = the whole register
+CACHE_SECONDS = 900  # aggregates are recounted at least this often, even with no change
+CACHE_REGISTERS = 16  # registers whose aggregates one process keeps
 Cell = tuple[str, str, str]  # (time point, instrument, scale)
 
 
@@ -198,10 +201,6 @@ def _in_year(year: int | None) -> ColumnElement[bool]:
     )
 
 
-def _among(units: Units) -> ColumnElement[bool]:
-    return true() if units is None else Enrolment.unit_id.in_(sorted(units))
-
-
 class RegisterStats:
     """The aggregates of one register at one moment (``now``), for the dashboards.
 
@@ -210,7 +209,9 @@ class RegisterStats:
     register) and an index year (None = all years).
     """
 
-    def __init__(self, register: Register, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, register: Register, now: dt.datetime | None = None, *, cached: bool = True
+    ) -> None:
         self.register = register
         self.now = now or utcnow()
         self.units: dict[int, Unit] = {
@@ -228,10 +229,64 @@ class RegisterStats:
         self._time_points: dict[int, tuple[str, TimePoint]] = {
             tp.id: (p.name, tp) for p in self.protocols.values() for tp in p.time_points
         }
-        self._distributions: dict[tuple[str, int | None, Units], dict[Cell, _Frequencies]] = {}
-        self._changes: dict[tuple[str, str], dict[tuple[Any, ...], list[int]]] = {}
-        self._thresholds: dict[tuple[Any, ...], dict[tuple[int, int], list[int]]] = {}
-        self._scales: dict[str, list[tuple[str, str]]] = {}
+        self._agg = self._cached() if cached else _Aggregates()
+        self._distributions = self._agg.distributions
+        self._changes = self._agg.changes
+        self._thresholds = self._agg.thresholds
+        self._scales = self._agg.scales
+
+    # -- reuse between requests -----------------------------------------------------------
+
+    def _stamp(self) -> tuple[Any, ...]:
+        """What the aggregates are computed from: the register's definition, and counts
+        and highest ids of the rows (every write of the app adds rows or completes a
+        response; a changed count or id means recount)."""
+        definition = (
+            tuple(sorted(self.units)),
+            tuple(
+                (p.id, name, tp.id, tp.name, tuple(tp.instruments or ()))
+                for name, p in self.protocols.items()
+                for tp in p.time_points
+            ),
+        )
+        complete = Response.status == "complete"
+        counts = db.session.execute(
+            select(
+                select(func.count()).select_from(Enrolment).scalar_subquery(),
+                select(func.max(Enrolment.id)).scalar_subquery(),
+                select(func.count()).select_from(Invitation).scalar_subquery(),
+                select(func.max(Invitation.id)).scalar_subquery(),
+                select(func.count()).select_from(Response).where(complete).scalar_subquery(),
+                select(func.count()).select_from(Score).scalar_subquery(),
+                select(func.max(Score.id)).scalar_subquery(),
+            )
+        ).one()
+        return definition, tuple(counts)
+
+    def _next_change(self) -> dt.datetime:
+        """The first moment after ``now`` at which an invitation opens or closes (the
+        response rates change then without any write), at most :data:`CACHE_SECONDS`."""
+        later = [self.now + dt.timedelta(seconds=CACHE_SECONDS)]
+        for column in (Invitation.opens_at, Invitation.expires_at):
+            found = db.session.scalar(select(func.min(column)).where(column > self.now))
+            if found is not None:
+                later.append(aware(found))
+        return min(later)
+
+    def _cached(self) -> _Aggregates:
+        """The aggregates counted by an earlier request when nothing they depend on has
+        changed since, else a fresh (empty) set kept for the next requests."""
+        key = (db.engine.url.render_as_string(hide_password=True), self.register.id)
+        stamp = self._stamp()
+        entry = _CACHE.get(key)
+        if entry is not None and entry.stamp == stamp and entry.since <= self.now < entry.until:
+            _CACHE.move_to_end(key)
+            return entry.aggregates
+        aggregates = _Aggregates()
+        _CACHE[key] = _Entry(stamp, self.now, self._next_change(), aggregates)
+        while len(_CACHE) > CACHE_REGISTERS:
+            _CACHE.popitem(last=False)
+        return aggregates
 
     # -- invitations ---------------------------------------------------------------------
 
@@ -241,11 +296,14 @@ class RegisterStats:
     def _closed(self) -> ColumnElement[bool]:
         return or_(Invitation.completed_at.is_not(None), Invitation.expires_at <= self.now)
 
-    @cached_property
+    @property
     def _invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         """(time point id, unit id, year) -> (due invitations, closed ones)."""
-        if not self.units:
-            return {}
+        if self._agg.invitations is None:
+            self._agg.invitations = self._count_invitations() if self.units else {}
+        return self._agg.invitations
+
+    def _count_invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         year = _index_year()
         rows = db.session.execute(
             select(
@@ -261,12 +319,15 @@ class RegisterStats:
         )
         return {(tp, unit, y): (int(due), int(closed)) for tp, unit, y, due, closed in rows}
 
-    @cached_property
+    @property
     def _answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
         """(time point id, unit id, year, instrument) -> (answered due invitations, those
         of them whose invitation is not closed)."""
-        if not self.units:
-            return {}
+        if self._agg.answered is None:
+            self._agg.answered = self._count_answered() if self.units else {}
+        return self._agg.answered
+
+    def _count_answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
         year = _index_year()
         rows = db.session.execute(
             select(
@@ -352,38 +413,42 @@ class RegisterStats:
         )
 
     def distributions(
-        self, protocol: str, units: Units = None, year: int | None = None
-    ) -> dict[Cell, _Frequencies]:
-        """Frequency tables of every score of ``protocol`` in ``year``, for the whole
-        register and for ``units`` (one query, kept)."""
-        for (name, y, _), found in self._distributions.items():
-            if units is None and (name, y) == (protocol, year):
-                return found  # the register column comes with every query
-        key = (protocol, year, units)
+        self, protocol: str, year: int | None = None
+    ) -> dict[Cell, list[tuple[float, int, int]]]:
+        """Frequency tables of every score of ``protocol`` in ``year``: per cell (time
+        point, instrument, scale) the distinct values with their unit and count, values
+        ascending (one query for every unit and the whole register, kept)."""
+        key = (protocol, year)
         if key in self._distributions:
             return self._distributions[key]
-        found: dict[Cell, _Frequencies] = {}
-        self._distributions[key] = found
+        found: dict[Cell, list[tuple[float, int, int]]] = {}
         if protocol not in self.protocols or not self.units:
+            self._distributions[key] = found
             return found
-        mine = case((_among(units), 1), else_=0)
-        group = (Invitation.time_point_id, Response.instrument_id, Score.scale, Score.value)
+        group = (
+            Invitation.time_point_id,
+            Response.instrument_id,
+            Score.scale,
+            Score.value,
+            Enrolment.unit_id,
+        )
         rows = db.session.execute(
-            self._scored(*group, func.count(), func.sum(mine), func.min(Score.id))
+            self._scored(*group, func.count(), func.min(Score.id))
             .where(Enrolment.protocol_id == self.protocols[protocol].id, _in_year(year))
             .group_by(*group)
-            .order_by(*group)
-        )
+        ).all()
+        rows.sort(key=lambda row: (row[0], row[1], row[2], row[3]))  # values ascending per cell
         first_seen: dict[tuple[str, str], int] = {}
-        for tp_id, instrument, scale, value, count, own, first in rows:
+        for tp_id, instrument, scale, value, unit_id, count, first in rows:
             if tp_id not in self._time_points:
                 continue
             cell = (self._time_points[tp_id][1].name, instrument, scale)
-            found.setdefault(cell, _Frequencies()).add(value, int(count), int(own))
+            found.setdefault(cell, []).append((value, unit_id, int(count)))
             key_scale = (instrument, scale)
             first_seen[key_scale] = min(first, first_seen.get(key_scale, first))
         if year is None:
             self._scales[protocol] = sorted(first_seen, key=first_seen.__getitem__)
+        self._distributions[key] = found
         return found
 
     def summary(
@@ -398,31 +463,26 @@ class RegisterStats:
         decimals: int = 1,
     ) -> Summary:
         """Median, quartiles and histogram of one score at one time point."""
-        table = self.distributions(protocol, units, year).get((time_point, instrument, scale))
-        if table is None:
-            return summarise((), bounds, decimals)
-        counts = table.everyone if units is None else table.selected
-        return summarise_counts(table.values, counts, bounds, decimals)
+        table = self.distributions(protocol, year).get((time_point, instrument, scale), [])
+        chosen = [(v, n) for v, unit_id, n in table if units is None or unit_id in units]
+        return summarise_counts([v for v, _ in chosen], [n for _, n in chosen], bounds, decimals)
 
     def scales(self, protocol: str) -> list[tuple[str, str]]:
         """(instrument, scale) with numeric scores in ``protocol`` (any year), first scored
         first."""
-        if protocol not in self._scales:  # distributions() of all years also fills it
-            first = func.min(Score.id)
-            rows = db.session.execute(
-                self._scored(Response.instrument_id, Score.scale, first)
-                .where(Enrolment.protocol_id == self.protocols[protocol].id)
-                .group_by(Response.instrument_id, Score.scale)
-                .order_by(first)
-            )
-            self._scales[protocol] = [(i, s) for i, s, _ in rows]
-        return self._scales[protocol]
+        if protocol not in self._scales:
+            self.distributions(protocol, None)  # the frequency tables of all years find them
+        return self._scales.get(protocol, [])
 
     # -- change beyond the MID ------------------------------------------------------------
 
     def _change_counts(self, protocol: str, before: str) -> dict[tuple[Any, ...], list[int]]:
         """(instrument, scale, follow-up time point, unit id, year) -> [pairs, improved,
-        worsened] for every score with a MID, from ``before`` to each other time point."""
+        worsened] for every score with a MID, from ``before`` to each other time point.
+
+        One pass: the scores are grouped per enrolment and score into (before, after 1,
+        after 2, ...) columns, then the pairs are counted per unit and year.
+        """
         key = (protocol, before)
         if key in self._changes:
             return self._changes[key]
@@ -432,73 +492,70 @@ class RegisterStats:
         if first is None or not self.units:
             return found
         tps = self.protocols[protocol].time_points
+        later = [tp for tp in tps if tp.id != first.id]
         instruments = {i for tp in tps for i in tp.instruments or ()}
         mids = [
             m
             for m in (lookup_mid(i, s) for i, s in self._scales_with_mid(instruments))
             if m is not None
         ]
-        if not mids:
+        if not mids or not later:
             return found
-        ib, ia = aliased(Invitation), aliased(Invitation)
-        rb, ra = aliased(Response), aliased(Response)
-        sb, sa = aliased(Score), aliased(Score)
 
-        def which(m: Any) -> ColumnElement[bool]:
-            return and_(rb.instrument_id == m.instrument_id, sb.scale == m.score)
+        def at(tp: TimePoint) -> Any:
+            return func.max(case((Invitation.time_point_id == tp.id, Score.value)))
 
-        # the change in the better direction; exactly after - before or before - after,
-        # as Mid.is_important_improvement computes it
-        higher = [which(m) for m in mids if m.better == "higher"]
-        if higher:
-            better = case((or_(*higher), sa.value - sb.value), else_=sb.value - sa.value)
-            worse = case((or_(*higher), sb.value - sa.value), else_=sa.value - sb.value)
-        else:
-            better, worse = sb.value - sa.value, sa.value - sb.value
-        threshold = case(*((which(m), m.value) for m in mids))
         year = _index_year()
-        rows = db.session.execute(
-            select(
-                rb.instrument_id,
-                sb.scale,
-                ia.time_point_id,
-                Enrolment.unit_id,
-                year,
-                func.count(),
-                func.sum(case((better >= threshold, 1), else_=0)),
-                func.sum(case((worse >= threshold, 1), else_=0)),
+        per = (
+            self._scored(
+                Response.instrument_id.label("instrument"),
+                Score.scale.label("scale"),
+                Enrolment.unit_id.label("unit_id"),
+                year.label("year"),
+                at(first).label("before"),
+                *(at(tp).label(f"after_{n}") for n, tp in enumerate(later)),
             )
-            .select_from(Enrolment)
-            .join(ib, and_(ib.enrolment_id == Enrolment.id, ib.time_point_id == first.id))
-            .join(rb, and_(rb.invitation_id == ib.id, rb.status == "complete"))
-            .join(sb, sb.response_id == rb.id)
-            .join(ia, and_(ia.enrolment_id == Enrolment.id, ia.time_point_id != first.id))
-            .join(
-                ra,
-                and_(
-                    ra.invitation_id == ia.id,
-                    ra.instrument_id == rb.instrument_id,
-                    ra.status == "complete",
-                ),
-            )
-            .join(sa, and_(sa.response_id == ra.id, sa.scale == sb.scale))
             .where(
                 Enrolment.protocol_id == self.protocols[protocol].id,
-                self._registered(),
-                tuple_(rb.instrument_id, sb.scale).in_([(m.instrument_id, m.score) for m in mids]),
-                _finite(sb.value),
-                _finite(sa.value),
+                tuple_(Response.instrument_id, Score.scale).in_(
+                    [(m.instrument_id, m.score) for m in mids]
+                ),
             )
-            .group_by(rb.instrument_id, sb.scale, ia.time_point_id, Enrolment.unit_id, year)
+            .group_by(Enrolment.id, Enrolment.unit_id, year, Response.instrument_id, Score.scale)
+            .subquery()
         )
-        for instrument, scale, tp_id, unit_id, y, n, improved, worsened in rows:
-            if tp_id in self._time_points:
-                after = self._time_points[tp_id][1].name
-                found[(instrument, scale, after, unit_id, y)] = [
-                    int(n),
-                    int(improved),
-                    int(worsened),
-                ]
+
+        def which(m: Any) -> ColumnElement[bool]:
+            return and_(per.c.instrument == m.instrument_id, per.c.scale == m.score)
+
+        higher = or_(false(), *(which(m) for m in mids if m.better == "higher"))
+        threshold = case(*((which(m), m.value) for m in mids))
+        columns: list[Any] = []
+        for n in range(len(later)):
+            after = per.c[f"after_{n}"]
+            # the change in the better direction, exactly as Mid.is_important_improvement
+            # computes it (after - before, or before - after when lower is better)
+            better = case((higher, after - per.c.before), else_=per.c.before - after)
+            worse = case((higher, per.c.before - after), else_=after - per.c.before)
+            columns += [
+                func.count(after),
+                func.sum(case((better >= threshold, 1), else_=0)),
+                func.sum(case((worse >= threshold, 1), else_=0)),
+            ]
+        rows = db.session.execute(
+            select(per.c.instrument, per.c.scale, per.c.unit_id, per.c.year, *columns)
+            .where(per.c.before.is_not(None))
+            .group_by(per.c.instrument, per.c.scale, per.c.unit_id, per.c.year)
+        )
+        for instrument, scale, unit_id, y, *counts in rows:
+            for n, tp in enumerate(later):
+                pairs, improved, worsened = counts[3 * n : 3 * n + 3]
+                if pairs:
+                    found[(instrument, scale, tp.name, unit_id, y)] = [
+                        int(pairs),
+                        int(improved or 0),
+                        int(worsened or 0),
+                    ]
         return found
 
     def _scales_with_mid(self, instruments: set[str]) -> list[tuple[str, str]]:
@@ -597,23 +654,39 @@ class RegisterStats:
         return Share(hits, n)
 
 
-@dataclass
-class _Frequencies:
-    """A score's distinct values (ascending) and how often each occurs: in the whole
-    register (``everyone``) and in the selected units (``selected``)."""
-
-    values: list[float]
-    everyone: list[int]
-    selected: list[int]
-
-    def __init__(self) -> None:
-        self.values, self.everyone, self.selected = [], [], []
-
-    def add(self, value: float, everyone: int, selected: int) -> None:
-        self.values.append(value)
-        self.everyone.append(everyone)
-        self.selected.append(selected)
-
-
 def _keep(units: Units, year: int | None):  # type: ignore[no-untyped-def]
     return lambda unit_id, y: (units is None or unit_id in units) and (year is None or y == year)
+
+
+@dataclass
+class _Aggregates:
+    """What :class:`RegisterStats` has counted (plain values keyed by ids and names)."""
+
+    invitations: dict[tuple[int, int, int], tuple[int, int]] | None = None
+    answered: dict[tuple[int, int, int, str], tuple[int, int]] | None = None
+    distributions: dict[tuple[str, int | None], dict[Cell, list[tuple[float, int, int]]]] = field(
+        default_factory=dict
+    )
+    changes: dict[tuple[str, str], dict[tuple[Any, ...], list[int]]] = field(default_factory=dict)
+    thresholds: dict[tuple[Any, ...], dict[tuple[int, int], list[int]]] = field(
+        default_factory=dict
+    )
+    scales: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Entry:
+    """A register's aggregates, valid for the same stamp from ``since`` until ``until``."""
+
+    stamp: tuple[Any, ...]
+    since: dt.datetime
+    until: dt.datetime
+    aggregates: _Aggregates
+
+
+_CACHE: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget every register's aggregates (the next view counts again)."""
+    _CACHE.clear()

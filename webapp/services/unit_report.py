@@ -131,7 +131,6 @@ def _protocol_block(
                     stats.response_rate(name, tp.name, iid, None, year),
                 )
             )
-    stats.distributions(name, mine, year)  # one query for the unit and register columns
     scales = [
         (iid, scale)
         for iid, scale in stats.scales(name)
