@@ -115,6 +115,14 @@ def test_histogram_counts_each_value_once(app, qi):
         assert base.edges[:3] == (0.0, 10.0, 20.0) and base.edges[-1] == 100.0
 
 
+def test_summary_text_uses_the_score_decimals():
+    # EQ-5D index: three decimals (score_info). Type 7 by hand on 0.1 0.2 0.3 0.4 0.5:
+    # h = (n - 1) p = 1, 2, 3 for p = 0.25, 0.5, 0.75, so 0.2, 0.3 and 0.4 exactly
+    summary = d.summarise([0.5, 0.1, 0.4, 0.2, 0.3], decimals=3)
+    assert summary.text() == "0.300 (0.200–0.400), n=5"
+    assert d.summarise([30, 40, 44, 50, 52, 60]).text() == "47 (41–51.5), n=6"
+
+
 def test_response_rates_count_closed_invitations(app, qi):
     with app.app_context():
         stats, units = _stats()

@@ -152,6 +152,7 @@ def summarise(
         float(q3),
         tuple(int(c) for c in counts),
         tuple(float(e) for e in edges),
+        decimals,
     )
 
 
