@@ -8,13 +8,18 @@ committed). Questionnaire texts never go through here: they come from the instru
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import support
 from babel.dates import format_date
 from flask import Flask, g, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from wtforms.i18n import messages_path
 
 LANGUAGES = ("nb", "nn", "en")
@@ -72,6 +77,27 @@ _SHARED_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
 
 def _share_wtforms_translations() -> None:
     request.wtforms_translations = _SHARED_WTFORMS_TRANSLATIONS  # type: ignore[attr-defined]
+
+
+def template_gettext() -> Callable[..., str]:
+    """Jinja's ``_`` (newstyle gettext) bound to this request's catalogue.
+
+    Behaves like the callable Flask-Babel installs (translate, mark safe when
+    autoescaping, then ``%``-format with escaped variables), but finds the catalogue once
+    per render instead of on every call (each lookup goes through several context
+    locals). Context processors put it into a template's context, where it wins over the
+    environment's ``_``.
+    """
+    ugettext = get_translations().ugettext
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        text = ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (our catalogue, as Jinja's i18n does)
+        return text % variables
+
+    return gettext
 
 
 def long_date(day: dt.date | dt.datetime, lang: str) -> str:

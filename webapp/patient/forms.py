@@ -54,16 +54,41 @@ def page_form_class(
     """A form class with one field per answerable item of ``page``.
 
     A required item is enforced only while its ``enable_when`` conditions hold for
-    ``answers`` (the saved draft plus what was posted on this page).
+    ``answers`` (the saved draft plus what was posted on this page). Classes are built
+    once per (instrument, page, language, set of required items) and process.
     """
+    required = frozenset(
+        item_id
+        for item_id in page.items
+        if (item := instrument.item(item_id)).required and is_enabled(item, answers or {})
+    )
+    key = (instrument.id, instrument.content_hash, page.id, lang, required)
+    form_class = _FORM_CLASSES.get(key)
+    if form_class is None:
+        form_class = _build_form_class(instrument, page, lang, required)
+        if len(_FORM_CLASSES) >= MAX_FORM_CLASSES:  # never grows without bound
+            _FORM_CLASSES.clear()
+        _FORM_CLASSES[key] = form_class
+    return form_class
+
+
+# (instrument id, content hash, page id, language, required item ids) -> form class. A
+# class holds only unbound field definitions (labels, choices, lazy messages), never
+# request data, so one class per key serves every request of the process.
+_FORM_CLASSES: dict[tuple[str, str, str, str, frozenset[str]], type[PageForm]] = {}
+MAX_FORM_CLASSES = 4096
+
+
+def _build_form_class(
+    instrument: Instrument, page: Page, lang: str, required: frozenset[str]
+) -> type[PageForm]:
     fields: dict[str, Any] = {}
     for item_id in page.items:
         item = instrument.item(item_id)
-        required = item.required and is_enabled(item, answers or {})
         if item.type == "choice":
-            fields[item_id] = _choice_field(item, lang, required)
+            fields[item_id] = _choice_field(item, lang, item_id in required)
         elif item.type == "integer":
-            fields[item_id] = _integer_field(item, lang, required)
+            fields[item_id] = _integer_field(item, lang, item_id in required)
     return type(f"{instrument.id}_{page.id}_Form", (PageForm,), fields)
 
 

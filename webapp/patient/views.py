@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 import instruments
 from instruments import Instrument
 from webapp.extensions import db
-from webapp.i18n import LANGUAGE_NAMES, LANGUAGES
+from webapp.i18n import LANGUAGE_NAMES, LANGUAGES, template_gettext
 from webapp.models import utcnow
 from webapp.patient import bp
 from webapp.patient.forms import (
@@ -57,7 +57,10 @@ START_FIELDS = frozenset({"csrf_token", "mode", "relation"})
 @bp.context_processor
 def _layout_context() -> dict[str, Any]:
     lang = g.get("lang", "nb")
+    gettext = template_gettext()
     return {
+        "_": gettext,
+        "gettext": gettext,
         "lang": lang,
         "language_names": LANGUAGE_NAMES,
         "switch_url": request.path,
