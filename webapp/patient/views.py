@@ -244,7 +244,7 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
     if access.mode == "insight":
         return redirect(url_for("patient.thanks", token=token))
     invitation = access.invitation
-    loaded = responses.responses_of(invitation)
+    loaded = responses.loaded_responses(invitation)
     if not responses.reachable(invitation, instrument_id, page, loaded):
         return _go(responses.next_step(invitation), token)
     instrument = instruments.load(instrument_id)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -69,14 +70,29 @@ class Access:
     mode: str  # "answer" | "insight"
 
 
-def resolve(token: str, now: dt.datetime | None = None) -> Access | None:
-    """The invitation a token opens and for what, or None (unknown, expired, used, revoked)."""
-    now = now or utcnow()
-    digest = token_hash(token)
-    invitation = db.session.scalar(
+@cache
+def _by_token() -> Select[tuple[Invitation]]:
+    """The invitation with a token's hash, its time point and responses: one query.
+
+    Built once (no statement construction or cache-key work per request). Every patient
+    page needs the time point's instruments; the question page uses the responses as read
+    here (``Invitation.responses``); anything that must see later writes reads them again.
+    """
+    return (
         select(Invitation)
-        .where(Invitation.token_hash == digest)
-        .options(joinedload(Invitation.time_point))  # every page needs its instruments
+        .where(Invitation.token_hash == bindparam("digest"))
+        .options(joinedload(Invitation.time_point), joinedload(Invitation.responses))
+    )
+
+
+def resolve(token: str, now: dt.datetime | None = None) -> Access | None:
+    """The invitation a token opens and for what, or None (unknown, expired, used, revoked).
+
+    One indexed query, which also loads the time point and the responses.
+    """
+    now = now or utcnow()
+    invitation = (
+        db.session.execute(_by_token(), {"digest": token_hash(token)}).unique().scalar_one_or_none()
     )
     if invitation is None or invitation.state == "revoked":
         return None

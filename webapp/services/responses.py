@@ -20,10 +20,11 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Select, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -62,10 +63,20 @@ def instruments_of(invitation: Invitation) -> list[Instrument]:
     return [instruments.load(i) for i in invitation.time_point.instruments]
 
 
+@cache
+def _responses_stmt() -> Select[tuple[Response]]:
+    return select(Response).where(Response.invitation_id == bindparam("invitation_id"))
+
+
 def responses_of(invitation: Invitation) -> dict[str, Response]:
-    """Existing responses of an invitation by instrument id."""
-    rows = db.session.scalars(select(Response).where(Response.invitation_id == invitation.id))
+    """Existing responses of an invitation by instrument id (read now)."""
+    rows = db.session.scalars(_responses_stmt(), {"invitation_id": invitation.id})
     return {r.instrument_id: r for r in rows}
+
+
+def loaded_responses(invitation: Invitation) -> dict[str, Response]:
+    """The responses read with the invitation (:func:`invitations.resolve` loads them)."""
+    return {r.instrument_id: r for r in invitation.responses}
 
 
 def is_enabled(item: Item, answers: dict[str, Any]) -> bool:
@@ -188,6 +199,17 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 (jitter, not secrets)
 
 
+@cache
+def _insert_key_stmt(dialect: str) -> Insert:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = PageSubmission.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)  # a row back means inserted (rowcount is -1 on psycopg)
+    )
+
+
 def _insert_key(key: str, response_id: int, page: int, digest: str) -> bool:
     """Insert the idempotency key in the open transaction; False when it already exists.
 
@@ -201,16 +223,56 @@ def _insert_key(key: str, response_id: int, page: int, digest: str) -> bool:
         "content_hash": digest,
         "created_at": utcnow(),
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = PageSubmission.__table__
-    stmt = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.id)  # a row back means inserted (rowcount is -1 on psycopg)
+    stmt = _insert_key_stmt(db.session.get_bind().dialect.name)
+    return db.session.execute(stmt, values).first() is not None
+
+
+@cache
+def _draft_stmt() -> Select[tuple[dict[str, Any], int, int, dt.datetime | None]]:
+    return select(
+        Response.answers, Response.current_page, Response.revision, Response.completed_at
+    ).where(Response.id == bindparam("response_id"))
+
+
+@cache
+def _save_stmt() -> Update:
+    """``UPDATE response ... WHERE id = ? AND completed_at IS NULL AND revision = <read>``."""
+    column = Response.__table__.c
+    return (
+        update(Response)
+        .where(
+            Response.id == bindparam("response_id"),
+            Response.completed_at.is_(None),
+            Response.revision == bindparam("read_revision"),
+        )
+        .values(
+            answers=bindparam("new_answers", type_=column.answers.type),
+            current_page=bindparam("new_page", type_=column.current_page.type),
+            revision=bindparam("new_revision", type_=column.revision.type),
+            language=bindparam("new_language", type_=column.language.type),
+            updated_at=bindparam("now", type_=column.updated_at.type),
+        )
+        .execution_options(synchronize_session=False)
     )
-    return db.session.execute(stmt).first() is not None
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A draft's answers, progress and revision as read (never a completed one)."""
+
+    answers: dict[str, Any] | None
+    current_page: int
+    revision: int
+
+
+def _loaded_draft(response: Response) -> _Draft | None:
+    """The draft as this session already holds it, else None (read it then)."""
+    loaded = response.__dict__  # no attribute access: an expired one would be reloaded
+    if not {"answers", "current_page", "revision", "completed_at"} <= loaded.keys():
+        return None
+    if loaded["completed_at"] is not None:
+        return None
+    return _Draft(loaded["answers"], loaded["current_page"], loaded["revision"])
 
 
 def save_page(
@@ -225,13 +287,16 @@ def save_page(
     """Save one page's answers into the draft, atomically (no lost update, never after submit).
 
     One transaction per attempt: insert the idempotency key (bound to the SHA-256 of the
-    answers), read answers and revision fresh, merge, and ``UPDATE ... WHERE revision =
-    read AND completed_at IS NULL``. A concurrent save bumps the revision: roll back and
-    retry (up to :data:`MAX_ATTEMPTS`, then :class:`ConcurrentEdit`). A key seen before is
-    REPLAYED (same answers) or a CONFLICT (other answers); a submitted response is CLOSED.
+    answers), merge into the draft as read, and ``UPDATE ... WHERE revision = read AND
+    completed_at IS NULL``. The first attempt merges into the draft as the caller's
+    session read it (when it did, earlier in the request); every retry reads it fresh. A
+    concurrent save bumps the revision: roll back and retry (up to :data:`MAX_ATTEMPTS`,
+    then :class:`ConcurrentEdit`). A key seen before is REPLAYED (same answers) or a
+    CONFLICT (other answers); a submitted response is CLOSED.
     """
     response_id = response.id
     digest = content_hash(answers)
+    draft = _loaded_draft(response)
     for attempt in range(MAX_ATTEMPTS):
         if not _insert_key(idempotency_key, response_id, page, digest):
             stored = db.session.scalar(
@@ -243,40 +308,35 @@ def save_page(
             if stored is not None and stored != digest:
                 return SaveResult.CONFLICT
             return SaveResult.REPLAYED
-        row = db.session.execute(
-            select(
-                Response.answers, Response.current_page, Response.revision, Response.completed_at
-            ).where(Response.id == response_id)
-        ).one()
-        if row.completed_at is not None:
-            db.session.rollback()
-            return SaveResult.CLOSED
-        merged = dict(row.answers or {})
+        if draft is None:
+            row = db.session.execute(_draft_stmt(), {"response_id": response_id}).one()
+            if row.completed_at is not None:
+                db.session.rollback()
+                return SaveResult.CLOSED
+            draft = _Draft(row.answers, row.current_page, row.revision)
+        merged = dict(draft.answers or {})
         for item_id, value in answers.items():
             if value is None:
                 merged.pop(item_id, None)
             else:
                 merged[item_id] = value
         done = db.session.execute(
-            update(Response)
-            .where(
-                Response.id == response_id,
-                Response.completed_at.is_(None),
-                Response.revision == row.revision,
-            )
-            .values(
-                answers=merged,
-                current_page=max(row.current_page, page + 1),
-                revision=row.revision + 1,
-                language=language,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+            _save_stmt(),
+            {
+                "response_id": response_id,
+                "read_revision": draft.revision,
+                "new_answers": merged,
+                "new_page": max(draft.current_page, page + 1),
+                "new_revision": draft.revision + 1,
+                "new_language": language,
+                "now": utcnow(),
+            },
         )
         if done.rowcount == 1:
             db.session.commit()
             return SaveResult.SAVED
         db.session.rollback()  # another save (or the submit) got there first: read again
+        draft = None
         _backoff(attempt)
     raise ConcurrentEdit(f"response {response_id}: draft kept changing, page not saved")
 
