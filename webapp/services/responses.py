@@ -24,9 +24,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Insert, Select, Update, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, TextClause, Update, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 import instruments
@@ -200,14 +198,19 @@ def _backoff(attempt: int) -> None:
 
 
 @cache
-def _insert_key_stmt(dialect: str) -> Insert:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+def _insert_key_stmt() -> TextClause:
+    """The key insert, in SQL that PostgreSQL and SQLite (3.35+) both take.
+
+    Written out because SQLAlchemy's dialect ``insert()`` constructs (for ``ON CONFLICT``)
+    are not cacheable: they would be compiled again on every save.
+    """
     table = PageSubmission.__table__
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.id)  # a row back means inserted (rowcount is -1 on psycopg)
-    )
+    names = ("idempotency_key", "response_id", "page", "content_hash", "created_at")
+    return text(
+        "INSERT INTO page_submission (idempotency_key, response_id, page, content_hash,"
+        " created_at) VALUES (:idempotency_key, :response_id, :page, :content_hash,"
+        " :created_at) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+    ).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
 
 
 def _insert_key(key: str, response_id: int, page: int, digest: str) -> bool:
@@ -223,8 +226,7 @@ def _insert_key(key: str, response_id: int, page: int, digest: str) -> bool:
         "content_hash": digest,
         "created_at": utcnow(),
     }
-    stmt = _insert_key_stmt(db.session.get_bind().dialect.name)
-    return db.session.execute(stmt, values).first() is not None
+    return db.session.execute(_insert_key_stmt(), values).first() is not None
 
 
 @cache
