@@ -206,6 +206,7 @@ def test_counts_are_reused_until_the_data_changes(app, qi):
             lambda: d.RegisterStats(stats.register).response_rate("lumbar", "12m", "odi")
         )
         assert (again.k, again.n) == (7, 9) and queries == []  # nothing counted again
+        assert stats.summary("lumbar", "12m", "odi", "total").n == 7  # counted before the change
         unit = db.session.get(Unit, next(iter(units["qi-2"])))
         protocol = stats.protocols["lumbar"]
         patient = dashboard_support.new_patient()
@@ -217,9 +218,12 @@ def test_counts_are_reused_until_the_data_changes(app, qi):
             lambda: d.RegisterStats(stats.register).response_rate("lumbar", "12m", "odi")
         )
         assert (fresh.k, fresh.n) == (8, 10) and queries  # the new answers are counted
+        whole = d.RegisterStats(stats.register).summary("lumbar", "12m", "odi", "total")
+        assert (whole.n, whole.median) == (8, 25.0)  # 10 20 20 20 30 35 40 60
 
 
-def test_counts_follow_invitations_that_close(app, qi):
+def test_counts_follow_invitations_that_close(app, qi, monkeypatch):
+    monkeypatch.setattr(d, "CACHE_SECONDS", 60 * 86400)  # only the invitation closes
     with app.app_context():
         stats, units = _stats()
         now = d.utcnow()
@@ -231,11 +235,20 @@ def test_counts_follow_invitations_that_close(app, qi):
             patient.id, unit, stats.protocols["lumbar"], index, (45.0, None)
         )
         db.session.commit()
-        today = d.RegisterStats(stats.register, now).response_rate("lumbar", "12m", "odi")
+        counted = d.RegisterStats(stats.register, now)
+        today = counted.response_rate("lumbar", "12m", "odi")
         assert (today.k, today.n) == (7, 9)
+        assert counted.summary("lumbar", "baseline", "odi", "total").n == 10
         later = now + dt.timedelta(days=31)  # closed unanswered: counted in n
-        closed = d.RegisterStats(stats.register, later).response_rate("lumbar", "12m", "odi")
-        assert (closed.k, closed.n) == (7, 10)
+
+        def view():  # type: ignore[no-untyped-def]
+            again = d.RegisterStats(stats.register, later)
+            rate = again.response_rate("lumbar", "12m", "odi")
+            return rate, again.summary("lumbar", "baseline", "odi", "total").n
+
+        (closed, n), queries = _aggregate_queries(view)
+        assert (closed.k, closed.n, n) == (7, 10, 10)
+        assert queries and not [q for q in queries if "FROM score" in q]  # scores kept
         uncached = d.RegisterStats(stats.register, later, cached=False)
         assert uncached.response_rate("lumbar", "12m", "odi") == closed
 

@@ -230,7 +230,7 @@ class RegisterStats:
         self._time_points: dict[int, tuple[str, TimePoint]] = {
             tp.id: (p.name, tp) for p in self.protocols.values() for tp in p.time_points
         }
-        self._agg = self._cached() if cached else _Aggregates()
+        self._rate_counts, self._agg = self._cached() if cached else (_Aggregates(),) * 2
         self._distributions = self._agg.distributions
         self._changes = self._agg.changes
         self._thresholds = self._agg.thresholds
@@ -274,18 +274,28 @@ class RegisterStats:
                 later.append(aware(found))
         return min(later)
 
-    def _cached(self) -> _Aggregates:
-        """The aggregates counted by an earlier request when nothing they depend on has
-        changed since, else a fresh (empty) set kept for the next requests."""
-        key = (db.engine.url.render_as_string(hide_password=True), self.register.id)
-        stamp = self._stamp()
+    def _cached(self) -> tuple[_Aggregates, _Aggregates]:
+        """The (rate, score) aggregates counted by an earlier request when nothing they
+        depend on has changed since, else fresh (empty) ones kept for the next requests.
+
+        Score aggregates depend only on completed responses and their scores: they are
+        kept when invitations open or close and when patients are enrolled.
+        """
+        url = db.engine.url.render_as_string(hide_password=True)
+        definition, counts = self._stamp()
+        rates = self._entry((url, self.register.id, "rates"), (definition, counts), True)
+        scores = self._entry((url, self.register.id, "scores"), (definition, counts[4:]), False)
+        return rates, scores
+
+    def _entry(self, key: tuple[str, int, str], stamp: tuple[Any, ...], timed: bool) -> _Aggregates:
         entry = _CACHE.get(key)
         if entry is not None and entry.stamp == stamp and entry.since <= self.now < entry.until:
             _CACHE.move_to_end(key)
             return entry.aggregates
+        until = self._next_change() if timed else self.now + dt.timedelta(seconds=CACHE_SECONDS)
         aggregates = _Aggregates()
-        _CACHE[key] = _Entry(stamp, self.now, self._next_change(), aggregates)
-        while len(_CACHE) > CACHE_REGISTERS:
+        _CACHE[key] = _Entry(stamp, self.now, until, aggregates)
+        while len(_CACHE) > 2 * CACHE_REGISTERS:
             _CACHE.popitem(last=False)
         return aggregates
 
@@ -300,9 +310,9 @@ class RegisterStats:
     @property
     def _invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         """(time point id, unit id, year) -> (due invitations, closed ones)."""
-        if self._agg.invitations is None:
-            self._agg.invitations = self._count_invitations() if self.units else {}
-        return self._agg.invitations
+        if self._rate_counts.invitations is None:
+            self._rate_counts.invitations = self._count_invitations() if self.units else {}
+        return self._rate_counts.invitations
 
     def _count_invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         year = _index_year()
@@ -324,9 +334,9 @@ class RegisterStats:
     def _answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
         """(time point id, unit id, year, instrument) -> (answered due invitations, those
         of them whose invitation is not closed)."""
-        if self._agg.answered is None:
-            self._agg.answered = self._count_answered() if self.units else {}
-        return self._agg.answered
+        if self._rate_counts.answered is None:
+            self._rate_counts.answered = self._count_answered() if self.units else {}
+        return self._rate_counts.answered
 
     def _count_answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
         year = _index_year()
@@ -685,7 +695,7 @@ class _Entry:
     aggregates: _Aggregates
 
 
-_CACHE: OrderedDict[tuple[str, int], _Entry] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, str], _Entry] = OrderedDict()
 
 
 def clear_cache() -> None:
