@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
 from typing import Any
 
@@ -10,7 +11,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -51,3 +54,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _replace_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A server database: a pooled connection the server has closed is replaced before use.
+
+    A restarted (or failed-over) PostgreSQL closes its clients' sockets; an idle pooled
+    connection then has that end of stream (and the server's goodbye) waiting to be read.
+    Looking for it costs no round trip, unlike ``pool_pre_ping`` (a ``SELECT 1`` before
+    every request). SQLAlchemy discards a connection refused here and takes a fresh one.
+    A connection that fails later is still handled (the 503 page, and the pool forgets
+    connections opened before the failure).
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        raise DisconnectionError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DisconnectionError("connection unusable") from exc
+    if readable:  # idle in the pool: nothing should be waiting but a closed stream
+        raise DisconnectionError("server closed the connection")
