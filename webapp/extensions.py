@@ -60,12 +60,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _replace_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """A server database: a pooled connection the server has closed is replaced before use.
 
-    A restarted (or failed-over) PostgreSQL closes its clients' sockets; an idle pooled
-    connection then has that end of stream (and the server's goodbye) waiting to be read.
-    Looking for it costs no round trip, unlike ``pool_pre_ping`` (a ``SELECT 1`` before
-    every request). SQLAlchemy discards a connection refused here and takes a fresh one.
-    A connection that fails later is still handled (the 503 page, and the pool forgets
-    connections opened before the failure).
+    A restarted PostgreSQL (or one whose sessions were terminated) closes its clients'
+    sockets; an idle pooled connection then has that end of stream (and the server's
+    goodbye) waiting to be read. Looking for it costs no round trip, unlike
+    ``pool_pre_ping`` (a ``SELECT 1`` before every request). SQLAlchemy discards a
+    connection refused here and takes a fresh one. A host that vanished without closing
+    its sockets is not seen here (nor quickly by a ping): that request fails with the 503
+    page, and SQLAlchemy then forgets every connection opened before the failure.
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         return
