@@ -73,7 +73,10 @@ def _seed(n: int) -> None:
         r_ids = db.session.scalars(insert(Response).returning(Response.id), resps).all()
         db.session.execute(insert(Score), [
             {"response_id": r, "scale": "index", "value": 0.8, "algorithm_version": "1",
-             "value_set": "NO", "computed_at": now} for r in r_ids])
+             "value_set": "NO", "computed_at": now, "enrolment_id": e, "unit_id": unit.id,
+             "protocol_id": proto.id, "time_point_id": tp.id, "instrument_id": "eq5d5l",
+             "index_year": enrol["index_date"].year}
+            for r, e, enrol in zip(r_ids, e_ids, enrols, strict=True)])
         db.session.commit()
 
 

@@ -42,4 +42,43 @@ def test_healthz_reports_schema_on_each_database(database_url, app_factory):
     app = app_factory(database_url)
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "schema": "0004"}
+    assert response.json == {"status": "ok", "database": "ok", "schema": "0005"}
+
+
+SCORE_KEYS_BY_JOIN = """
+SELECT score.id, invitation.enrolment_id, enrolment.unit_id, enrolment.protocol_id,
+       invitation.time_point_id, response.instrument_id, enrolment.index_date
+FROM score
+JOIN response ON response.id = score.response_id
+JOIN invitation ON invitation.id = response.invitation_id
+JOIN enrolment ON enrolment.id = invitation.enrolment_id
+ORDER BY score.id
+"""
+
+
+def test_0005_backfills_the_score_keys_of_existing_scores(database_url, app_factory):
+    from webapp.services.demo import create_demo
+    from webapp.services.integrity import verify_scores
+
+    app = app_factory(database_url)
+    with app.app_context():
+        create_demo(patients=40)
+        db.session.commit()
+        db.session.remove()
+        flask_migrate.downgrade(revision="0004")  # the columns go, the scores stay
+        flask_migrate.upgrade()  # 0005 fills them from responses, invitations, enrolments
+        with db.engine.connect() as conn:
+            expected = [
+                (*row[:6], row[6].year if hasattr(row[6], "year") else int(str(row[6])[:4]))
+                for row in conn.execute(sa.text(SCORE_KEYS_BY_JOIN))
+            ]
+            stored = conn.execute(
+                sa.text(
+                    "SELECT id, enrolment_id, unit_id, protocol_id, time_point_id,"
+                    " instrument_id, index_year FROM score ORDER BY id"
+                )
+            ).all()
+        assert len(expected) > 100
+        assert [tuple(r) for r in stored] == expected
+        report = verify_scores()
+        assert report.checked and report.mismatches == []

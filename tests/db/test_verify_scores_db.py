@@ -76,3 +76,20 @@ def test_missing_scores_are_flagged_and_old_versions_are_not_checkable(database_
     assert f"mismatch: response {odi_id}: odi: completed without scores" in result.output
     assert f"not checkable: response {eq5d_id}: eq5d5l old-0" in result.output
     assert "4 responses checked, 1 mismatches" in result.output
+
+
+def test_a_score_with_keys_other_than_its_response_is_a_mismatch(database_url, app_factory):
+    """The keys each score carries for the dashboards (migration 0005) are checked too."""
+    app = _submitted(database_url, app_factory)
+    odi_id = _odi_id(app)
+    with app.app_context():
+        db.session.execute(
+            sa.update(Score.__table__)
+            .where(Score.__table__.c.response_id == odi_id)
+            .values(index_year=Score.__table__.c.index_year - 1)
+        )
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["verify-scores"])
+    assert result.exit_code == 1, result.output
+    assert f"mismatch: response {odi_id}: total: dashboard keys differ" in result.output
+    assert result.output.strip().endswith("4 responses checked, 1 mismatches")

@@ -194,14 +194,6 @@ def _index_year() -> ColumnElement[int]:
     return cast(extract("year", Enrolment.index_date), Integer)
 
 
-def _in_year(year: int | None) -> ColumnElement[bool]:
-    if year is None:
-        return true()
-    return and_(
-        Enrolment.index_date >= dt.date(year, 1, 1), Enrolment.index_date < dt.date(year + 1, 1, 1)
-    )
-
-
 class RegisterStats:
     """The aggregates of one register at one moment (``now``), for the dashboards.
 
@@ -413,14 +405,19 @@ class RegisterStats:
 
     # -- score distributions -------------------------------------------------------------
 
-    def _scored(self, *columns: Any) -> Any:
+    def _scored(self, protocol: str, *columns: Any) -> Any:
+        """Finite scores of ``protocol`` at the register's units, from the score table
+        alone: each score carries its response's instrument and its invitation's and
+        enrolment's keys (migration 0005), and scores exist only for completed responses
+        (written when the response is completed; ``flask verify-scores`` checks both)."""
         return (
             select(*columns)
             .select_from(Score)
-            .join(Response, Response.id == Score.response_id)
-            .join(Invitation, Invitation.id == Response.invitation_id)
-            .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
-            .where(self._registered(), Response.status == "complete", _finite(Score.value))
+            .where(
+                Score.protocol_id == self.protocols[protocol].id,
+                Score.unit_id.in_(sorted(self.units)),
+                _finite(Score.value),
+            )
         )
 
     def distributions(
@@ -436,16 +433,11 @@ class RegisterStats:
         if protocol not in self.protocols or not self.units:
             self._distributions[key] = found
             return found
-        group = (
-            Invitation.time_point_id,
-            Response.instrument_id,
-            Score.scale,
-            Score.value,
-            Enrolment.unit_id,
-        )
+        # the order of ix_score_distribution: read in GROUP BY order, no sort
+        group = (Score.time_point_id, Score.instrument_id, Score.scale, Score.value, Score.unit_id)
         rows = db.session.execute(
-            self._scored(*group, func.count(), func.min(Score.id))
-            .where(Enrolment.protocol_id == self.protocols[protocol].id, _in_year(year))
+            self._scored(protocol, *group, func.count(), func.min(Score.id))
+            .where(true() if year is None else Score.index_year == year)
             .group_by(*group)
         ).all()
         rows.sort(key=lambda row: (row[0], row[1], row[2], row[3]))  # values ascending per cell
@@ -514,25 +506,26 @@ class RegisterStats:
             return found
 
         def at(tp: TimePoint) -> Any:
-            return func.max(case((Invitation.time_point_id == tp.id, Score.value)))
+            return func.max(case((Score.time_point_id == tp.id, Score.value)))
 
-        year = _index_year()
+        # the order of ix_score_change: grouped per enrolment without a sort
+        group = (Score.instrument_id, Score.scale, Score.unit_id, Score.index_year)
         per = (
             self._scored(
-                Response.instrument_id.label("instrument"),
+                protocol,
+                Score.instrument_id.label("instrument"),
                 Score.scale.label("scale"),
-                Enrolment.unit_id.label("unit_id"),
-                year.label("year"),
+                Score.unit_id.label("unit_id"),
+                Score.index_year.label("year"),
                 at(first).label("before"),
                 *(at(tp).label(f"after_{n}") for n, tp in enumerate(later)),
             )
             .where(
-                Enrolment.protocol_id == self.protocols[protocol].id,
-                tuple_(Response.instrument_id, Score.scale).in_(
+                tuple_(Score.instrument_id, Score.scale).in_(
                     [(m.instrument_id, m.score) for m in mids]
                 ),
             )
-            .group_by(Enrolment.id, Enrolment.unit_id, year, Response.instrument_id, Score.scale)
+            .group_by(*group, Score.enrolment_id)
             .subquery()
         )
 
@@ -621,16 +614,20 @@ class RegisterStats:
             hit = Score.value <= indicator.at_most
         else:
             hit = Score.value >= (indicator.at_least or 0.0)
-        year = _index_year()
         rows = db.session.execute(
-            self._scored(Enrolment.unit_id, year, func.count(), func.sum(case((hit, 1), else_=0)))
+            self._scored(
+                indicator.protocol,
+                Score.unit_id,
+                Score.index_year,
+                func.count(),
+                func.sum(case((hit, 1), else_=0)),
+            )
             .where(
-                Enrolment.protocol_id == self.protocols[indicator.protocol].id,
-                Invitation.time_point_id == tp.id,
-                Response.instrument_id == indicator.instrument,
+                Score.time_point_id == tp.id,
+                Score.instrument_id == indicator.instrument,
                 Score.scale == (indicator.scale or ""),
             )
-            .group_by(Enrolment.unit_id, year)
+            .group_by(Score.unit_id, Score.index_year)
         )
         for unit_id, y, n, hits in rows:
             found[(unit_id, y)] = [int(n), int(hits)]

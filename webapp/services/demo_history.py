@@ -319,15 +319,24 @@ def _insert(plans: list[_Plan]) -> int:
             )
     invitation_ids = iter(_insert_ids(Invitation, invitation_rows))
     response_rows = []
-    for plan in plans:
-        for responses in plan.responses:
+    response_keys = []  # the keys each response's scores carry (see Score)
+    for plan, enrolment_id in zip(plans, enrolment_ids, strict=True):
+        for invitation, responses in zip(plan.invitations, plan.responses, strict=True):
             invitation_id = next(invitation_ids)
             response_rows.extend({**r, "invitation_id": invitation_id} for r in responses)
+            keys = {
+                "enrolment_id": enrolment_id,
+                "unit_id": plan.unit.id,
+                "protocol_id": plan.protocol.id,
+                "time_point_id": invitation["time_point_id"],
+                "index_year": plan.index_date.year,
+            }
+            response_keys.extend({**keys, "instrument_id": r["instrument_id"]} for r in responses)
     response_ids = _insert_ids(Response, response_rows)
     scores = _score_all(response_rows)
     score_rows = [
-        {**row, "response_id": response_id}
-        for response_id, rows in zip(response_ids, scores, strict=True)
+        {**row, **keys, "response_id": response_id}
+        for response_id, keys, rows in zip(response_ids, response_keys, scores, strict=True)
         for row in rows
     ]
     for start in range(0, len(score_rows), BATCH):

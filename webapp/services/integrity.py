@@ -1,4 +1,5 @@
-"""Stored data checks: every stored score recomputed from the stored answers.
+"""Stored data checks: every stored score recomputed from the stored answers, and the keys
+each score carries for the dashboards compared with its response's.
 
 :func:`verify_scores` rescored each completed response with the algorithm version and value
 set recorded on its Score rows and compares. A score made by another algorithm version
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, cast, extract, func, or_, select
 from sqlalchemy.orm import selectinload
 
 import scoring
@@ -50,6 +51,7 @@ class Report:
 def verify_scores(register: str | None = None) -> Report:
     """Recompute the scores of every completed response (of ``register``) and compare."""
     query = select(Response).where(Response.completed_at.is_not(None))
+    register_id: int | None = None
     if register is not None:
         register_id = db.session.scalar(select(Register.id).where(Register.name == register))
         if register_id is None:
@@ -68,7 +70,48 @@ def verify_scores(register: str | None = None) -> Report:
             report.mismatches.append(Mismatch(response.id, problems))
         if unchecked:
             report.not_checkable[response.id] = unchecked
+    found = {m.response_id: m for m in report.mismatches}
+    for response_id, scale in _keys_differ(register_id):
+        problem = f"{scale}: dashboard keys differ from its response, invitation and enrolment"
+        if response_id not in found:
+            found[response_id] = Mismatch(response_id, [])
+            report.mismatches.append(found[response_id])
+        found[response_id].problems.append(problem)
+    report.mismatches.sort(key=lambda m: m.response_id)
     return report
+
+
+def _keys_differ(register_id: int | None) -> list[tuple[int, str]]:
+    """(response id, scale) of scores whose copied keys (instrument, enrolment, unit,
+    protocol, time point, index year; see :class:`~webapp.models.Score`) are not those of
+    their response, or whose response is not complete (one query)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        year = cast(func.substr(Enrolment.index_date, 1, 4), Integer)
+    else:
+        year = cast(extract("year", Enrolment.index_date), Integer)
+    query = (
+        select(Score.response_id, Score.scale)
+        .join(Response, Response.id == Score.response_id)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+        .where(
+            or_(
+                Response.status != "complete",
+                Score.instrument_id != Response.instrument_id,
+                Score.enrolment_id != Invitation.enrolment_id,
+                Score.time_point_id != Invitation.time_point_id,
+                Score.unit_id != Enrolment.unit_id,
+                Score.protocol_id != Enrolment.protocol_id,
+                Score.index_year != year,
+            )
+        )
+        .order_by(Score.response_id, Score.scale)
+    )
+    if register_id is not None:
+        query = query.join(Protocol, Protocol.id == Enrolment.protocol_id).where(
+            Protocol.register_id == register_id
+        )
+    return [(response_id, scale) for response_id, scale in db.session.execute(query)]
 
 
 def _batches(query: Select[tuple[Response]]) -> Iterator[Response]:

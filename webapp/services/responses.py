@@ -377,10 +377,30 @@ def value_set_for(instrument_id: str) -> str | None:
 
 def score_rows(response: Response) -> list[Score]:
     """Score rows of a response's answers (instrument's value set, algorithm version)."""
-    return _score_rows(response.id, response.instrument_id, dict(response.answers or {}))
+    return _score_rows(
+        response.id,
+        response.instrument_id,
+        dict(response.answers or {}),
+        dashboard_keys(response.invitation),
+    )
 
 
-def _score_rows(response_id: int, instrument_id: str, answers: dict[str, Any]) -> list[Score]:
+def dashboard_keys(invitation: Invitation) -> dict[str, Any]:
+    """The invitation's and enrolment's keys copied onto each of its scores (the
+    dashboards count scores without joining them to responses; see :class:`Score`)."""
+    enrolment = invitation.enrolment
+    return {
+        "enrolment_id": enrolment.id,
+        "unit_id": enrolment.unit_id,
+        "protocol_id": enrolment.protocol_id,
+        "time_point_id": invitation.time_point_id,
+        "index_year": enrolment.index_date.year,
+    }
+
+
+def _score_rows(
+    response_id: int, instrument_id: str, answers: dict[str, Any], keys: dict[str, Any]
+) -> list[Score]:
     try:
         algorithm = scoring.get(instrument_id)
     except KeyError:  # an instrument without a scoring algorithm: raw answers only
@@ -398,6 +418,8 @@ def _score_rows(response_id: int, instrument_id: str, answers: dict[str, Any]) -
                 text_value=str(value) if text and value is not None else None,
                 algorithm_version=algorithm.algorithm_version,
                 value_set=value_set or "",
+                instrument_id=instrument_id,
+                **keys,
             )
         )
     return rows
@@ -418,6 +440,7 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
     now = now or utcnow()
     invitation_id = invitation.id
     patient_id = invitation.enrolment.patient_id
+    keys = dashboard_keys(invitation)
     ordered = instruments_of(invitation)
     for attempt in range(MAX_ATTEMPTS):
         rows = {
@@ -451,7 +474,7 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
         if claimed.rowcount != 1:
             db.session.rollback()
             return False
-        if _complete_responses(rows.values(), now):
+        if _complete_responses(rows.values(), now, keys):
             audit.record(
                 "response.submit",
                 actor_type="patient",
@@ -467,7 +490,7 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
     raise ConcurrentEdit(f"invitation {invitation_id}: answers kept changing, not submitted")
 
 
-def _complete_responses(rows: Any, now: dt.datetime) -> bool:
+def _complete_responses(rows: Any, now: dt.datetime, keys: dict[str, Any]) -> bool:
     """Complete and score each draft row at the revision read; False when one had changed."""
     for row in rows:
         if row.completed_at is not None:
@@ -484,7 +507,7 @@ def _complete_responses(rows: Any, now: dt.datetime) -> bool:
         )
         if done.rowcount != 1:
             return False
-        db.session.add_all(_score_rows(row.id, row.instrument_id, row.answers or {}))
+        db.session.add_all(_score_rows(row.id, row.instrument_id, row.answers or {}, keys))
     return True
 
 
