@@ -4,6 +4,7 @@ Every value can be changed from the environment:
 
 - ``GUNICORN_BIND`` (comma-separated, default ``127.0.0.1:8000``; nginx proxies to it)
 - ``GUNICORN_WORKERS`` or ``WEB_CONCURRENCY`` (default 2 x cores + 1, at most 12)
+- ``GUNICORN_WORKER_CLASS`` (``sync``) and ``GUNICORN_THREADS`` (1; for ``gthread``)
 - ``GUNICORN_TIMEOUT`` (30 s), ``GUNICORN_GRACEFUL_TIMEOUT`` (30 s),
   ``GUNICORN_KEEPALIVE`` (5 s), ``GUNICORN_MAX_REQUESTS`` (2000, jitter 10 %)
 - ``GUNICORN_ACCESSLOG`` (``-`` = stdout/journal; empty = off), ``GUNICORN_LOGLEVEL``
@@ -53,7 +54,8 @@ def _workers() -> int:
 wsgi_app = "wsgi:app"
 bind = [b.strip() for b in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",") if b]
 workers = _workers()
-worker_class = "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync").strip() or "sync"
+threads = max(1, _int("GUNICORN_THREADS", 1))  # per worker, for worker_class gthread
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)

@@ -2,15 +2,16 @@
 
     python bench/web.py [--db sqlite,postgresql] [--duration 10] [--runs 1] [--dashboard]
 
-Starts a bare Flask "hello" app (``bench/hello.py``) and openprom (``gunicorn.conf.py``,
-``GUNICORN_WORKERS=2``) on loopback ports, on SQLite (a file, as the embedded default) and
-on PostgreSQL (``OPENPROM_TEST_POSTGRES`` or a throwaway cluster like the tests start),
-seeds ``--patients`` enrolled patients with valid links who have started answering, and
-drives each with wrk (``bench/wrk_patients.lua``): the bare hello GET, the question page
-GET and a page POST (session cookie, CSRF token and a fresh idempotency key each time; a
-saved page answers 302). Prints req/s, p50/p99 latency, errors (non-2xx/3xx and socket
-errors) and the ratio to bare Flask measured in the same run. ``--dashboard`` also runs
-``bench/dashboard.py``'s ``main(argv)`` when it exists.
+Starts a bare Flask "hello" app (``bench/hello.py``) and openprom, both on the same
+gunicorn settings (``gunicorn.conf.py``, ``GUNICORN_WORKERS=2``) on loopback ports, on
+SQLite (a file, as the embedded default) and on PostgreSQL (``OPENPROM_TEST_POSTGRES`` or
+a throwaway cluster like the tests start), seeds ``--patients`` enrolled patients with
+valid links who have started answering, and drives each with wrk
+(``bench/wrk_patients.lua``): the bare hello GET, the question page GET and a page POST
+(session cookie, CSRF token and a fresh idempotency key each time; a saved page answers
+302), each after a 2 s warm-up of the same page. Prints req/s, p50/p99 latency, errors
+(non-2xx/3xx and socket errors) and the ratio to bare Flask measured in the same run.
+``--dashboard`` also runs ``bench/dashboard.py``'s ``main(argv)`` when it exists.
 """
 
 from __future__ import annotations
@@ -83,13 +84,12 @@ def _wait_http(port: int, path: str = "/", timeout: float = 60.0) -> None:
 def gunicorn(app: str | None, env: dict[str, str], workers: int = 2) -> Iterator[int]:
     """Run gunicorn (``app`` with defaults, or openprom's gunicorn.conf.py); yields port."""
     port = _free_port()
-    if app is None:
-        cmd = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py")]
-        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
-               "GUNICORN_ACCESSLOG": "", "GUNICORN_LOGLEVEL": "warning"}
-    else:
-        cmd = [str(GUNICORN), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", "--no-control-socket", app]
+    # both apps on the same settings (gunicorn.conf.py: worker class and count, preload,
+    # max_requests, no access log); the bare app names itself instead of wsgi:app
+    cmd = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), *([app] if app else [])]
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
+           "GUNICORN_ACCESSLOG": "", "GUNICORN_LOGLEVEL": "warning",
+           "PYTHONPATH": str(ROOT)}  # gunicorn.conf.py imports webapp.accesslog
     # the bare app runs from bench/, where no gunicorn.conf.py is read
     cwd = ROOT if app is None else ROOT / "bench"
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True)
@@ -241,7 +241,10 @@ def bench_database(label: str, url: str, args: argparse.Namespace, tmp: Path) ->
     results: dict[str, list[Result]] = {}
     with gunicorn("hello:app", env) as hello_port, gunicorn(None, env) as port:
         data = patients_file(port, tokens, tmp / f"patients-{label}.tsv")
-        wrk("warm-up", port, "get", data, argparse.Namespace(**{**vars(args), "duration": 2}))
+        warm = argparse.Namespace(**{**vars(args), "duration": 2})
+        for p, mode, d in ((hello_port, "get", hello_data), (port, "get", data),
+                           (port, "post", data)):
+            wrk("warm-up", p, mode, d, warm)  # every page served (and compiled) before
         for _ in range(args.runs):
             for name, p, mode, d in (
                 ("bare Flask GET", hello_port, "get", hello_data),
