@@ -35,16 +35,13 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    and_,
     case,
     cast,
     extract,
-    false,
     func,
     or_,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.orm import selectinload
 
@@ -483,8 +480,8 @@ class RegisterStats:
         """(instrument, scale, follow-up time point, unit id, year) -> [pairs, improved,
         worsened] for every score with a MID, from ``before`` to each other time point.
 
-        One pass: the scores are grouped per enrolment and score into (before, after 1,
-        after 2, ...) columns, then the pairs are counted per unit and year.
+        One query per score with a MID: its values are grouped per enrolment into (before,
+        after 1, after 2, ...) columns, then the pairs are counted per unit and year.
         """
         key = (protocol, before)
         if key in self._changes:
@@ -508,58 +505,48 @@ class RegisterStats:
         def at(tp: TimePoint) -> Any:
             return func.max(case((Score.time_point_id == tp.id, Score.value)))
 
-        # the order of ix_score_change: grouped per enrolment without a sort
-        group = (Score.instrument_id, Score.scale, Score.unit_id, Score.index_year)
-        per = (
-            self._scored(
-                protocol,
-                Score.instrument_id.label("instrument"),
-                Score.scale.label("scale"),
-                Score.unit_id.label("unit_id"),
-                Score.index_year.label("year"),
-                at(first).label("before"),
-                *(at(tp).label(f"after_{n}") for n, tp in enumerate(later)),
+        for m in mids:
+            # one score at a time: its range of ix_score_change is read in GROUP BY order
+            # (per unit, year and enrolment), no other score's rows are touched
+            per = (
+                self._scored(
+                    protocol,
+                    Score.unit_id.label("unit_id"),
+                    Score.index_year.label("year"),
+                    at(first).label("before"),
+                    *(at(tp).label(f"after_{n}") for n, tp in enumerate(later)),
+                )
+                .where(Score.instrument_id == m.instrument_id, Score.scale == m.score)
+                .group_by(Score.unit_id, Score.index_year, Score.enrolment_id)
+                .subquery()
             )
-            .where(
-                tuple_(Score.instrument_id, Score.scale).in_(
-                    [(m.instrument_id, m.score) for m in mids]
-                ),
+            columns: list[Any] = []
+            for n in range(len(later)):
+                after = per.c[f"after_{n}"]
+                # the change in the better direction, exactly as
+                # Mid.is_important_improvement computes it (after - before, or
+                # before - after when lower is better)
+                up, down = after - per.c.before, per.c.before - after
+                better, worse = (up, down) if m.better == "higher" else (down, up)
+                columns += [
+                    func.count(after),
+                    func.sum(case((better >= m.value, 1), else_=0)),
+                    func.sum(case((worse >= m.value, 1), else_=0)),
+                ]
+            rows = db.session.execute(
+                select(per.c.unit_id, per.c.year, *columns)
+                .where(per.c.before.is_not(None))
+                .group_by(per.c.unit_id, per.c.year)
             )
-            .group_by(*group, Score.enrolment_id)
-            .subquery()
-        )
-
-        def which(m: Any) -> ColumnElement[bool]:
-            return and_(per.c.instrument == m.instrument_id, per.c.scale == m.score)
-
-        higher = or_(false(), *(which(m) for m in mids if m.better == "higher"))
-        threshold = case(*((which(m), m.value) for m in mids))
-        columns: list[Any] = []
-        for n in range(len(later)):
-            after = per.c[f"after_{n}"]
-            # the change in the better direction, exactly as Mid.is_important_improvement
-            # computes it (after - before, or before - after when lower is better)
-            better = case((higher, after - per.c.before), else_=per.c.before - after)
-            worse = case((higher, per.c.before - after), else_=after - per.c.before)
-            columns += [
-                func.count(after),
-                func.sum(case((better >= threshold, 1), else_=0)),
-                func.sum(case((worse >= threshold, 1), else_=0)),
-            ]
-        rows = db.session.execute(
-            select(per.c.instrument, per.c.scale, per.c.unit_id, per.c.year, *columns)
-            .where(per.c.before.is_not(None))
-            .group_by(per.c.instrument, per.c.scale, per.c.unit_id, per.c.year)
-        )
-        for instrument, scale, unit_id, y, *counts in rows:
-            for n, tp in enumerate(later):
-                pairs, improved, worsened = counts[3 * n : 3 * n + 3]
-                if pairs:
-                    found[(instrument, scale, tp.name, unit_id, y)] = [
-                        int(pairs),
-                        int(improved or 0),
-                        int(worsened or 0),
-                    ]
+            for unit_id, y, *counts in rows:
+                for n, tp in enumerate(later):
+                    pairs, improved, worsened = counts[3 * n : 3 * n + 3]
+                    if pairs:
+                        found[(m.instrument_id, m.score, tp.name, unit_id, y)] = [
+                            int(pairs),
+                            int(improved or 0),
+                            int(worsened or 0),
+                        ]
         return found
 
     def _scales_with_mid(self, instruments: set[str]) -> list[tuple[str, str]]:
