@@ -196,6 +196,8 @@ def make_app(database_url: str, instance_path: Path, **config):  # type: ignore[
     from webapp import create_app
 
     os.environ["OPENPROM_INSTANCE_PATH"] = str(instance_path)
+    # a second factor is required outside the embedded demo; tests of that set it True
+    config.setdefault("OPENPROM_REQUIRE_SECOND_FACTOR", False)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **config})
     with app.app_context():
         flask_migrate.upgrade()

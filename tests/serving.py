@@ -154,6 +154,7 @@ def gunicorn_server(
         "OPENPROM_INSTANCE_PATH": str(instance),
         "OPENPROM_BASE_URL": base_url,
         **{name: os.environ[name] for name in KEY_NAMES if name in os.environ},
+        "OPENPROM_REQUIRE_SECOND_FACTOR": "0",  # as make_app; tests sign in with passwords
         **(env or {}),
     }
     cmd = [

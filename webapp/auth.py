@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 
-from webapp.services.auth import load_session
+from webapp.services.auth import has_totp, load_session
 
 COOKIE = "openprom_session"
 ACCOUNT_PAGE = "clinician.account"
@@ -79,7 +79,8 @@ def guarded(rule: str, check: Callable[..., bool] | None = None):  # type: ignor
 
     Anonymous users are sent to the login page; users failing the check get 403 (recorded
     as a security event). A user who must change a password someone else chose is sent
-    to the account page until it is done.
+    to the account page until it is done; so is, with ``OPENPROM_REQUIRE_SECOND_FACTOR``,
+    a user without a second factor, until TOTP is set up (logout stays reachable).
     """
 
     def decorate(view):  # type: ignore[no-untyped-def]
@@ -89,8 +90,13 @@ def guarded(rule: str, check: Callable[..., bool] | None = None):  # type: ignor
                 if g.get("needs_second_factor"):
                     return redirect(url_for("clinician.second_factor"))
                 return redirect(url_for("clinician.login", next=request.path))
-            if g.user.must_change_password and request.endpoint != ACCOUNT_PAGE:
-                return redirect(url_for(ACCOUNT_PAGE, must="password"))
+            if request.endpoint != ACCOUNT_PAGE:
+                if g.user.must_change_password:
+                    return redirect(url_for(ACCOUNT_PAGE, must="password"))
+                if current_app.config.get("OPENPROM_REQUIRE_SECOND_FACTOR") and not has_totp(
+                    g.user
+                ):
+                    return redirect(url_for(ACCOUNT_PAGE, must="totp"))
             if check is not None and not check(g.user, **kwargs):
                 deny(rule)
             return view(*args, **kwargs)

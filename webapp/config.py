@@ -38,6 +38,7 @@ class Settings:
     token_failure_window: int = 900
     max_content_length: int = 1024 * 1024  # bytes of a request body (413 above)
     max_form_parts: int = 200  # fields + files of a multipart form (413 above)
+    require_second_factor: bool = True  # staff must set up TOTP before any other page
 
 
 def _instance_keys(instance_path: Path) -> dict[str, str]:
@@ -107,6 +108,10 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
             env, "OPENPROM_MAX_CONTENT_LENGTH", 1024 * 1024, minimum=16 * 1024
         ),
         max_form_parts=_count(env, "OPENPROM_MAX_FORM_PARTS", 200, minimum=10),
+        # on everywhere but the embedded demo default, whose printed demo logins have none
+        require_second_factor=_flag(
+            env.get("OPENPROM_REQUIRE_SECOND_FACTOR"), default=not embedded
+        ),
     )
 
 
@@ -141,4 +146,5 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "OPENPROM_TOKEN_FAILURE_WINDOW": settings.token_failure_window,
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "MAX_FORM_PARTS": settings.max_form_parts,
+        "OPENPROM_REQUIRE_SECOND_FACTOR": settings.require_second_factor,
     }

@@ -29,8 +29,8 @@ def test_password_change(app, world, login_as):
         data={
             "action": "password",
             "pw-current": "not it at all",
-            "pw-new": "a new long password",
-            "pw-repeat": "a new long password",
+            "pw-new": "a new long passphrase",
+            "pw-repeat": "a new long passphrase",
         },
     )
     assert wrong.status_code == 400 and "Nåværende passord stemmer ikke" in wrong.text
@@ -49,8 +49,8 @@ def test_password_change(app, world, login_as):
         data={
             "action": "password",
             "pw-current": PASSWORD,
-            "pw-new": "a new long password",
-            "pw-repeat": "another long password",
+            "pw-new": "a new long passphrase",
+            "pw-repeat": "another long passphrase",
         },
     )
     assert differ.status_code == 400 and "Passordene er ikke like" in differ.text
@@ -59,15 +59,15 @@ def test_password_change(app, world, login_as):
         data={
             "action": "password",
             "pw-current": PASSWORD,
-            "pw-new": "a new long password",
-            "pw-repeat": "a new long password",
+            "pw-new": "a new long passphrase",
+            "pw-repeat": "a new long passphrase",
         },
     )
     assert ok.status_code == 302
     assert client.get("/clinician/account?done=password").status_code == 200  # still in
     assert other.get("/clinician/").status_code == 302  # the other session ended
     login = app.test_client().post(
-        "/clinician/login", data={"email": "clin@a1.test", "password": "a new long password"}
+        "/clinician/login", data={"email": "clin@a1.test", "password": "a new long passphrase"}
     )
     assert login.status_code == 302
     with app.app_context():

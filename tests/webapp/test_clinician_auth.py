@@ -70,7 +70,7 @@ def test_password_change_and_disabling_end_every_session(app, world, login_as):
     assert c.get("/clinician/").status_code == 200
     with app.app_context():
         user = db.session.get(User, world.users["clinician"])
-        auth.set_password(user, "a brand new long password")
+        auth.set_password(user, "a brand new long passphrase")
         db.session.commit()
     assert c.get("/clinician/").status_code == 302
     c2 = login_as("unit_lead")

@@ -213,3 +213,9 @@ def test_hsts_over_https_only(client):
 
 def test_referrer_policy_is_same_origin(client):
     assert client.get("/").headers["Referrer-Policy"] == "same-origin"
+
+
+def test_example_nginx_config_leaves_hsts_to_the_app():
+    conf = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx-openprom.conf"
+    lines = [line.split("#", 1)[0] for line in conf.read_text(encoding="utf-8").splitlines()]
+    assert not [line for line in lines if "strict-transport-security" in line.lower()]

@@ -235,6 +235,9 @@ SECURITY_LABELS = {
     "user.approve": "Bruker godkjent",
     "user.enable": "Bruker aktivert",
     "user.disable": "Bruker deaktivert",
+    "csrf.refused": "Skjema avvist: CSRF-kontroll feilet",
+    "input.nul_refused": "Forespørsel avvist: ugyldig tegn (NUL)",
+    "request.too_large": "Forespørsel avvist: for stor (413)",
 }
 REASONS = {
     "unknown": "ukjent e-post",

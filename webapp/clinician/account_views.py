@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from flask import g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 
 from webapp.auth import guarded, set_session_cookie
 from webapp.clinician import bp
@@ -42,6 +42,7 @@ def _render(status: int = 200, **forms):  # type: ignore[no-untyped-def]
         disable=disable,
         secret=secret,
         has_totp=auth.has_totp(g.user),
+        totp_required=bool(current_app.config.get("OPENPROM_REQUIRE_SECOND_FACTOR")),
         qr=_qr_data_uri(auth.totp_uri(g.user, secret)),
         message=forms.get("message"),
     ), status
@@ -65,7 +66,7 @@ def _password_attempt():  # type: ignore[no-untyped-def]
 @bp.route("/account", methods=["GET", "POST"])
 @guarded("signed in")
 def account():  # type: ignore[no-untyped-def]
-    """Password change (ends every other session) and TOTP set-up.
+    """Password change and TOTP on or off (each ends every other session of the user).
 
     Every change and every wrong current password is a security event.
     """
@@ -85,7 +86,8 @@ def account():  # type: ignore[no-untyped-def]
         except ValueError as exc:
             _event("password.change_failed", "failure")
             db.session.commit()
-            form.current.errors = [str(exc)]
+            field = form.new if isinstance(exc, auth.PasswordRefused) else form.current
+            field.errors = [str(exc)]
             return _render(400, password=form)
         auth.forget_attempts(auth.login_key(g.user.email, request.remote_addr))
         security_events.record(
@@ -106,6 +108,7 @@ def account():  # type: ignore[no-untyped-def]
             db.session.commit()
             form.code.errors = ["Koden stemmer ikke. Skriv inn koden appen viser nå."]
             return _render(400, enable=form)
+        auth.revoke_all(g.user, keep=g.user_session)  # a new factor: other browsers sign in again
         _event("totp.enabled")
         db.session.commit()
         return redirect(url_for("clinician.account", done="totp-on"))
@@ -121,6 +124,7 @@ def account():  # type: ignore[no-untyped-def]
             form.password.errors = ["Passordet stemmer ikke."]
             return _render(400, disable=form)
         auth.forget_attempts(auth.login_key(g.user.email, request.remote_addr))
+        auth.revoke_all(g.user, keep=g.user_session)  # this browser stays in, no other does
         _event("totp.disabled")
         db.session.commit()
         return redirect(url_for("clinician.account", done="totp-off"))

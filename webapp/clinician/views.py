@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 
-from webapp.auth import clear_session_cookie, guarded, public, set_session_cookie
+from webapp.auth import COOKIE, clear_session_cookie, guarded, public, set_session_cookie
 from webapp.clinician import bp
 from webapp.clinician.forms import LoginForm, PatientSearchForm, SecondFactorForm
 from webapp.extensions import db
@@ -84,6 +84,8 @@ def login():  # type: ignore[no-untyped-def]
             return response, 429, {"Retry-After": str(exc.retry_after)}
         user = result.user
         if user is not None:
+            # a session this browser held before (any account) ends: new login, new token
+            auth.end_session(request.cookies.get(COOKIE))
             token = auth.start_session(user, request.remote_addr)
             second = auth.has_totp(user)
             security_events.record(
@@ -120,7 +122,7 @@ def second_factor():  # type: ignore[no-untyped-def]
     Wrong codes slow the account's second factor down (never its password step); the
     fifth wrong code in a session ends it (back to the password).
     """
-    info = auth.load_session(request.cookies.get("openprom_session"))
+    info = auth.load_session(request.cookies.get(COOKIE))
     if info is None:
         return redirect(url_for("clinician.login"))
     if not info.needs_second_factor:
@@ -145,6 +147,9 @@ def second_factor():  # type: ignore[no-untyped-def]
             response = render_template("clinician/second_factor.html", form=form, error=error)
             return response, 429, {"Retry-After": str(exc.retry_after)}
         if result.ok:
+            # fully signed in: a new token, the one from the password step ends
+            auth.end_session(request.cookies.get(COOKIE))
+            token = auth.start_session(user, request.remote_addr, second_factor_ok=True)
             security_events.record(
                 "login.success",
                 user_id=user.id,
@@ -153,7 +158,7 @@ def second_factor():  # type: ignore[no-untyped-def]
                 details={"second_factor": True},
             )
             db.session.commit()
-            return redirect(url_for("clinician.index"))
+            return set_session_cookie(redirect(url_for("clinician.index")), token)
         security_events.record(
             "totp.failed",
             user_id=user.id,
@@ -182,7 +187,7 @@ def second_factor():  # type: ignore[no-untyped-def]
 @public("ends whatever session the cookie names")
 def logout():  # type: ignore[no-untyped-def]
     """End the session on the server and remove the cookie."""
-    ended = auth.end_session(request.cookies.get("openprom_session"))
+    ended = auth.end_session(request.cookies.get(COOKIE))
     if ended is not None:
         security_events.record(
             "logout", user_id=ended.user_id, email=ended.user.email, outcome="success"

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 import instruments
 from instruments import Instrument
 from webapp.extensions import db
+from webapp.http_policy import log_database_outage, record_refused
 from webapp.i18n import LANGUAGE_NAMES, LANGUAGES, template_gettext
 from webapp.models import utcnow
 from webapp.patient import bp
@@ -90,6 +91,7 @@ def _unavailable():  # type: ignore[no-untyped-def]
 def _not_saved(_exc):  # type: ignore[no-untyped-def]
     """A refused post (CSRF token missing or stale, a tampered form): say so calmly and
     offer to continue where the saved answers end (the link, not the refused page)."""
+    record_refused(_exc)  # a CSRF failure is a security event (log line only: a patient)
     _choose_language(None)
     token = (request.view_args or {}).get("token")
     target = url_for("patient.entry", token=token) if token else None
@@ -101,6 +103,7 @@ def _database_unavailable(_exc):  # type: ignore[no-untyped-def]
     """The database went away mid-request (restart, failover): nothing of this request was
     saved; say so calmly with 503 + Retry-After instead of a bare 500."""
     db.session.rollback()
+    log_database_outage(_exc)
     _choose_language(None)
     token = (request.view_args or {}).get("token")
     target = url_for("patient.entry", token=token) if token else None
@@ -112,6 +115,7 @@ def _database_unavailable(_exc):  # type: ignore[no-untyped-def]
 @bp.errorhandler(413)
 def _too_large(_exc):  # type: ignore[no-untyped-def]
     """A body above MAX_CONTENT_LENGTH (or too many form parts): nothing was saved."""
+    record_refused(_exc)  # a security event (log line only: a patient)
     _choose_language(None)
     token = (request.view_args or {}).get("token")
     target = url_for("patient.entry", token=token) if token else None

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from webapp.crypto import token_hash
 from webapp.extensions import db
 from webapp.models import AttemptCounter, User, UserSession, utcnow
+from webapp.services import password_policy
 from webapp.services.passwords import hash_password, verify_password
 
 FREE_ATTEMPTS = 5  # per (account, address) and window before the growing delay
@@ -414,19 +415,30 @@ def end_session(token: str | None) -> UserSession | None:
     return row
 
 
-def revoke_all(user: User) -> None:
-    """End every session of ``user`` (disabled account, new password)."""
-    db.session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def revoke_all(user: User, *, keep: UserSession | None = None) -> None:
+    """End every session of ``user`` but ``keep`` (disabled account, new password, second
+    factor turned on or off). The caller commits."""
+    stmt = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    db.session.execute(stmt.values(revoked_at=utcnow()))
+
+
+class PasswordRefused(ValueError):
+    """The new password is not allowed (the message says why, in Norwegian)."""
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password and end all the user's sessions."""
-    if len(password) < 12:
-        raise ValueError("a password needs at least 12 characters")
+    """Set a new password and end all the user's sessions.
+
+    Raises :class:`PasswordRefused` when the password is too short, commonly used or
+    contains a context word (:mod:`webapp.services.password_policy`).
+    """
+    reason = password_policy.problem(password, email=user.email)
+    if reason is not None:
+        raise PasswordRefused(reason)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     revoke_all(user)
@@ -443,14 +455,13 @@ def change_password(user: User, current: str, new: str) -> None:
     """Change the password after checking the current one (ends every session).
 
     Clears a pending forced change. Raises ValueError with a message for the user when
-    the current password is wrong, the new one is too short or is the current one.
+    the current password is wrong; :class:`PasswordRefused` when the new one is the
+    current one or is refused by the password policy.
     """
     if not verify_password(user.password_hash, current):
         raise ValueError("Nåværende passord stemmer ikke.")
-    if len(new) < 12:
-        raise ValueError("Det nye passordet må ha minst 12 tegn.")
     if new == current:
-        raise ValueError("Velg et annet passord enn det nåværende.")
+        raise PasswordRefused("Velg et annet passord enn det nåværende.")
     set_password(user, new)
     user.must_change_password = False
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import ROLES, Enrolment, Register, RoleAssignment, Unit, User, utcnow
+from webapp.services import password_policy
 from webapp.services.access import has_role, registers
 from webapp.services.passwords import generate_password, hash_password
 
@@ -58,8 +59,10 @@ def create_user(
         register_obj = db.session.scalar(select(Register).where(Register.name == register))
         if register_obj is None:
             raise UserError(f"unknown register {register!r}")
-    if password is not None and len(password) < 12:
-        raise UserError("a password needs at least 12 characters")
+    if password is not None:  # a chosen one; generated passwords are random
+        reason = password_policy.problem(password, email=email)
+        if reason is not None:
+            raise UserError(reason)
     password = password or generate_password()
     user = User(
         email=email,
