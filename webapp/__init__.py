@@ -6,6 +6,7 @@ domain core (:mod:`instruments`, :mod:`scoring`) and the models.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,10 +27,23 @@ CSP = (
 )
 
 
+def _log_openprom_lines() -> None:
+    """Security and error lines (loggers ``openprom.*``) reach stderr at INFO even when
+    nobody configured logging (gunicorn configures only its own loggers)."""
+    log = logging.getLogger("openprom")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(handler)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app; ``config`` overrides settings read from ``OPENPROM_*`` variables."""
     instance_path = Path(os.environ.get("OPENPROM_INSTANCE_PATH") or REPO_ROOT / "instance")
     app = Flask(__name__, instance_path=str(instance_path.resolve()))
+    _log_openprom_lines()
     overrides = dict(config or {})
     env = None
     if "SQLALCHEMY_DATABASE_URI" in overrides:

@@ -17,6 +17,9 @@ def register_commands(app: Flask) -> None:
     from webapp.integrity_cli import register_integrity_commands
 
     register_integrity_commands(app)
+    from webapp.account_cli import register_account_commands
+
+    register_account_commands(app)
 
     @app.cli.command("demo")
     @click.option(
