@@ -63,7 +63,9 @@ def _seed(n: int) -> None:
                    "created_at": now} for i in range(size)]
         e_ids = db.session.scalars(insert(Enrolment).returning(Enrolment.id), enrols).all()
         invs = [{"enrolment_id": e, "time_point_id": tp.id, "opens_at": now, "expires_at": now,
-                 "state": "completed", "created_at": now} for e in e_ids]
+                 "state": "completed", "created_at": now, "unit_id": unit.id,
+                 "index_year": enrol["index_date"].year}
+                for e, enrol in zip(e_ids, enrols, strict=True)]
         i_ids = db.session.scalars(insert(Invitation).returning(Invitation.id), invs).all()
         resps = [{"invitation_id": i, "instrument_id": "eq5d5l", "instrument_version": "1",
                   "instrument_hash": "h", "language": "nb", "mode": "self", "status": "complete",

@@ -42,7 +42,7 @@ def test_healthz_reports_schema_on_each_database(database_url, app_factory):
     app = app_factory(database_url)
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "schema": "0005"}
+    assert response.json == {"status": "ok", "database": "ok", "schema": "0006"}
 
 
 SCORE_KEYS_BY_JOIN = """
@@ -82,3 +82,38 @@ def test_0005_backfills_the_score_keys_of_existing_scores(database_url, app_fact
         assert [tuple(r) for r in stored] == expected
         report = verify_scores()
         assert report.checked and report.mismatches == []
+
+
+INVITATION_KEYS_BY_JOIN = """
+SELECT invitation.id, enrolment.unit_id, enrolment.index_date
+FROM invitation
+JOIN enrolment ON enrolment.id = invitation.enrolment_id
+ORDER BY invitation.id
+"""
+
+
+def test_0006_backfills_the_rate_keys_of_existing_invitations(database_url, app_factory):
+    from webapp.services.demo import create_demo
+    from webapp.services.integrity import verify_scores
+
+    app = app_factory(database_url)
+    with app.app_context():
+        create_demo(patients=40)
+        db.session.commit()
+        db.session.remove()
+        flask_migrate.downgrade(revision="0005")  # the columns go, the invitations stay
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("invitation")}
+        assert not columns & {"unit_id", "index_year"}
+        flask_migrate.upgrade()  # 0006 fills them from the enrolments
+        with db.engine.connect() as conn:
+            expected = [
+                (row[0], row[1], row[2].year if hasattr(row[2], "year") else int(str(row[2])[:4]))
+                for row in conn.execute(sa.text(INVITATION_KEYS_BY_JOIN))
+            ]
+            stored = conn.execute(
+                sa.text("SELECT id, unit_id, index_year FROM invitation ORDER BY id")
+            ).all()
+        assert len(expected) > 100
+        assert [tuple(r) for r in stored] == expected
+        report = verify_scores()
+        assert report.checked and report.mismatches == [] and report.invitations == []

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from tests.conftest import national_ids_in
 from tests.webapp import patient_support as support
 from webapp.extensions import db
-from webapp.models import Response, Score
+from webapp.models import Invitation, Response, Score
 
 
 def _submitted(database_url, app_factory):  # type: ignore[no-untyped-def]
@@ -92,4 +92,23 @@ def test_a_score_with_keys_other_than_its_response_is_a_mismatch(database_url, a
     result = app.test_cli_runner().invoke(args=["verify-scores"])
     assert result.exit_code == 1, result.output
     assert f"mismatch: response {odi_id}: total: dashboard keys differ" in result.output
+    assert result.output.strip().endswith("4 responses checked, 1 mismatches")
+
+
+def test_an_invitation_with_keys_other_than_its_enrolment_is_a_mismatch(database_url, app_factory):
+    """The unit and index year each invitation carries for the response rates (migration
+    0006) are checked too."""
+    app = _submitted(database_url, app_factory)
+    with app.app_context():
+        table = Invitation.__table__
+        invitation_id = db.session.scalar(sa.select(sa.func.min(table.c.id)))
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.id == invitation_id)
+            .values(index_year=table.c.index_year + 1)
+        )
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["verify-scores"])
+    assert result.exit_code == 1, result.output
+    assert f"mismatch: invitation {invitation_id}: dashboard keys differ" in result.output
     assert result.output.strip().endswith("4 responses checked, 1 mismatches")

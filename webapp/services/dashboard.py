@@ -34,10 +34,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     case,
-    cast,
-    extract,
     func,
     or_,
     select,
@@ -184,13 +181,6 @@ def _finite(value: Any) -> ColumnElement[bool]:
     return value.between(-sys.float_info.max, sys.float_info.max)
 
 
-def _index_year() -> ColumnElement[int]:
-    if db.session.get_bind().dialect.name == "sqlite":
-        # dates are ISO text there: the first four characters (much cheaper than strftime)
-        return cast(func.substr(Enrolment.index_date, 1, 4), Integer)
-    return cast(extract("year", Enrolment.index_date), Integer)
-
-
 class RegisterStats:
     """The aggregates of one register at one moment (``now``), for the dashboards.
 
@@ -291,7 +281,7 @@ class RegisterStats:
     # -- invitations ---------------------------------------------------------------------
 
     def _registered(self) -> ColumnElement[bool]:
-        return Enrolment.unit_id.in_(sorted(self.units))
+        return Invitation.unit_id.in_(sorted(self.units))
 
     def _closed(self) -> ColumnElement[bool]:
         return or_(Invitation.completed_at.is_not(None), Invitation.expires_at <= self.now)
@@ -304,18 +294,13 @@ class RegisterStats:
         return self._rate_counts.invitations
 
     def _count_invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
-        year = _index_year()
+        """From the invitation table alone: each invitation carries its enrolment's unit
+        and index year (migration 0006), read in GROUP BY order from ix_invitation_rates."""
+        keys = (Invitation.time_point_id, Invitation.unit_id, Invitation.index_year)
         rows = db.session.execute(
-            select(
-                Invitation.time_point_id,
-                Enrolment.unit_id,
-                year,
-                func.count(),
-                func.sum(case((self._closed(), 1), else_=0)),
-            )
-            .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+            select(*keys, func.count(), func.sum(case((self._closed(), 1), else_=0)))
             .where(self._registered(), Invitation.opens_at <= self.now)
-            .group_by(Invitation.time_point_id, Enrolment.unit_id, year)
+            .group_by(*keys)
         )
         return {(tp, unit, y): (int(due), int(closed)) for tp, unit, y, due, closed in rows}
 
@@ -328,25 +313,37 @@ class RegisterStats:
         return self._rate_counts.answered
 
     def _count_answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
-        year = _index_year()
+        """Due invitations (ix_invitation_rates, in GROUP BY order) joined to their
+        completed responses (ix_response_dashboard); one pair of columns per instrument of
+        the register instead of grouping by instrument, so that nothing is sorted."""
+        instruments = sorted(
+            {i for _, tp in self._time_points.values() for i in tp.instruments or ()}
+        )
+        if not instruments:
+            return {}
+        still_open = ~self._closed()
+        counts = []
+        for instrument in instruments:
+            this = Response.instrument_id == instrument
+            counts.append(func.sum(case((this, 1), else_=0)))
+            counts.append(func.sum(case((this & still_open, 1), else_=0)))
+        keys = (Invitation.time_point_id, Invitation.unit_id, Invitation.index_year)
         rows = db.session.execute(
-            select(
-                Invitation.time_point_id,
-                Enrolment.unit_id,
-                year,
-                Response.instrument_id,
-                func.count(),
-                func.sum(case((self._closed(), 0), else_=1)),
-            )
-            .select_from(Response)
-            .join(Invitation, Invitation.id == Response.invitation_id)
-            .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+            select(*keys, *counts)
+            .select_from(Invitation)
+            .join(Response, Response.invitation_id == Invitation.id)
             .where(
                 self._registered(), Invitation.opens_at <= self.now, Response.status == "complete"
             )
-            .group_by(Invitation.time_point_id, Enrolment.unit_id, year, Response.instrument_id)
+            .group_by(*keys)
         )
-        return {(tp, u, y, i): (int(k), int(still_open)) for tp, u, y, i, k, still_open in rows}
+        found: dict[tuple[int, int, int, str], tuple[int, int]] = {}
+        for tp, u, y, *pairs in rows:
+            for n, instrument in enumerate(instruments):
+                k, open_ = int(pairs[2 * n] or 0), int(pairs[2 * n + 1] or 0)
+                if k:
+                    found[(tp, u, y, instrument)] = (k, open_)
+        return found
 
     @property
     def years(self) -> list[int]:

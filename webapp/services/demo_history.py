@@ -315,7 +315,13 @@ def _insert(plans: list[_Plan]) -> int:
     for plan, enrolment_id in zip(plans, enrolment_ids, strict=True):
         for invitation in plan.invitations:
             invitation_rows.append(
-                {**invitation, "enrolment_id": enrolment_id, "language": plan.language}
+                {
+                    **invitation,
+                    "enrolment_id": enrolment_id,
+                    "unit_id": plan.unit.id,  # the enrolment's keys (see Invitation)
+                    "index_year": plan.index_date.year,
+                    "language": plan.language,
+                }
             )
     invitation_ids = iter(_insert_ids(Invitation, invitation_rows))
     response_rows = []

@@ -46,6 +46,13 @@ class Report:
     mismatches: list[Mismatch] = field(default_factory=list)
     # response id -> why its scores could not be recomputed (e.g. older algorithm version)
     not_checkable: dict[int, list[str]] = field(default_factory=dict)
+    # ids of invitations whose copied unit or index year is not their enrolment's
+    invitations: list[int] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """Mismatches of responses and of invitations."""
+        return len(self.mismatches) + len(self.invitations)
 
 
 def verify_scores(register: str | None = None) -> Report:
@@ -78,17 +85,42 @@ def verify_scores(register: str | None = None) -> Report:
             report.mismatches.append(found[response_id])
         found[response_id].problems.append(problem)
     report.mismatches.sort(key=lambda m: m.response_id)
+    report.invitations = _invitation_keys_differ(register_id)
     return report
+
+
+def _year(column: Any) -> Any:
+    if db.session.get_bind().dialect.name == "sqlite":
+        return cast(func.substr(column, 1, 4), Integer)
+    return cast(extract("year", column), Integer)
+
+
+def _invitation_keys_differ(register_id: int | None) -> list[int]:
+    """Ids of invitations whose copied keys (unit, index year; see
+    :class:`~webapp.models.Invitation`) are not their enrolment's (one query)."""
+    query = (
+        select(Invitation.id)
+        .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+        .where(
+            or_(
+                Invitation.unit_id != Enrolment.unit_id,
+                Invitation.index_year != _year(Enrolment.index_date),
+            )
+        )
+        .order_by(Invitation.id)
+    )
+    if register_id is not None:
+        query = query.join(Protocol, Protocol.id == Enrolment.protocol_id).where(
+            Protocol.register_id == register_id
+        )
+    return list(db.session.scalars(query))
 
 
 def _keys_differ(register_id: int | None) -> list[tuple[int, str]]:
     """(response id, scale) of scores whose copied keys (instrument, enrolment, unit,
     protocol, time point, index year; see :class:`~webapp.models.Score`) are not those of
     their response, or whose response is not complete (one query)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        year = cast(func.substr(Enrolment.index_date, 1, 4), Integer)
-    else:
-        year = cast(extract("year", Enrolment.index_date), Integer)
+    year = _year(Enrolment.index_date)
     query = (
         select(Score.response_id, Score.scale)
         .join(Response, Response.id == Score.response_id)

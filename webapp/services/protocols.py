@@ -137,6 +137,8 @@ def enrol(patient: Patient, protocol: Protocol, unit: Unit, index_date: dt.date)
             Invitation(
                 enrolment_id=enrolment.id,
                 time_point_id=time_point.id,
+                unit_id=unit.id,
+                index_year=index_date.year,
                 opens_at=opens,
                 expires_at=opens + dt.timedelta(days=protocol.window_days),
                 state="scheduled",
