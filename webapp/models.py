@@ -212,7 +212,9 @@ class Enrolment(Timestamped, db.Model):
     patient: Mapped[Patient] = relationship(back_populates="enrolments")
     protocol: Mapped[Protocol] = relationship()
     unit: Mapped[Unit] = relationship()
-    invitations: Mapped[list[Invitation]] = relationship(back_populates="enrolment")
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="enrolment", order_by="(Invitation.opens_at, Invitation.id)"
+    )
 
 
 class Invitation(Timestamped, db.Model):
