@@ -27,16 +27,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench/scoring.py would shadow the scoring package: put the repository root first
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from bench.pgcluster import new_database, postgres_server  # noqa: E402
 from webapp.crypto import generate_key  # noqa: E402
 
 for _name in ("OPENPROM_SECRET_KEY", "OPENPROM_ID_KEY", "OPENPROM_PSEUDONYM_KEY"):
@@ -91,60 +87,6 @@ class Row:
 
 
 # -- databases ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """``OPENPROM_TEST_POSTGRES`` (without database name), or a throwaway cluster."""
-    url = os.environ.get("OPENPROM_TEST_POSTGRES")
-    if url:
-        yield url.rsplit("/", 1)[0]
-        return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    bindir = Path(found[-1]).parent if found else None
-    if bindir is None:
-        raise SystemExit("PostgreSQL is not installed (or set OPENPROM_TEST_POSTGRES)")
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    tmp = Path(tempfile.mkdtemp(prefix="openprom-bench-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-    port = _free_port()
-    data = tmp / "data"
-    subprocess.run(
-        [*as_pg, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-         "--no-sync"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        [*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w",
-         "-o", f"-h 127.0.0.1 -p {port} -F -k {tmp}", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            [*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _new_postgres_database(server: str) -> str:
-    import sqlalchemy as sa
-
-    name = "bench_" + uuid.uuid4().hex[:10]
-    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{server}/{name}"
 
 
 # -- timing ------------------------------------------------------------------------------
@@ -273,13 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="openprom-bench-dash-") as tmp:
         work = Path(tmp)
         with contextlib.ExitStack() as stack:
-            server = stack.enter_context(postgres_server()) if "postgresql" in databases else ""
+            server = ""
+            if "postgresql" in databases:
+                server = stack.enter_context(postgres_server(fsync=False))
             for database in databases:
                 for patients in args.patients:
                     if database == "sqlite":
                         url = f"sqlite:///{work / f'demo-{patients}.sqlite'}"
                     else:
-                        url = _new_postgres_database(server)
+                        url = new_database(server)
                     rows += measure(database, url, patients, args.runs, args.baseline, work)
     print()
     print(table(rows))

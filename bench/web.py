@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import http.client
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench/scoring.py would shadow the scoring package: put the repository root first
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from bench.pgcluster import free_port, new_database, postgres_server  # noqa: E402
 from webapp.crypto import generate_key  # noqa: E402
 
 LUA = ROOT / "bench" / "wrk_patients.lua"
@@ -61,12 +59,6 @@ class Result:
     requests: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_http(port: int, path: str = "/", timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,7 +75,7 @@ def _wait_http(port: int, path: str = "/", timeout: float = 60.0) -> None:
 @contextlib.contextmanager
 def gunicorn(app: str | None, env: dict[str, str], workers: int = 2) -> Iterator[int]:
     """Run gunicorn (``app`` with defaults, or openprom's gunicorn.conf.py); yields port."""
-    port = _free_port()
+    port = free_port()
     # both apps on the same settings (gunicorn.conf.py: worker class and count, preload,
     # max_requests, no access log); the bare app names itself instead of wsgi:app
     cmd = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), *([app] if app else [])]
@@ -102,46 +94,6 @@ def gunicorn(app: str | None, env: dict[str, str], workers: int = 2) -> Iterator
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """``OPENPROM_TEST_POSTGRES``, or a throwaway cluster (Debian binaries, loopback)."""
-    url = os.environ.get("OPENPROM_TEST_POSTGRES")
-    if url:
-        yield url.rsplit("/", 1)[0]
-        return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not found:
-        raise SystemExit("PostgreSQL is not installed (or set OPENPROM_TEST_POSTGRES)")
-    bindir = Path(found[-1]).parent
-    tmp = Path(tempfile.mkdtemp(prefix="openprom-bench-pg-"))
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres")
-    port = _free_port()
-    subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(tmp / "data"), "-U", "postgres",
-                    "-A", "trust", "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(tmp / "data"), "-l",
-                    str(tmp / "log"), "-w", "-o", f"-h 127.0.0.1 -p {port} -k {tmp}", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(tmp / "data"), "-m", "fast",
-                        "stop"], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _new_pg_database(server: str) -> str:
-    import sqlalchemy as sa
-
-    name = "bench_" + uuid.uuid4().hex[:10]
-    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{server}/{name}"
 
 
 def seed(env: dict[str, str], patients: int) -> list[str]:
@@ -286,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = bench_database(label, f"sqlite:///{tmp / 'bench.sqlite'}", args, tmp)
             elif label == "postgresql":
                 with postgres_server() as server:
-                    rows = bench_database(label, _new_pg_database(server), args, tmp)
+                    rows = bench_database(label, new_database(server), args, tmp)
             else:
                 raise SystemExit(f"unknown database {label!r}")
             print(table(label, rows), flush=True)
