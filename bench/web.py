@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     with tempfile.TemporaryDirectory(prefix="openprom-bench-web-") as name:
         tmp = Path(name)
-        for label in args.db.split(","):
+        labels = ["sqlite", "postgresql"] if args.db == "both" else args.db.split(",")
+        for label in labels:
             if label == "sqlite":
                 rows = bench_database(label, f"sqlite:///{tmp / 'bench.sqlite'}", args, tmp)
             elif label == "postgresql":
