@@ -73,7 +73,9 @@ def _replace_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any
     if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
         raise DisconnectionError("connection closed")
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        poller = select.poll()  # poll, not select: no limit on the descriptor number
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLHUP)
+        readable = poller.poll(0)
     except (OSError, ValueError, AttributeError) as exc:
         raise DisconnectionError("connection unusable") from exc
     if readable:  # idle in the pool: nothing should be waiting but a closed stream
