@@ -33,6 +33,8 @@ def register_integrity_commands(app: Flask) -> None:
             click.echo(
                 f"mismatch: invitation {invitation_id}: dashboard keys differ from its enrolment"
             )
+        for invitation_id, problem in report.completions:
+            click.echo(f"mismatch: invitation {invitation_id}: {problem}")
         for response_id, reasons in sorted(report.not_checkable.items()):
             for reason in reasons:
                 click.echo(f"not checkable: response {response_id}: {reason}")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from tests.conftest import national_ids_in
 from tests.webapp import patient_support as support
 from webapp.extensions import db
-from webapp.models import Invitation, Response, Score
+from webapp.models import Invitation, PageSubmission, Response, Score
 
 
 def _submitted(database_url, app_factory):  # type: ignore[no-untyped-def]
@@ -112,3 +112,54 @@ def test_an_invitation_with_keys_other_than_its_enrolment_is_a_mismatch(database
     assert result.exit_code == 1, result.output
     assert f"mismatch: invitation {invitation_id}: dashboard keys differ" in result.output
     assert result.output.strip().endswith("4 responses checked, 1 mismatches")
+
+
+def test_an_invitation_completed_otherwise_than_its_responses_is_a_mismatch(
+    database_url, app_factory
+):
+    """The dashboards count answered responses from the invitation rows alone (an
+    invitation is completed exactly when all of its responses are, one per instrument of
+    its time point): an invitation that breaks this is listed by id."""
+    app = _submitted(database_url, app_factory)
+    with app.app_context():
+        first, second = db.session.scalars(
+            sa.select(Response.invitation_id).distinct().order_by(Response.invitation_id)
+        ).all()
+        # completed, but a response of it gone (its scores with it), in SQL
+        gone = db.session.scalar(
+            sa.select(Response.id).filter_by(invitation_id=first, instrument_id="eq5d5l")
+        )
+        for child in (Score.__table__, PageSubmission.__table__):
+            db.session.execute(sa.delete(child).where(child.c.response_id == gone))
+        db.session.execute(sa.delete(Response.__table__).where(Response.__table__.c.id == gone))
+        # a complete response, but its invitation not completed
+        table = Invitation.__table__
+        db.session.execute(
+            sa.update(table).where(table.c.id == second).values(completed_at=None, state="sent")
+        )
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["verify-scores"])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"mismatch: invitation {first}: completed, but a response of it is missing or not "
+        "complete" in result.output
+    )
+    assert f"mismatch: invitation {second}: not completed, but a response of it is" in result.output
+    assert result.output.strip().endswith("3 responses checked, 2 mismatches")
+    scoped = app.test_cli_runner().invoke(args=["verify-scores", "--register", "reg"])
+    assert scoped.exit_code == 1 and "3 responses checked, 2 mismatches" in scoped.output
+
+
+def test_a_draft_response_of_a_completed_invitation_is_a_mismatch(database_url, app_factory):
+    app = _submitted(database_url, app_factory)
+    odi_id = _odi_id(app)
+    with app.app_context():
+        invitation_id = db.session.scalar(sa.select(Response.invitation_id).filter_by(id=odi_id))
+        table = Response.__table__
+        db.session.execute(
+            sa.update(table).where(table.c.id == odi_id).values(status="draft", completed_at=None)
+        )
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["verify-scores"])
+    assert result.exit_code == 1, result.output
+    assert f"mismatch: invitation {invitation_id}: completed, but a response" in result.output

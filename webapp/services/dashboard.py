@@ -289,61 +289,63 @@ class RegisterStats:
     @property
     def _invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         """(time point id, unit id, year) -> (due invitations, closed ones)."""
-        if self._rate_counts.invitations is None:
-            self._rate_counts.invitations = self._count_invitations() if self.units else {}
-        return self._rate_counts.invitations
-
-    def _count_invitations(self) -> dict[tuple[int, int, int], tuple[int, int]]:
-        """From the invitation table alone: each invitation carries its enrolment's unit
-        and index year (migration 0006), read in GROUP BY order from ix_invitation_rates."""
-        keys = (Invitation.time_point_id, Invitation.unit_id, Invitation.index_year)
-        rows = db.session.execute(
-            select(*keys, func.count(), func.sum(case((self._closed(), 1), else_=0)))
-            .where(self._registered(), Invitation.opens_at <= self.now)
-            .group_by(*keys)
-        )
-        return {(tp, unit, y): (int(due), int(closed)) for tp, unit, y, due, closed in rows}
+        return self._rates()[0]
 
     @property
     def _answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
         """(time point id, unit id, year, instrument) -> (answered due invitations, those
         of them whose invitation is not closed)."""
-        if self._rate_counts.answered is None:
-            self._rate_counts.answered = self._count_answered() if self.units else {}
-        return self._rate_counts.answered
+        return self._rates()[1]
 
-    def _count_answered(self) -> dict[tuple[int, int, int, str], tuple[int, int]]:
-        """Due invitations (ix_invitation_rates, in GROUP BY order) joined to their
-        completed responses (ix_response_dashboard); one pair of columns per instrument of
-        the register instead of grouping by instrument, so that nothing is sorted."""
-        instruments = sorted(
-            {i for _, tp in self._time_points.values() for i in tp.instruments or ()}
-        )
-        if not instruments:
-            return {}
-        still_open = ~self._closed()
-        counts = []
-        for instrument in instruments:
-            this = Response.instrument_id == instrument
-            counts.append(func.sum(case((this, 1), else_=0)))
-            counts.append(func.sum(case((this & still_open, 1), else_=0)))
-        keys = (Invitation.time_point_id, Invitation.unit_id, Invitation.index_year)
-        rows = db.session.execute(
-            select(*keys, *counts)
-            .select_from(Invitation)
-            .join(Response, Response.invitation_id == Invitation.id)
-            .where(
-                self._registered(), Invitation.opens_at <= self.now, Response.status == "complete"
+    def _rates(
+        self,
+    ) -> tuple[
+        dict[tuple[int, int, int], tuple[int, int]],
+        dict[tuple[int, int, int, str], tuple[int, int]],
+    ]:
+        counts = self._rate_counts
+        if counts.invitations is None or counts.answered is None:
+            counts.invitations, counts.answered = self._count_invitations()
+        return counts.invitations, counts.answered
+
+    def _count_invitations(
+        self,
+    ) -> tuple[
+        dict[tuple[int, int, int], tuple[int, int]],
+        dict[tuple[int, int, int, str], tuple[int, int]],
+    ]:
+        """Due, closed and answered invitations, from the invitation table alone: each
+        invitation carries its enrolment's unit and index year (migration 0006), read in
+        GROUP BY order from ix_invitation_rates (one query, no join).
+
+        Answered is counted from the invitation rows, not from ``response``:
+        :func:`~webapp.services.responses.submit` completes every response of an
+        invitation (one per instrument of its time point) in the same transaction as it
+        sets ``invitation.completed_at``, so an invitation's responses are complete exactly
+        when it is (``flask verify-scores`` checks this). A completed due invitation is
+        one answer to each instrument of its time point, and none of them is still open
+        (a completed invitation is closed).
+        """
+        invitations: dict[tuple[int, int, int], tuple[int, int]] = {}
+        answered: dict[tuple[int, int, int, str], tuple[int, int]] = {}
+        if self.units:
+            keys = (Invitation.time_point_id, Invitation.unit_id, Invitation.index_year)
+            rows = db.session.execute(
+                select(
+                    *keys,
+                    func.count(),
+                    func.sum(case((self._closed(), 1), else_=0)),
+                    func.count(Invitation.completed_at),
+                )
+                .where(self._registered(), Invitation.opens_at <= self.now)
+                .group_by(*keys)
             )
-            .group_by(*keys)
-        )
-        found: dict[tuple[int, int, int, str], tuple[int, int]] = {}
-        for tp, u, y, *pairs in rows:
-            for n, instrument in enumerate(instruments):
-                k, open_ = int(pairs[2 * n] or 0), int(pairs[2 * n + 1] or 0)
-                if k:
-                    found[(tp, u, y, instrument)] = (k, open_)
-        return found
+            for tp, unit, y, due, closed, done in rows:
+                invitations[(tp, unit, y)] = (int(due), int(closed))
+                if done and tp in self._time_points:
+                    for instrument in self._time_points[tp][1].instruments or ():
+                        answered[(tp, unit, y, instrument)] = (int(done), 0)
+        return invitations, answered
 
     @property
     def years(self) -> list[int]:

@@ -4,7 +4,10 @@ each score carries for the dashboards compared with its response's.
 :func:`verify_scores` rescored each completed response with the algorithm version and value
 set recorded on its Score rows and compares. A score made by another algorithm version
 than the current one cannot be recomputed here and is reported as *not checkable*, not as a
-mismatch. Reports name response ids only (never a patient).
+mismatch. It also checks what the dashboards count from the invitation rows alone (see
+:meth:`~webapp.services.dashboard.RegisterStats._count_invitations`): an invitation is
+completed exactly when all of its responses are, one per instrument of its time point.
+Reports name response and invitation ids only (never a patient).
 """
 
 from __future__ import annotations
@@ -15,12 +18,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, extract, func, or_, select
+from sqlalchemy import Integer, Select, and_, case, cast, extract, false, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 import scoring
 from webapp.extensions import db
-from webapp.models import Enrolment, Invitation, Protocol, Register, Response, Score
+from webapp.models import (
+    Enrolment,
+    Invitation,
+    Protocol,
+    Register,
+    Response,
+    Score,
+    TimePoint,
+    Unit,
+)
 
 TOLERANCE = 1e-9
 BATCH = 500
@@ -48,11 +60,14 @@ class Report:
     not_checkable: dict[int, list[str]] = field(default_factory=dict)
     # ids of invitations whose copied unit or index year is not their enrolment's
     invitations: list[int] = field(default_factory=list)
+    # ids of invitations whose completion is not their responses' (completed with a
+    # response missing or not complete, or not completed with a complete response)
+    completions: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         """Mismatches of responses and of invitations."""
-        return len(self.mismatches) + len(self.invitations)
+        return len(self.mismatches) + len(self.invitations) + len(self.completions)
 
 
 def verify_scores(register: str | None = None) -> Report:
@@ -86,6 +101,7 @@ def verify_scores(register: str | None = None) -> Report:
         found[response_id].problems.append(problem)
     report.mismatches.sort(key=lambda m: m.response_id)
     report.invitations = _invitation_keys_differ(register_id)
+    report.completions = _completion_differs(register_id)
     return report
 
 
@@ -114,6 +130,67 @@ def _invitation_keys_differ(register_id: int | None) -> list[int]:
             Protocol.register_id == register_id
         )
     return list(db.session.scalars(query))
+
+
+def _completion_differs(register_id: int | None) -> list[tuple[int, str]]:
+    """(id, problem) of invitations that are completed while a response of theirs is not complete
+    or one of their time point's instruments has no response, or that are not completed
+    while a response of theirs is (one query)."""
+    points = db.session.execute(select(TimePoint.id, TimePoint.instruments)).all()
+    wanted = {tp: sorted(set(instruments or ())) for tp, instruments in points}
+    done = and_(Response.status == "complete", Response.completed_at.is_not(None))
+    expected = or_(
+        false(),
+        *(
+            and_(Invitation.time_point_id == tp, Response.instrument_id.in_(ids))
+            for tp, ids in wanted.items()
+            if ids
+        ),
+    )
+    how_many = (
+        case({tp: len(ids) for tp, ids in wanted.items()}, value=Invitation.time_point_id, else_=0)
+        if wanted
+        else literal(0)
+    )
+    completed = Invitation.completed_at.is_not(None)
+    query = (
+        select(Invitation.id, completed)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(
+            or_(
+                completed,
+                Response.status == "complete",
+                Response.completed_at.is_not(None),
+            )
+        )
+        .group_by(Invitation.id, Invitation.time_point_id, Invitation.completed_at)
+        .having(
+            case(
+                (
+                    completed,
+                    or_(
+                        func.sum(case((done, 0), (Response.id.is_(None), 0), else_=1)) > 0,
+                        func.sum(case((and_(done, expected), 1), else_=0)) != how_many,
+                    ),
+                ),
+                else_=func.count(Response.id) > 0,
+            )
+        )
+        .order_by(Invitation.id)
+    )
+    if register_id is not None:
+        query = query.where(
+            Invitation.unit_id.in_(select(Unit.id).where(Unit.register_id == register_id))
+        )
+    return [
+        (
+            invitation_id,
+            "completed, but a response of it is missing or not complete"
+            if is_completed
+            else "not completed, but a response of it is",
+        )
+        for invitation_id, is_completed in db.session.execute(query)
+    ]
 
 
 def _keys_differ(register_id: int | None) -> list[tuple[int, str]]:
