@@ -24,6 +24,25 @@ def _user(email: str):  # type: ignore[no-untyped-def]
     return user
 
 
+def _credential_changed(user, event: str) -> None:  # type: ignore[no-untyped-def]
+    """End every session of ``user``, record ``event`` (via the CLI) and commit."""
+    from webapp.extensions import db
+    from webapp.services import security_events
+    from webapp.services.auth import revoke_all
+    from webapp.services.users import audit_subject
+
+    revoke_all(user)
+    security_events.record(
+        event,
+        user_id=user.id,
+        email=user.email,
+        outcome="success",
+        details={"via": "cli"},
+        subject=audit_subject(user),
+    )
+    db.session.commit()
+
+
 def register_account_commands(app: Flask) -> None:
     """Attach ``reset-password``, ``reset-second-factor`` and ``approve-user`` to ``app.cli``."""
 
@@ -31,28 +50,15 @@ def register_account_commands(app: Flask) -> None:
     @click.argument("email")
     def reset_password(email: str) -> None:
         """Give EMAIL a new generated password (shown once; must be changed at sign-in)."""
-        from webapp.extensions import db
         from webapp.models import utcnow
-        from webapp.services import security_events
-        from webapp.services.auth import revoke_all
         from webapp.services.passwords import generate_password, hash_password
-        from webapp.services.users import audit_subject
 
         user = _user(email)
         password = generate_password()
         user.password_hash = hash_password(password)
         user.password_changed_at = utcnow()
         user.must_change_password = True
-        revoke_all(user)
-        security_events.record(
-            "password.reset",
-            user_id=user.id,
-            email=user.email,
-            outcome="success",
-            details={"via": "cli"},
-            subject=audit_subject(user),
-        )
-        db.session.commit()
+        _credential_changed(user, "password.reset")
         click.echo(f"new password for {user.email} (shown once): {password}")
         click.echo("the owner must choose a new password at the next sign-in")
 
@@ -60,25 +66,11 @@ def register_account_commands(app: Flask) -> None:
     @click.argument("email")
     def reset_second_factor(email: str) -> None:
         """Clear EMAIL's authenticator (lost phone); they set up a new one at sign-in."""
-        from webapp.extensions import db
-        from webapp.services import security_events
-        from webapp.services.auth import revoke_all
-        from webapp.services.users import audit_subject
-
         user = _user(email)
         user.totp_secret_encrypted = None
         user.totp_secret = None
         user.totp_last_step = None
-        revoke_all(user)
-        security_events.record(
-            "totp.reset",
-            user_id=user.id,
-            email=user.email,
-            outcome="success",
-            details={"via": "cli"},
-            subject=audit_subject(user),
-        )
-        db.session.commit()
+        _credential_changed(user, "totp.reset")
         click.echo(f"second factor of {user.email} cleared; every session ended")
 
     @app.cli.command("approve-user")
