@@ -276,6 +276,28 @@ def test_an_edit_arriving_after_the_submit_is_refused_and_said(
         assert verify_scores().mismatches == []
 
 
+def test_a_post_from_a_tab_left_open_after_the_submit_is_refused_and_said(
+    database_url, app_factory
+):
+    """No race: the answers were sent long ago, then an old tab posts a page. The link now
+    opens the patient's results, and the post is answered 409 "not saved", not silently
+    redirected to the thank-you page."""
+    app = _app(database_url, app_factory)
+    (patient,) = _answered_drafts(app, 1)
+    client = app.test_client()
+    url = f"/s/{patient.token}/q/odi/2"
+    key = support.idem_from(client.get(f"{url}?ret=review").text)
+    with app.app_context():
+        assert responses.submit(db.session.get(Invitation, patient.invitation_id))
+    late = client.post(url, data={"q03": "5", "idem": key, "ret": "review"})
+    assert late.status_code == 409
+    assert "Denne endringen ble ikke lagret" in late.text
+    assert _odi_answers(app, patient.invitation_id) == support.ODI_ANSWERS
+    assert client.get(url).status_code == 302  # a plain visit still goes to the thanks page
+    with app.app_context():
+        assert verify_scores().mismatches == []
+
+
 def test_a_draft_that_keeps_changing_is_not_saved_and_says_try_again(app, monkeypatch):
     """After MAX_ATTEMPTS lost races a save (or submit) gives up: 503, nothing half-saved."""
     (patient,) = _answered_drafts(app, 1)

@@ -246,6 +246,8 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
     if access is None:
         return _unavailable()
     if access.mode == "insight":
+        if request.method == "POST":  # a change from a tab left open: say it was not saved
+            return _render("patient/already_sent.html", CONFLICT, token=token)
         return redirect(url_for("patient.thanks", token=token))
     invitation = access.invitation
     loaded = responses.loaded_responses(invitation)
