@@ -25,12 +25,11 @@ from dataclasses import dataclass
 
 import pyotp
 from sqlalchemy import case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.crypto import token_hash
 from webapp.extensions import db
 from webapp.models import AttemptCounter, User, UserSession, utcnow
-from webapp.services import password_policy
+from webapp.services import attempt_counters, password_policy
 from webapp.services.passwords import hash_password, verify_password
 
 FREE_ATTEMPTS = 5  # per (account, address) and window before the growing delay
@@ -117,21 +116,6 @@ def delay_after(count: int, free: int = FREE_ATTEMPTS) -> dt.timedelta:
     return min(dt.timedelta(seconds=2 ** (count + 1 - free)), MAX_DELAY)
 
 
-def _insert():  # type: ignore[no-untyped-def]
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(AttemptCounter)
-
-
-def _insert_first(key: str, start: dt.datetime, now: dt.datetime) -> int | None:
-    stmt = (
-        _insert()
-        .values(key=key, window_start=start, count=1, last_at=now)
-        .on_conflict_do_nothing(index_elements=["key", "window_start"])
-        .returning(AttemptCounter.count)
-    )
-    return db.session.execute(stmt).scalar_one_or_none()
-
-
 def count_attempt(key: str, now: dt.datetime | None = None) -> int:
     """Add one attempt for ``key`` in the current window; returns the new count.
 
@@ -140,20 +124,7 @@ def count_attempt(key: str, now: dt.datetime | None = None) -> int:
     The caller commits.
     """
     now = now or utcnow()
-    start = _window_start(now)
-    bump = (
-        update(AttemptCounter)
-        .where(AttemptCounter.key == key, AttemptCounter.window_start == start)
-        .values(count=AttemptCounter.count + 1, last_at=now)
-        .returning(AttemptCounter.count)
-        .execution_options(synchronize_session=False)
-    )
-    new = db.session.execute(bump).scalar_one_or_none()
-    if new is None:
-        new = _insert_first(key, start, now)
-    if new is None:  # inserted by a parallel request in the meantime
-        new = db.session.execute(bump).scalar_one()
-    return int(new)
+    return attempt_counters.increment(key, _window_start(now), now)
 
 
 def take_attempt(key: str, free: int = FREE_ATTEMPTS, now: dt.datetime | None = None) -> None:
@@ -192,7 +163,9 @@ def take_attempt(key: str, free: int = FREE_ATTEMPTS, now: dt.datetime | None = 
     for _ in range(3):
         # the update, else the first attempt's insert (a parallel request may have made
         # the row in between, or dropped it after a success: then round again)
-        taken = db.session.execute(bump).scalar_one_or_none() or _insert_first(key, start, now)
+        taken = db.session.execute(bump).scalar_one_or_none()
+        if taken is None:
+            taken = attempt_counters.insert_first(key, start, now)
         if taken is not None:
             db.session.commit()
             return

@@ -19,13 +19,12 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from webapp.crypto import token_hash
 from webapp.extensions import db
 from webapp.models import AttemptCounter, Enrolment, Invitation, Patient, TimePoint, utcnow
-from webapp.services import security_events
+from webapp.services import attempt_counters, security_events
 
 TOKEN_BYTES = 18
 DEFAULT_FAILURE_WINDOW = 900  # seconds
@@ -157,22 +156,7 @@ def count_failure(client_key: str, now: dt.datetime | None = None) -> bool:
     a window records the security event ``token.blocked`` (once: the counts are unique).
     """
     now = now or utcnow()
-    key, start = f"token:{client_key}", _window_start(now)
-    stmt = (
-        update(AttemptCounter)
-        .where(AttemptCounter.key == key, AttemptCounter.window_start == start)
-        .values(count=AttemptCounter.count + 1, last_at=now)
-        .returning(AttemptCounter.count)
-        .execution_options(synchronize_session=False)
-    )
-    count = db.session.execute(stmt).scalar_one_or_none()
-    if count is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(AttemptCounter(key=key, window_start=start, count=1, last_at=now))
-            count = 1
-        except IntegrityError:  # another request created the row first
-            count = db.session.execute(stmt).scalar_one()
+    count = attempt_counters.increment(f"token:{client_key}", _window_start(now), now)
     limit = _max_failures()
     if count == limit + 1:
         security_events.record(
