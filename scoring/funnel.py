@@ -1,0 +1,144 @@
+"""Funnel plots of proportions: units against a target with 95 % and 99.8 % control limits.
+
+Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med
+2005;24(8):1185-1202. A unit with ``k`` events out of ``n`` is plotted at ``(n, k / n)``;
+under the null hypothesis every unit has the target proportion ``p0`` (by default the
+register mean, sum of k over sum of n), so its count is Binomial(n, p0). The control
+limits are the 2.5/97.5 % and 0.1/99.9 % points of that distribution divided by ``n``.
+
+Two methods:
+
+- ``"exact"`` (default): binomial quantiles with the paper's interpolation (Appendix
+  A.1.1): ``r`` is the smallest count with ``P(Y <= r) >= p``,
+  ``alpha = (P(Y <= r) - p) / (P(Y <= r) - P(Y <= r - 1))`` and the limit is
+  ``(r - alpha) / n``; this makes the limits smooth in ``n`` and right for small units.
+- ``"normal"``: ``p0 +/- z * sqrt(p0 (1 - p0) / n)`` (the paper's normal approximation,
+  section 4.1), cut to 0..1.
+
+No overdispersion adjustment (the paper's section 6): the limits describe chance alone.
+Pure numpy/scipy; no web framework.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from scipy.stats import binom, norm
+
+Method = Literal["exact", "normal"]
+# Two-sided 95 % and 99.8 % limits: the 2.5/97.5 % and 0.1/99.9 % points.
+LEVELS = {"95": 0.025, "99.8": 0.001}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Control limits for a unit of size ``n`` around ``target`` (proportions 0..1)."""
+
+    n: int
+    lower95: float
+    upper95: float
+    lower998: float
+    upper998: float
+
+
+@dataclass(frozen=True)
+class UnitPoint:
+    """One unit on the funnel: ``k`` of ``n``, its proportion and where it lies.
+
+    ``position`` is ``"inside"``, ``"above95"``/``"below95"`` (outside the 95 % limits but
+    inside 99.8 %) or ``"above998"``/``"below998"`` (outside the 99.8 % limits).
+    """
+
+    label: str
+    k: int
+    n: int
+    proportion: float
+    limits: Limits
+    position: str
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """All units of one indicator against the target, with the method used."""
+
+    target: float
+    method: Method
+    points: tuple[UnitPoint, ...]
+
+
+def _check(target: float, n: int) -> None:
+    if not 0.0 <= target <= 1.0 or math.isnan(target):
+        raise ValueError(f"target must be a proportion between 0 and 1 (got {target!r})")
+    if n < 1:
+        raise ValueError(f"a unit needs at least one case (n = {n})")
+
+
+def limit(target: float, n: int, p: float, method: Method = "exact") -> float:
+    """The ``p`` point (0 < p < 1) of a proportion of ``n`` cases under ``target``."""
+    _check(target, n)
+    if method == "normal":
+        z = float(norm.ppf(p))
+        return min(max(target + z * math.sqrt(target * (1 - target) / n), 0.0), 1.0)
+    if method != "exact":
+        raise ValueError(f"method must be 'exact' or 'normal' (got {method!r})")
+    if target in (0.0, 1.0):  # a degenerate binomial: every unit has the target
+        return target
+    r = int(binom.ppf(p, n, target))  # smallest r with P(Y <= r) >= p
+    at_r = float(binom.cdf(r, n, target))
+    below = float(binom.cdf(r - 1, n, target)) if r > 0 else 0.0
+    alpha = (at_r - p) / (at_r - below)
+    return min(max((r - alpha) / n, 0.0), 1.0)
+
+
+def control_limits(target: float, n: int, method: Method = "exact") -> Limits:
+    """The 95 % and 99.8 % control limits for a unit of ``n`` cases."""
+    lo95, lo998 = LEVELS["95"], LEVELS["99.8"]
+    return Limits(
+        n,
+        limit(target, n, lo95, method),
+        limit(target, n, 1 - lo95, method),
+        limit(target, n, lo998, method),
+        limit(target, n, 1 - lo998, method),
+    )
+
+
+def _position(proportion: float, limits: Limits) -> str:
+    if proportion > limits.upper998:
+        return "above998"
+    if proportion < limits.lower998:
+        return "below998"
+    if proportion > limits.upper95:
+        return "above95"
+    if proportion < limits.lower95:
+        return "below95"
+    return "inside"
+
+
+def funnel(
+    units: Sequence[tuple[str, int, int]],
+    *,
+    target: float | None = None,
+    method: Method = "exact",
+) -> Funnel:
+    """Place each unit ``(label, k, n)`` on the funnel.
+
+    ``target`` defaults to the pooled proportion of all units given (the register mean).
+    Units with ``n == 0`` are left out; ``0 <= k <= n`` is required.
+    """
+    for label, k, n in units:
+        if not 0 <= k <= n:
+            raise ValueError(f"{label}: events must be between 0 and n (k = {k}, n = {n})")
+    counted = [(label, k, n) for label, k, n in units if n > 0]
+    if target is None:
+        total = sum(n for _, _, n in counted)
+        if total == 0:
+            raise ValueError("no unit has any cases: the register mean is undefined")
+        target = sum(k for _, k, _ in counted) / total
+    points = []
+    for label, k, n in counted:
+        limits = control_limits(target, n, method)
+        points.append(UnitPoint(label, k, n, k / n, limits, _position(k / n, limits)))
+    return Funnel(target, method, tuple(points))
