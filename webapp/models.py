@@ -33,7 +33,8 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, rela
 from webapp.extensions import db
 
 ROLES = ("clinician", "unit_lead", "register_admin", "methodologist", "sysadmin")
-RESPONSE_MODES = ("self", "proxy", "paper")
+# ``helsenorge``, ``paper`` and ``external``: answers imported from FHIR (issue 11)
+RESPONSE_MODES = ("self", "proxy", "paper", "helsenorge", "external")
 INVITATION_STATES = ("scheduled", "sent", "opened", "completed", "expired", "revoked")
 
 
@@ -276,7 +277,7 @@ class Response(db.Model):
     instrument_version: Mapped[str] = mapped_column(String(80))
     instrument_hash: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(2))
-    mode: Mapped[str] = mapped_column(String(8), default="self")
+    mode: Mapped[str] = mapped_column(String(16), default="self")
     proxy_relation: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(8), default="draft")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -440,6 +441,39 @@ class OutboxMessage(Timestamped, db.Model):
     # While ``sending``: the claim expires then (a worker that died); retried after it.
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Timestamped, db.Model):
+    """A bearer token of the FHIR API, issued for one register with one scope (read|write).
+
+    Only the SHA-256 of the token is kept; a revoked token is refused from then on.
+    """
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    register: Mapped[Register] = relationship()
+
+
+class ResponseImport(db.Model):
+    """A QuestionnaireResponse imported into a register (FHIR file or API): its import key
+    (the QR's identifier, else a hash of the resource) makes a second import a no-op."""
+
+    __tablename__ = "response_import"
+    __table_args__ = (UniqueConstraint("register_id", "import_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    import_key: Mapped[str] = mapped_column(String(128))
+    # SHA-256 of the resource as received: the same identifier with other content is refused
+    content_hash: Mapped[str] = mapped_column(String(64))
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # file | api
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
