@@ -36,6 +36,8 @@ ROLES = ("clinician", "unit_lead", "register_admin", "methodologist", "sysadmin"
 # ``helsenorge``, ``paper`` and ``external``: answers imported from FHIR (issue 11)
 RESPONSE_MODES = ("self", "proxy", "paper", "helsenorge", "external")
 INVITATION_STATES = ("scheduled", "sent", "opened", "completed", "expired", "revoked")
+LEGAL_BASES = ("consent", "reservation")  # consent / right to object (reservasjonsrett)
+CONSENT_METHODS = ("digital", "paper", "verbal")
 
 
 def utcnow() -> dt.datetime:
@@ -56,6 +58,11 @@ class Register(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    # Legal basis of the register (see LEGAL_BASES): consent-based registers record each
+    # patient's consent and erase the answers of a patient who withdraws it.
+    legal_basis: Mapped[str] = mapped_column(
+        String(16), default="reservation", server_default="reservation"
+    )
     units: Mapped[list[Unit]] = relationship(back_populates="register")
     protocols: Mapped[list[Protocol]] = relationship(back_populates="register")
 
@@ -441,6 +448,45 @@ class OutboxMessage(Timestamped, db.Model):
     # While ``sending``: the claim expires then (a worker that died); retried after it.
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Consent(db.Model):
+    """A patient's consent to a consent-based register: when, how, which information text."""
+
+    __tablename__ = "register_consent"
+    __table_args__ = (Index("ix_register_consent_patient", "patient_id", "register_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    given_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(16))  # CONSENT_METHODS
+    information_version: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Withdrawal(db.Model):
+    """A patient who withdrew from (or objected to) a register: excluded from then on."""
+
+    __tablename__ = "register_withdrawal"
+    __table_args__ = (UniqueConstraint("register_id", "patient_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CoverageCount(db.Model):
+    """Patients treated at a unit in a year, per the national patient register (NPR)."""
+
+    __tablename__ = "coverage_count"
+    __table_args__ = (UniqueConstraint("register_id", "unit_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    treated: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ApiToken(Timestamped, db.Model):
