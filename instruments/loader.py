@@ -14,8 +14,11 @@ import jsonschema
 import yaml
 
 from instruments.model import (
+    Coding,
     EnableWhen,
+    FhirMeta,
     FrozenMap,
+    Identifier,
     Instrument,
     Item,
     Licence,
@@ -149,6 +152,17 @@ def _check_translations(data: Mapping[str, Any], file: str) -> list[Problem]:
     return problems
 
 
+_CHOICES = ("choice", "open-choice")
+_NUMBERS = ("integer", "decimal", "quantity")
+_ONLY_ON = {
+    "min": _NUMBERS,
+    "max": _NUMBERS,
+    "unit": ("quantity",),
+    "max_length": ("string", "text", "open-choice"),
+    "repeats": _CHOICES,
+}
+
+
 def _check_items(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
     problems = []
     seen: set[str] = set()
@@ -159,23 +173,82 @@ def _check_items(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
         seen.add(iid)
         kind = item.get("type")
         options = _maps(item.get("options"))
-        if kind == "choice":
-            if not options:
+        if kind in _CHOICES:
+            if kind == "choice" and not options:
                 problems.append(Problem(file, iid, "a choice item needs options"))
-            codes = [o.get("code") for o in options if isinstance(o.get("code"), int)]
-            for code in sorted({c for c in codes if codes.count(c) > 1}):
-                problems.append(Problem(file, iid, f"duplicate option code {code}"))
+            codes = [o.get("code") for o in options if isinstance(o.get("code"), int | str)]
+            for code in sorted({repr(c) for c in codes if codes.count(c) > 1}):
+                problems.append(Problem(file, iid, f"duplicate option code {code.strip(chr(39))}"))
         elif options:
             problems.append(Problem(file, iid, f"only choice items have options, not {kind}"))
         if kind == "display" and item.get("required"):
             problems.append(Problem(file, iid, "a display item cannot be required"))
+        if kind == "display" and item.get("calculated_expression"):
+            problems.append(Problem(file, iid, "a display item cannot be calculated"))
+        for key, kinds in _ONLY_ON.items():
+            if item.get(key) not in (None, False) and kind in _ITEM_KINDS and kind not in kinds:
+                problems.append(Problem(file, iid, f"{key} is not allowed on {kind} items"))
+        lo, hi = item.get("min"), item.get("max")
         if kind == "integer":
-            lo, hi = item.get("min"), item.get("max")
-            if lo is None or hi is None:
-                problems.append(Problem(file, iid, "an integer item needs min and max"))
-            elif isinstance(lo, int) and isinstance(hi, int) and lo > hi:
-                problems.append(Problem(file, iid, f"min {lo} is greater than max {hi}"))
+            for name, bound in (("min", lo), ("max", hi)):
+                if isinstance(bound, float) and not bound.is_integer():
+                    problems.append(Problem(file, iid, f"{name} of an integer item is not whole"))
+        if _is_number(lo) and _is_number(hi) and lo > hi:
+            problems.append(Problem(file, iid, f"min {lo} is greater than max {hi}"))
     return problems
+
+
+_ITEM_KINDS = (
+    "choice", "open-choice", "integer", "decimal", "quantity", "boolean", "string", "text",
+    "date", "dateTime",
+)  # fmt: skip
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_link_ids(data: Mapping[str, Any], file: str) -> list[Problem]:
+    """FHIR linkIds (``link_id``, else the id) of items and pages are unique."""
+    problems = []
+    seen: set[str] = set()
+    entries = [(str(i.get("id", "?")), i) for i in _maps(data.get("items"))]
+    entries += [(f"page {p.get('id')}", p) for p in _maps(data.get("pages"))]
+    for where, entry in entries:
+        link_id = entry.get("link_id")
+        if link_id is None:
+            continue
+        if link_id in seen:
+            problems.append(Problem(file, where, f"duplicate link_id {link_id!r}"))
+        seen.add(link_id)
+    return problems
+
+
+def _condition_problem(cond: Mapping[str, Any], target: Mapping[str, Any]) -> str | None:
+    """What is wrong with an enable_when answer for its target item (None: nothing)."""
+    name, operator, answer = cond.get("item"), cond.get("operator"), cond.get("answer")
+    kind = target.get("type")
+    if operator == "exists":
+        return None if isinstance(answer, bool) else "enable_when 'exists' needs true or false"
+    if kind in _CHOICES:
+        codes = [o.get("code") for o in _maps(target.get("options"))]
+        if answer in codes and not isinstance(answer, bool):
+            return None
+        if kind == "open-choice" and isinstance(answer, str):
+            return None
+        return f"enable_when uses unknown option code {answer} of item '{name}'"
+    if kind in _NUMBERS:
+        if not _is_number(answer):
+            return f"enable_when answer {answer!r} of number item '{name}' is not a number"
+        lo, hi = target.get("min"), target.get("max")
+        if kind == "integer" and _is_number(lo) and _is_number(hi) and not lo <= answer <= hi:
+            return f"enable_when answer {answer} is outside {lo}..{hi} of item '{name}'"
+        return None
+    if kind == "boolean" and not isinstance(answer, bool):
+        return f"enable_when answer {answer!r} of yes/no item '{name}' is not true or false"
+    if kind in ("string", "text", "date", "dateTime") and not isinstance(answer, str):
+        return f"enable_when answer {answer!r} of item '{name}' is not a text"
+    return None
 
 
 def _check_enable_when(items: list[Mapping[str, Any]], file: str) -> list[Problem]:
@@ -184,7 +257,7 @@ def _check_enable_when(items: list[Mapping[str, Any]], file: str) -> list[Proble
     for item in items:
         iid = str(item.get("id", "?"))
         for cond in _maps(item.get("enable_when")):
-            name, answer = cond.get("item"), cond.get("answer")
+            name = cond.get("item")
             target = by_id.get(name) if isinstance(name, str) else None
             if name == item.get("id"):
                 problems.append(Problem(file, iid, "enable_when names the item itself"))
@@ -192,26 +265,10 @@ def _check_enable_when(items: list[Mapping[str, Any]], file: str) -> list[Proble
                 problems.append(Problem(file, iid, f"enable_when names unknown item '{name}'"))
             elif target.get("type") == "display":
                 problems.append(Problem(file, iid, f"enable_when names display item '{name}'"))
-            elif target.get("type") == "choice":
-                codes = [o.get("code") for o in _maps(target.get("options"))]
-                if answer not in codes:
-                    problems.append(
-                        Problem(
-                            file,
-                            iid,
-                            f"enable_when uses unknown option code {answer} of item '{name}'",
-                        )
-                    )
-            elif target.get("type") == "integer" and isinstance(answer, int):
-                lo, hi = target.get("min"), target.get("max")
-                if isinstance(lo, int) and isinstance(hi, int) and not lo <= answer <= hi:
-                    problems.append(
-                        Problem(
-                            file,
-                            iid,
-                            f"enable_when answer {answer} is outside {lo}..{hi} of item '{name}'",
-                        )
-                    )
+            else:
+                message = _condition_problem(cond, target)
+                if message is not None:
+                    problems.append(Problem(file, iid, message))
     return problems
 
 
@@ -281,6 +338,7 @@ def check(data: Any, file: str) -> list[Problem]:
     problems += _check_items(items, file)
     problems += _check_enable_when(items, file)
     problems += _check_pages(data, list(_by_id(items)), file)
+    problems += _check_link_ids(data, file)
     problems += _check_scales(data, items, file)
     problems += _check_scoring(data, file)
     return problems
@@ -290,30 +348,72 @@ def _text(raw: Mapping[str, str] | None) -> Text | None:
     return None if raw is None else Text(raw)
 
 
+def _coding(raw: Mapping[str, Any] | None) -> Coding | None:
+    if raw is None:
+        return None
+    return Coding(code=raw["code"], system=raw.get("system"), display=raw.get("display"))
+
+
+def _codings(raw: list[Mapping[str, Any]] | None) -> tuple[Coding, ...]:
+    return tuple(Coding(c["code"], c.get("system"), c.get("display")) for c in raw or [])
+
+
+def _fhir_meta(raw: Mapping[str, Any] | None) -> FhirMeta | None:
+    if raw is None:
+        return None
+    return FhirMeta(
+        url=raw.get("url"),
+        identifier=tuple(
+            Identifier(i["value"], i.get("system")) for i in raw.get("identifier", [])
+        ),
+        version=raw.get("version"),
+        name=raw.get("name"),
+        status=raw.get("status"),
+        publisher=raw.get("publisher"),
+        code=_codings(raw.get("code")),
+        language=raw.get("language"),
+        id=raw.get("id"),
+        ordinal_extension=raw.get("ordinal_extension"),
+        ordinal_on=raw.get("ordinal_on"),
+    )
+
+
+def _build_item(i: Mapping[str, Any]) -> Item:
+    return Item(
+        id=i["id"],
+        type=i["type"],
+        text=Text(i["text"]),
+        required=bool(i.get("required", False)),
+        options=tuple(
+            Option(
+                code=o["code"],
+                label=Text(o["label"]),
+                not_applicable=bool(o.get("not_applicable", False)),
+                system=o.get("system"),
+                ordinal=o.get("ordinal"),
+            )
+            for o in i.get("options", [])
+        ),
+        min=i.get("min"),
+        max=i.get("max"),
+        help=_text(i.get("help")),
+        anchors=FrozenMap({k: Text(v) for k, v in (i.get("anchors") or {}).items()}),
+        enable_when=tuple(EnableWhen(**c) for c in i.get("enable_when", []) or []),
+        enable_behavior=i.get("enable_behavior", "all"),
+        repeats=bool(i.get("repeats", False)),
+        max_length=i.get("max_length"),
+        unit=_coding(i.get("unit")),
+        prefix=i.get("prefix"),
+        coding=_codings(i.get("code")),
+        item_control=i.get("item_control"),
+        calculated_expression=i.get("calculated_expression"),
+        link_id=i.get("link_id"),
+    )
+
+
 def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
     """Turn a checked definition mapping into an :class:`Instrument`."""
-    items = tuple(
-        Item(
-            id=i["id"],
-            type=i["type"],
-            text=Text(i["text"]),
-            required=bool(i.get("required", False)),
-            options=tuple(
-                Option(
-                    code=o["code"],
-                    label=Text(o["label"]),
-                    not_applicable=bool(o.get("not_applicable", False)),
-                )
-                for o in i.get("options", [])
-            ),
-            min=i.get("min"),
-            max=i.get("max"),
-            help=_text(i.get("help")),
-            anchors=FrozenMap({k: Text(v) for k, v in (i.get("anchors") or {}).items()}),
-            enable_when=tuple(EnableWhen(**c) for c in i.get("enable_when", []) or []),
-        )
-        for i in data["items"]
-    )
+    items = tuple(_build_item(i) for i in data["items"])
     lic = data["licence"]
     sc = data["scoring"]
     inst = Instrument(
@@ -324,9 +424,16 @@ def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
         title=Text(data["title"]),
         intro=_text(data.get("intro")),
         source=_text(data.get("source")),
+        fhir=_fhir_meta(data.get("fhir")),
         items=items,
         pages=tuple(
-            Page(id=p["id"], items=tuple(p["items"]), title=_text(p.get("title")))
+            Page(
+                id=p["id"],
+                items=tuple(p["items"]),
+                title=_text(p.get("title")),
+                link_id=p.get("link_id"),
+                item_control=p.get("item_control"),
+            )
             for p in data.get("pages", []) or []
         ),
         scales=tuple(

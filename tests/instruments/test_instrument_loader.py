@@ -256,7 +256,19 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize(
     ("edit", "line"),
     [
-        (lambda d: d["items"][3].pop("max"), "vas: an integer item needs min and max"),
+        (lambda d: d["items"][3].update(min=0.5), "vas: min of an integer item is not whole"),
+        (
+            lambda d: d["items"][3].update(repeats=True),
+            "vas: repeats is not allowed on integer items",
+        ),
+        (
+            lambda d: d["items"][1].update(unit={"code": "kg"}),
+            "q01: unit is not allowed on choice items",
+        ),
+        (
+            lambda d: d["items"][4]["enable_when"][0].update(operator="exists"),
+            "q03: enable_when 'exists' needs true or false",
+        ),
         (lambda d: d["items"][3].update(min=200), "vas: min 200 is greater than max 100"),
         (
             lambda d: d["items"][3].update(options=[{"code": 1, "label": {"nb": "a"}}]),
