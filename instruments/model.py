@@ -204,6 +204,19 @@ class Item:
                 return o
         raise KeyError(f"{self.id}: no option with code {code}")
 
+    def is_enabled(self, answers: Mapping[str, Any]) -> bool:
+        """Whether the item is shown, given normalised ``answers`` (item id -> answer).
+
+        FHIR R4 rules: an unanswered item (absent or None) fails every comparison; only
+        ``exists`` looks at presence. A list answer (``repeats``) matches ``=`` and the
+        comparisons when any of its values does, ``!=`` when none equals.
+        ``enable_behavior`` combines several conditions (all / any).
+        """
+        if not self.enable_when:
+            return True
+        results = (_condition_holds(c, answers.get(c.item)) for c in self.enable_when)
+        return any(results) if self.enable_behavior == "any" else all(results)
+
     def validate_answer(self, value: object) -> Any:
         """``value`` as this item stores it (JSON-ready), or :class:`AnswerError`.
 
@@ -363,6 +376,38 @@ class Item:
             hi = self.max if self.max is not None else 2**31
             return lo <= value <= hi
         return False
+
+
+_COMPARE = {
+    "=": lambda a, b: a == b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def _condition_holds(cond: EnableWhen, answer: Any) -> bool:
+    present = answer is not None and answer != [] and answer != ""
+    if cond.operator == "exists":
+        return present == bool(cond.answer)
+    if not present:
+        return False
+    values = answer if isinstance(answer, list) else [answer]
+    if cond.operator == "!=":
+        return all(not _same(v, cond.answer) for v in values)
+    if cond.operator == "=":
+        return any(_same(v, cond.answer) for v in values)
+    compare = _COMPARE[cond.operator]
+    try:
+        return any(compare(v, cond.answer) for v in values if not isinstance(v, bool))
+    except TypeError:  # a text compared with a number: not true
+        return False
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Equal, with True never equal to 1 (a yes/no answer is not an option code)."""
+    return value == expected and isinstance(value, bool) == isinstance(expected, bool)
 
 
 _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")

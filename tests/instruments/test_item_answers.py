@@ -161,3 +161,42 @@ def test_new_fields_are_checked(inst):
         "smoker: max_length is not allowed on boolean items",
         "symptoms: duplicate option code a",
     ]
+
+
+# FHIR R4 Questionnaire.item.enableWhen / enableBehavior (https://hl7.org/fhir/R4/questionnaire.html):
+# "exists" tests presence; other operators are false when the question has no answer; a
+# repeating answer matches when any of its values does.
+ENABLED = [
+    ("packs", {"smoker": True}, True),
+    ("packs", {"smoker": False}, False),
+    ("packs", {}, False),
+    ("packs", {"smoker": 1}, False),  # 1 is not a yes
+    ("temp", {"weight": 70.0}, True),  # exists true (any)
+    ("temp", {"other": "many"}, True),
+    ("temp", {"other": "few"}, False),
+    ("temp", {"weight": None, "other": None}, False),
+]
+
+
+@pytest.mark.parametrize(("item_id", "answers", "shown"), ENABLED)
+def test_enable_when_follows_fhir(inst, item_id, answers, shown):
+    assert inst.item(item_id).is_enabled(answers) is shown
+
+
+def test_enable_when_on_a_repeating_answer_and_comparisons():
+    from instruments.model import EnableWhen, Item, Text
+
+    def item(*conds, behavior="all"):
+        return Item("x", "display", Text({"en": "x"}), enable_when=conds, enable_behavior=behavior)
+
+    assert item(EnableWhen("s", "=", "a")).is_enabled({"s": ["b", "a"]})
+    assert not item(EnableWhen("s", "!=", "a")).is_enabled({"s": ["b", "a"]})
+    assert item(EnableWhen("s", "!=", "a")).is_enabled({"s": ["b"]})
+    assert not item(EnableWhen("s", "!=", "a")).is_enabled({})
+    assert item(EnableWhen("n", ">=", 2.5)).is_enabled({"n": 3})
+    assert not item(EnableWhen("n", ">", 2)).is_enabled({"n": "text"})
+    assert item(EnableWhen("n", "exists", False)).is_enabled({"n": []})
+    both = (EnableWhen("n", ">", 1), EnableWhen("n", "<", 3))
+    assert item(*both).is_enabled({"n": 2})
+    assert not item(*both).is_enabled({"n": 5})
+    assert item(*both, behavior="any").is_enabled({"n": 5})
