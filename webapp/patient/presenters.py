@@ -11,7 +11,7 @@ from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from instruments import Instrument
+from instruments import Instrument, Item
 from webapp.extensions import db
 from webapp.i18n import FORMAT_LOCALES, long_date
 from webapp.models import AuditEvent, Invitation, Score, User
@@ -77,11 +77,36 @@ def answer_rows(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerR
             if value is None:
                 shown = _("Not answered")
             elif item.type == "choice":
-                shown = item.option(value).label.get_text(lang)
+                shown = choice_answer(item, value, lang)
             else:
                 shown = str(value)
             rows.append(AnswerRow(item_id, item.text.get_text(lang), shown, index))
     return rows
+
+
+def choice_answer(item: Item, code: int, lang: str) -> str:
+    """The chosen option's label; on a bipolar row (CAT) with its end statements.
+
+    "0 — I never cough", "5 — I cough all the time", and a middle answer between both:
+    "3 — between “I never cough” (0) and “I cough all the time” (5)".
+    """
+    label = item.option(code).label.get_text(lang)
+    low, high = item.anchors.get("min"), item.anchors.get("max")
+    if low is None or high is None:
+        return label
+    first, last = item.options[0], item.options[-1]
+    if code == first.code:
+        return f"{label} — {low.get_text(lang)}"
+    if code == last.code:
+        return f"{label} — {high.get_text(lang)}"
+    return _(
+        "%(answer)s — between “%(low)s” (%(first)s) and “%(high)s” (%(last)s)",
+        answer=label,
+        low=low.get_text(lang),
+        first=first.label.get_text(lang),
+        high=high.get_text(lang),
+        last=last.label.get_text(lang),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""Patient pages laid out as the instruments' owners print them (issue 12, points 1-5):
+CAT bipolar rows, introductions once, the EQ VAS drawing, RAND-36 page splits, and
+review/insight texts (answers with anchors, collapsing, next steps, number formats)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import instruments
+from tests.webapp import patient_support as support
+
+CAT = instruments.load("cat")
+
+
+@pytest.fixture
+def cat_started(app, client):  # type: ignore[no-untyped-def]
+    """A patient asked CAT and ODI who has passed the start screen."""
+    with app.app_context():
+        support.make_protocol(("cat", "odi"))
+        enrolled = support.enrol_patient()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    return enrolled
+
+
+def _post(client, token: str, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    key = support.idem_from(client.get(f"/s/{token}/{path}").text)
+    return client.post(f"/s/{token}/{path}", data={**data, "idem": key})
+
+
+def _answer_cat(client, token: str, codes: list[int]) -> None:  # type: ignore[no-untyped-def]
+    for index, code in enumerate(codes):
+        saved = _post(client, token, f"q/cat/{index}", {f"q{index + 1:02d}": str(code)})
+        assert saved.status_code == 302, index
+
+
+def test_a_cat_item_is_a_row_from_the_statement_for_0_to_the_statement_for_5(client, cat_started):
+    html = client.get(f"/s/{cat_started.token}/q/cat/0").text
+    item = CAT.item("q01")
+    low, high = item.anchors["min"]["nb"], item.anchors["max"]["nb"]
+    # the joined statements are only the group's (visually hidden) name, not a heading
+    assert f'<legend class="visually-hidden">{item.text["nb"]}</legend>' in html
+    row = html[html.index('<div class="bipolar-row">') :]
+    # printed order: statement for 0, the options 0..5, statement for 5
+    positions = [row.index(f'<p class="anchor anchor-low" id="q01-low">{low}</p>')]
+    positions += [row.index(f'name="q01" value="{code}"') for code in range(6)]
+    positions.append(row.index(f'<p class="anchor anchor-high" id="q01-high">{high}</p>'))
+    assert positions == sorted(positions)
+    # each end statement describes its option for screen readers
+    assert 'id="q01-0" name="q01" value="0" required aria-describedby="q01-low"' in row
+    assert 'id="q01-5" name="q01" value="5" required aria-describedby="q01-high"' in row
+    assert "vas.js" not in html  # CAT's anchors are not an EQ VAS
+
+
+def test_the_cat_codes_are_saved_unchanged(app, client, cat_started):
+    from webapp.extensions import db
+    from webapp.models import Response
+
+    _answer_cat(client, cat_started.token, [0, 1, 2, 3, 4, 5, 3, 2])
+    with app.app_context():
+        answers = db.session.query(Response).filter_by(instrument_id="cat").one().answers
+    assert answers == {f"q{i:02d}": code for i, code in enumerate([0, 1, 2, 3, 4, 5, 3, 2], 1)}
+
+
+def test_the_introduction_is_shown_once_and_a_one_line_reminder_after(client, cat_started):
+    for instrument_id in ("cat", "odi"):
+        intro = instruments.load(instrument_id).intro["nb"]
+        first = client.get(f"/s/{cat_started.token}/q/{instrument_id}/0").text
+        assert f'<p class="intro" id="intro">{intro}</p>' in first
+        assert "Slik svarer du" not in first
+        if instrument_id == "cat":
+            _answer_cat(client, cat_started.token, [1])
+        else:
+            _post(client, cat_started.token, "q/odi/0", {"q01": "1"})
+        second = client.get(f"/s/{cat_started.token}/q/{instrument_id}/1").text
+        assert 'class="intro"' not in second
+        assert 'aria-describedby="intro' not in second  # not read out before every question
+        reminder = re.search(r'<details class="fold intro-reminder">(.*?)</details>', second, re.S)
+        assert reminder is not None, instrument_id
+        assert "<summary>Slik svarer du (veiledningen fra første side)</summary>" in reminder[1]
+        assert f"<p>{intro}</p>" in reminder[1]  # the same words, one tap away
+        if instrument_id == "cat":
+            _answer_cat(client, cat_started.token, [1, 1, 1, 1, 1, 1, 1, 1])
+
+
+def test_a_short_introduction_is_its_own_reminder_on_every_page(client, app):
+    """EQ-5D-5L's one-line instruction is repeated on every dimension, as EuroQol's
+    digital versions print it."""
+    with app.app_context():
+        support.make_protocol(("eq5d5l",))
+        enrolled = support.enrol_patient()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    intro = instruments.load("eq5d5l").intro["nb"]
+    for index, item in enumerate(["MO", "SC", "UA", "PD", "AD"]):
+        html = client.get(f"/s/{enrolled.token}/q/eq5d5l/{index}").text
+        assert f'<p class="intro" id="intro">{intro}</p>' in html, item
+        _post(client, enrolled.token, f"q/eq5d5l/{index}", {item: "1"})
+
+
+def test_review_shows_cat_answers_with_their_statements(client, cat_started):
+    _answer_cat(client, cat_started.token, [0, 3, 5, 1, 1, 1, 1, 1])
+    for index in range(10):
+        _post(client, cat_started.token, f"q/odi/{index}", {f"q{index + 1:02d}": "0"})
+    review = client.get(f"/s/{cat_started.token}/review").text
+    q1, q2, q3 = (CAT.item(f"q0{i}").anchors for i in (1, 2, 3))
+    assert f"0 — {q1['min']['nb']}" in review
+    assert f"3 — mellom «{q2['min']['nb']}» (0) og «{q2['max']['nb']}» (5)" in review
+    assert f"5 — {q3['max']['nb']}" in review
