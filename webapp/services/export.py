@@ -49,6 +49,8 @@ from webapp.services.patients import cipher
 
 CHUNK_SIZE = 5000
 FORMATS = ("csv", "parquet", "sav", "dta")
+# on request only: QuestionnaireResponse.ndjson + Observation.ndjson (FHIR R4)
+EXTRA_FORMATS = ("fhir",)
 LANGUAGES = ("nb", "nn", "en")
 PSEUDONYM_METHOD = (
     "HMAC-SHA256 of the national ID (fødselsnummer/D-number) under the register's secret "
@@ -67,7 +69,7 @@ META_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("completed_month", "string", "Month of completion (YYYY-MM)"),
     ("instrument_version", "string", "Instrument version answered"),
     ("language", "string", "Language of the form"),
-    ("mode", "string", "Mode of answering (self, proxy, paper)"),
+    ("mode", "string", "Mode of answering (self, proxy, paper, helsenorge, external)"),
 )
 
 
@@ -145,9 +147,10 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     if not text:
         return FORMATS
     chosen = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
-    unknown = [f for f in chosen if f not in FORMATS]
+    known = FORMATS + EXTRA_FORMATS
+    unknown = [f for f in chosen if f not in known]
     if unknown or not chosen:
-        raise ExportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+        raise ExportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(known)})")
     return chosen
 
 
@@ -463,6 +466,8 @@ def export_register(
     result = ExportResult(out=out)
     ids = _instrument_ids(register.id)
     for iid in ids:
+        if not set(formats) & set(FORMATS):  # FHIR only: no per-instrument files
+            break
         columns = instrument_columns(iid)
         schema = columns.arrow_schema()
         parquet_path = out / f"{iid}.parquet"
@@ -494,6 +499,13 @@ def export_register(
             result.files.append(parquet_path)
         elif parquet_path.exists():
             parquet_path.unlink()
+    if "fhir" in formats:
+        from webapp.services.fhir_responses import write_ndjson
+
+        fhir = write_ndjson(register.id, out, key)
+        result.files += fhir.files
+        for iid, count in fhir.rows.items():
+            result.rows.setdefault(iid, count)
     book = codebook(register, ids, lang, result.rows)
     for entry in book["instruments"].values():
         entry["files"] = [f for f in entry["files"] if f.rsplit(".", 1)[1] in formats]

@@ -1,0 +1,230 @@
+"""QuestionnaireResponses of a register as FHIR R4: the NDJSON export and the API reads.
+
+Export (``flask export --format fhir``): ``QuestionnaireResponse.ndjson`` (one completed
+response a line) and ``Observation.ndjson`` (one score a line, ``derivedFrom`` its
+response). Subjects are the export pseudonym (``urn:openprom:pseudonym``), never a national
+ID. As in the tabular export there is no exact calendar date: ``authored`` is the month of
+completion (a FHIR dateTime of month precision) and the days from the index date travel
+in an extension. Free-text answers are left out unless asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, select
+
+import instruments
+from webapp.crypto import IdCipher, pseudonym
+from webapp.extensions import db
+from webapp.models import (
+    Enrolment,
+    Invitation,
+    Patient,
+    Response,
+    Score,
+    TimePoint,
+    Unit,
+)
+from webapp.services import fhir_resources as fr
+from webapp.services.patients import cipher
+
+CHUNK_SIZE = 2000
+QR_FILE = "QuestionnaireResponse.ndjson"
+OBSERVATION_FILE = "Observation.ndjson"
+
+
+@dataclass
+class FhirExportResult:
+    """Files written and resources per file."""
+
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # responses per instrument
+    responses: int = 0
+    observations: int = 0
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """One completed response as read for FHIR, with what its resources need."""
+
+    response_id: int
+    patient_id: int
+    instrument_id: str
+    version: str
+    language: str
+    mode: str
+    answers: dict[str, Any]
+    completed_at: dt.datetime
+    index_date: dt.date
+    time_point: str
+    encrypted_id: bytes
+
+
+def completed_responses(register_id: int) -> Select[Any]:
+    """Completed responses of a register with their patient, enrolment and time point."""
+    return (
+        select(
+            Response.id,
+            Enrolment.patient_id,
+            Response.instrument_id,
+            Response.instrument_version,
+            Response.language,
+            Response.mode,
+            Response.answers,
+            Response.completed_at,
+            Enrolment.index_date,
+            TimePoint.name,
+            Patient.national_id_encrypted,
+        )
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .join(TimePoint, Invitation.time_point_id == TimePoint.id)
+        .join(Patient, Enrolment.patient_id == Patient.id)
+        .where(Unit.register_id == register_id, Response.status == "complete")
+    )
+
+
+def stored(row: Any) -> StoredResponse:
+    """A row of :func:`completed_responses` as a :class:`StoredResponse`."""
+    return StoredResponse(*row[:6], dict(row[6] or {}), *row[7:])
+
+
+class Pseudonyms:
+    """Export pseudonyms of encrypted national IDs (decrypting is the slow part: cached)."""
+
+    def __init__(self, key: bytes, id_cipher: IdCipher | None = None):
+        self.key = key
+        self.cipher = id_cipher or cipher()
+        self.cache: dict[bytes, str] = {}
+
+    def of(self, encrypted: bytes) -> str:
+        alias = self.cache.get(encrypted)
+        if alias is None:
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            alias = pseudonym(self.cipher.decrypt(encrypted), self.key)
+            self.cache[encrypted] = alias
+        return alias
+
+
+def scores_of(response_ids: list[int]) -> dict[int, list[Score]]:
+    """Score rows by response id."""
+    found: dict[int, list[Score]] = {}
+    if response_ids:
+        query = select(Score).where(Score.response_id.in_(response_ids)).order_by(Score.id)
+        for score in db.session.scalars(query):
+            found.setdefault(score.response_id, []).append(score)
+    return found
+
+
+def _extensions(row: StoredResponse) -> list[dict[str, Any]]:
+    completed = row.completed_at.date()
+    return [
+        {"url": fr.EXT_TIME_POINT, "valueString": row.time_point},
+        {"url": fr.EXT_INDEX_YEAR, "valueInteger": row.index_date.year},
+        {"url": fr.EXT_DAYS_FROM_INDEX, "valueInteger": (completed - row.index_date).days},
+        {"url": fr.EXT_MODE, "valueCode": row.mode},
+    ]
+
+
+def authored(row: StoredResponse, *, exact: bool) -> str:
+    """``authored``: the exact instant (API) or the month of completion (export)."""
+    if exact:
+        return fr.fhir_instant(row.completed_at)
+    return row.completed_at.strftime("%Y-%m")
+
+
+def resources_of(
+    row: StoredResponse,
+    scores: list[Score],
+    alias: str,
+    *,
+    exact: bool,
+    free_text: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The QuestionnaireResponse of a stored response and its score Observations."""
+    inst = instruments.load(row.instrument_id)
+    when = authored(row, exact=exact)
+    qr = fr.questionnaire_response(
+        response_id=row.response_id,
+        inst=inst,
+        version=row.version,
+        answers=row.answers,
+        lang=row.language,
+        alias=alias,
+        authored=when,
+        extensions=_extensions(row),
+        free_text=free_text,
+    )
+    observations = [
+        fr.score_observation(
+            response_id=row.response_id,
+            instrument_id=row.instrument_id,
+            scale=s.scale,
+            value=s.text_value if s.text_value is not None else s.value,
+            algorithm_version=s.algorithm_version,
+            value_set=s.value_set,
+            alias=alias,
+            effective=when,
+        )
+        for s in scores
+    ]
+    return qr, observations
+
+
+def _chunks(register_id: int) -> Iterator[list[StoredResponse]]:
+    query = (
+        completed_responses(register_id)
+        .order_by(Response.id)
+        .execution_options(stream_results=True, yield_per=CHUNK_SIZE)
+    )
+    for partition in db.session.execute(query).partitions(CHUNK_SIZE):
+        yield [stored(r) for r in partition]
+
+
+def _line(resource: dict[str, Any]) -> str:
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def write_ndjson(
+    register_id: int, out: Path, key: bytes, *, validate: bool = True, free_text: bool = False
+) -> FhirExportResult:
+    """Write ``QuestionnaireResponse.ndjson`` and ``Observation.ndjson`` into ``out``.
+
+    Every resource is checked with fhir.resources (``validate``) before it is written.
+    """
+    result = FhirExportResult()
+    aliases = Pseudonyms(key)
+    qr_path, obs_path = out / QR_FILE, out / OBSERVATION_FILE
+    with (
+        open(qr_path, "w", encoding="utf-8") as qr_file,
+        open(obs_path, "w", encoding="utf-8") as obs_file,
+    ):
+        for chunk in _chunks(register_id):
+            scores = scores_of([r.response_id for r in chunk])
+            for row in chunk:
+                qr, observations = resources_of(
+                    row,
+                    scores.get(row.response_id, []),
+                    aliases.of(row.encrypted_id),
+                    exact=False,
+                    free_text=free_text,
+                )
+                if validate:
+                    fr.validate(qr)
+                    for obs in observations:
+                        fr.validate(obs)
+                qr_file.write(_line(qr))
+                obs_file.writelines(_line(o) for o in observations)
+                result.responses += 1
+                result.rows[row.instrument_id] = result.rows.get(row.instrument_id, 0) + 1
+                result.observations += len(observations)
+    result.files += [qr_path, obs_path]
+    return result
