@@ -59,7 +59,8 @@ def test_vas_page_has_a_number_field_and_loads_the_scale_script(client, started)
     assert 'type="number" inputmode="numeric" id="VAS" name="VAS"' in html
     assert 'min="0" max="100"' in html and "data-vas" in html
     assert "/static/js/vas.js" in html
-    assert 'data-max-label="Den beste helsen du kan tenke deg"' in html
+    # the scale is drawn in the page itself (also without JavaScript), end labels verbatim
+    assert '<p class="vas-end">Den beste helsen du kan tenke deg</p>' in html
 
 
 def test_required_item_message_is_shown_next_to_the_item(client, started, app):

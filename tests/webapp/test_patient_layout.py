@@ -107,3 +107,28 @@ def test_review_shows_cat_answers_with_their_statements(client, cat_started):
     assert f"0 — {q1['min']['nb']}" in review
     assert f"3 — mellom «{q2['min']['nb']}» (0) og «{q2['max']['nb']}» (5)" in review
     assert f"5 — {q3['max']['nb']}" in review
+
+
+def test_the_eq_vas_is_drawn_as_a_vertical_scale_with_nothing_marked(client, app):
+    """Without JavaScript: EuroQol's vertical 0-100 scale (end labels verbatim from the
+    instrument file) beside an empty number box; the slider exists only with vas.js."""
+    with app.app_context():
+        support.make_protocol(("eq5d5l",))
+        enrolled = support.enrol_patient()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    for index, item in enumerate(["MO", "SC", "UA", "PD", "AD"]):
+        _post(client, enrolled.token, f"q/eq5d5l/{index}", {item: "1"})
+    html = client.get(f"/s/{enrolled.token}/q/eq5d5l/5").text
+    vas = instruments.load("eq5d5l").item("VAS")
+    assert f'<p class="item-text" id="VAS-text">{vas.text["nb"]}</p>' in html
+    best, worst = vas.anchors["max"]["nb"], vas.anchors["min"]["nb"]
+    scale = html[html.index('<div class="vas-scale">') :]
+    assert scale.index(f'<p class="vas-end">{best}</p>') < scale.index("<li>100</li>")
+    assert scale.index("<li>0</li>") < scale.index(f'<p class="vas-end">{worst}</p>')
+    ticks = re.search(r'<ol class="vas-ticks" aria-hidden="true">(.*?)</ol>', scale)[1]
+    assert re.findall(r"<li>(\d+)</li>", ticks) == [str(v) for v in range(100, -1, -10)]
+    assert 'id="VAS" name="VAS" value=""' in html  # nothing is answered for the patient
+    assert 'type="range"' not in html
+    # not set = nothing saved: the empty box is refused as "not answered"
+    refused = _post(client, enrolled.token, "q/eq5d5l/5", {"VAS": ""})
+    assert refused.status_code == 422 and "Skriv et helt tall fra 0 til 100." in refused.text

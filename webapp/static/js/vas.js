@@ -1,58 +1,50 @@
-/* EQ VAS as a vertical 0-100 scale (progressive enhancement of the number field). */
+/* EQ VAS: makes the drawn vertical 0-100 scale touchable (progressive enhancement).
+   Without this script the patient types the number into the box beside the drawing.
+   Nothing is marked on the scale until the patient sets a value: the slider stays
+   invisible (no thumb, no fill) and screen readers hear "no answer yet". */
 (function () {
   "use strict";
   function enhance(box) {
     var input = box.querySelector("input[type=number]");
-    if (!input) { return; }
+    var track = box.querySelector(".vas-track");
+    if (!input || !track) { return; }
     var min = Number(box.getAttribute("data-min")), max = Number(box.getAttribute("data-max"));
-    var scale = document.createElement("div");
-    scale.className = "vas-scale";
-    var top = document.createElement("p");
-    top.className = "vas-end";
-    top.textContent = box.getAttribute("data-max-label") + " (" + max + ")";
-    var bottom = document.createElement("p");
-    bottom.className = "vas-end";
-    bottom.textContent = box.getAttribute("data-min-label") + " (" + min + ")";
-    var track = document.createElement("div");
-    track.className = "vas-track";
-    var ticks = document.createElement("ol");
-    ticks.className = "vas-ticks";
-    ticks.setAttribute("aria-hidden", "true");
-    for (var v = max; v >= min; v -= 10) {
-      var li = document.createElement("li");
-      li.textContent = String(v);
-      ticks.appendChild(li);
-    }
     var range = document.createElement("input");
     range.type = "range";
     range.min = String(min);
     range.max = String(max);
     range.step = "1";
-    range.className = "vas-range" + (input.value === "" ? " unset" : "");
-    range.value = input.value === "" ? String((min + max) / 2) : input.value;
-    // no mark yet: screen readers hear "no answer yet", not the thumb's resting value
-    if (input.value === "") { range.setAttribute("aria-valuetext", box.getAttribute("data-unset")); }
-    function touched() {
+    range.className = "vas-range";
+    range.setAttribute("aria-orientation", "vertical");
+    var label = box.querySelector("label[for='" + input.id + "']");
+    if (label) {
+      label.id = input.id + "-vas-label";
+      range.setAttribute("aria-labelledby", label.id);
+    }
+    function valid(text) {
+      var n = Number(text);
+      return text !== "" && /^[0-9]+$/.test(text) && n >= min && n <= max;
+    }
+    function unset() {
+      range.classList.add("unset");
+      range.value = String(Math.round((min + max) / 2));
+      range.setAttribute("aria-valuetext", box.getAttribute("data-unset"));
+    }
+    function set(value) {
+      range.value = value;
       range.classList.remove("unset");
       range.removeAttribute("aria-valuetext");
     }
-    range.setAttribute("aria-labelledby", input.id + "-vas-label");
-    range.setAttribute("aria-orientation", "vertical");
-    var label = box.querySelector("label[for='" + input.id + "']");
-    if (label) { label.id = input.id + "-vas-label"; }
+    if (valid(input.value.trim())) { set(input.value.trim()); } else { unset(); }
     range.addEventListener("input", function () {
       input.value = range.value;
-      touched();
+      set(range.value);
     });
     input.addEventListener("input", function () {
-      if (input.value !== "") { range.value = input.value; touched(); }
+      var text = input.value.trim();
+      if (valid(text)) { set(text); } else if (text === "") { unset(); }
     });
-    track.appendChild(ticks);
     track.appendChild(range);
-    scale.appendChild(top);
-    scale.appendChild(track);
-    scale.appendChild(bottom);
-    input.parentNode.insertBefore(scale, input);
     box.classList.add("vas-enhanced");
   }
   var boxes = document.querySelectorAll("[data-vas]");
