@@ -69,6 +69,20 @@ def register_patient_commands(app: Flask) -> None:
     )
     @click.option("--email", help="patient's e-mail address for invitations")
     @click.option("--language", type=click.Choice(["nb", "nn", "en"]), help="patient's language")
+    @click.option(
+        "--consent-method",
+        type=click.Choice(["digital", "paper", "verbal"]),
+        help="consent-based registers: how the patient consented",
+    )
+    @click.option(
+        "--consent-date",
+        type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+        help="consent-based registers: when (YYYY-MM-DD[THH:MM], UTC; default now)",
+    )
+    @click.option(
+        "--information-version",
+        help="consent-based registers: version of the information text the patient read",
+    )
     def enrol(
         register_id: str,
         protocol_name: str,
@@ -76,8 +90,15 @@ def register_patient_commands(app: Flask) -> None:
         index_date: dt.datetime | None,
         email: str | None,
         language: str | None,
+        consent_method: str | None = None,
+        consent_date: dt.datetime | None = None,
+        information_version: str | None = None,
     ) -> None:
-        """Enrol a patient in a protocol at a unit: creates the invitation schedule."""
+        """Enrol a patient in a protocol at a unit: creates the invitation schedule.
+
+        In a consent-based register the consent is recorded with the enrolment
+        (--consent-method and --information-version); without it the enrolment is refused.
+        """
         from webapp.extensions import db
         from webapp.models import utcnow
         from webapp.services import audit
@@ -91,6 +112,22 @@ def register_patient_commands(app: Flask) -> None:
             patient, created = get_or_create_patient(nid, email=email)
             if language:
                 patient.language = language
+            consent = None
+            if consent_method or information_version:
+                from webapp.services.withdrawal import WithdrawalError, record_consent
+
+                if not (consent_method and information_version):
+                    raise ProtocolError("give both --consent-method and --information-version")
+                try:
+                    consent = record_consent(
+                        patient,
+                        unit.register,
+                        given_at=consent_date or utcnow(),
+                        method=consent_method,
+                        information_version=information_version,
+                    )
+                except WithdrawalError as exc:
+                    raise ProtocolError(str(exc)) from None
             # today in UTC, like the due dates: the baseline link then works at once,
             # also in the hour(s) after local midnight in Norway
             day = index_date.date() if index_date else utcnow().date()
@@ -105,6 +142,14 @@ def register_patient_commands(app: Flask) -> None:
             subject=f"enrolment {enrolment.id}",
             details={"protocol": protocol.name, "unit": unit.name},
         )
+        if consent is not None:
+            audit.record(
+                "consent.record",
+                actor_type="cli",
+                patient_id=patient.id,
+                subject=f"register {unit.register.name}",
+                details={"method": consent.method, "version": consent.information_version},
+            )
         db.session.commit()
         click.echo(
             f"{'new' if created else 'existing'} patient #{patient.id} enrolled in "
@@ -139,6 +184,13 @@ def register_patient_commands(app: Flask) -> None:
             invitation = choose_invitation(patient, time_point)
         except InvitationError as exc:
             raise click.ClickException(str(exc)) from None
+        from webapp.services.withdrawal import may_invite
+
+        if not may_invite(invitation):
+            raise click.ClickException(
+                "no invitation: the patient has withdrawn from the register, or the register"
+                " is consent-based and no consent is recorded"
+            )
         token = issue_token(invitation)
         queued = queue_invitation(invitation, token)
         audit.record(

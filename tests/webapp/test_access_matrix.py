@@ -69,6 +69,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("clinician.export_download", "POST"): Rule(
         {"register_admin": REGISTER, "methodologist": REGISTER}, data={"format": "csv"}
     ),
+    # withdrawal from a register: its register admin only (POST unconfirmed: 400, no change)
+    ("clinician.patient_withdraw", "GET"): Rule({"register_admin": REGISTER}),
+    ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),

@@ -238,7 +238,12 @@ def _record_page(patient_id: int, action: str, printable: bool):  # type: ignore
     record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES))
     audit.record_by(g.user, action, patient_id=p.id)
     db.session.commit()
-    return render_template("clinician/patient.html", record=record, printable=printable)
+    return render_template(
+        "clinician/patient.html",
+        record=record,
+        printable=printable,
+        withdrawable=[] if printable else withdrawable_registers(g.user, p.id),
+    )
 
 
 @bp.get("/patients/<int:patient_id>")
@@ -253,3 +258,7 @@ def patient(patient_id: int):  # type: ignore[no-untyped-def]
 def patient_summary(patient_id: int):  # type: ignore[no-untyped-def]
     """Printable one-page summary for the patient record."""
     return _record_page(patient_id, "patient.print", printable=True)
+
+
+# register administration of a patient (withdrawal): its routes live in their own module
+from webapp.clinician.register_ops_views import withdrawable_registers  # noqa: E402

@@ -53,10 +53,12 @@ from webapp.models import (
     Score,
     TimePoint,
     Unit,
+    Withdrawal,
     utcnow,
 )
 from webapp.services.indicators import Indicator
 from webapp.services.invitations import aware
+from webapp.services.withdrawal import withdrawn_invitations
 
 MIN_CELL = 5
 SUPPRESSED = "n<5"
@@ -239,6 +241,7 @@ class RegisterStats:
                 select(func.count()).select_from(Response).where(complete).scalar_subquery(),
                 select(func.count()).select_from(Score).scalar_subquery(),
                 select(func.max(Score.id)).scalar_subquery(),
+                select(func.count()).select_from(Withdrawal).scalar_subquery(),
             )
         ).one()
         return definition, tuple(counts)
@@ -281,7 +284,11 @@ class RegisterStats:
     # -- invitations ---------------------------------------------------------------------
 
     def _registered(self) -> ColumnElement[bool]:
-        return Invitation.unit_id.in_(sorted(self.units))
+        # invitations of patients withdrawn from the register are not counted (their
+        # scores are deleted at the withdrawal); ``id`` is read from ix_invitation_rates
+        return Invitation.unit_id.in_(sorted(self.units)) & Invitation.id.not_in(
+            withdrawn_invitations(self.register.id)
+        )
 
     def _closed(self) -> ColumnElement[bool]:
         return or_(Invitation.completed_at.is_not(None), Invitation.expires_at <= self.now)

@@ -46,6 +46,7 @@ from webapp.models import (
     Unit,
 )
 from webapp.services.patients import cipher
+from webapp.services.withdrawal import withdrawn_patients
 
 CHUNK_SIZE = 5000
 FORMATS = ("csv", "parquet", "sav", "dta")
@@ -169,7 +170,11 @@ def _instrument_ids(register_id: int) -> list[str]:
         .join(Invitation, Response.invitation_id == Invitation.id)
         .join(Enrolment, Invitation.enrolment_id == Enrolment.id)
         .join(Unit, Enrolment.unit_id == Unit.id)
-        .where(Unit.register_id == register_id, Response.status == "complete")
+        .where(
+            Unit.register_id == register_id,
+            Response.status == "complete",
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
+        )
         .distinct()
     )
     return sorted(db.session.scalars(query))
@@ -212,6 +217,7 @@ def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dic
             Unit.register_id == register_id,
             Response.instrument_id == instrument_id,
             Response.status == "complete",
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
         )
         .order_by(Response.id)
         .execution_options(stream_results=True, yield_per=CHUNK_SIZE)
@@ -294,6 +300,7 @@ def _score_metadata(register_id: int, instrument_id: str) -> dict[str, list[str]
             Unit.register_id == register_id,
             Response.instrument_id == instrument_id,
             Response.status == "complete",
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
         )
         .distinct()
     )
@@ -315,6 +322,7 @@ def _response_versions(register_id: int, instrument_id: str) -> list[dict[str, s
             Unit.register_id == register_id,
             Response.instrument_id == instrument_id,
             Response.status == "complete",
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
         )
         .distinct()
     )

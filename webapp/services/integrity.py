@@ -32,6 +32,7 @@ from webapp.models import (
     Score,
     TimePoint,
     Unit,
+    Withdrawal,
 )
 
 TOLERANCE = 1e-9
@@ -84,6 +85,8 @@ def verify_scores(register: str | None = None) -> Report:
             .join(Protocol, Protocol.id == Enrolment.protocol_id)
             .where(Protocol.register_id == register_id)
         )
+    # patients withdrawn from a register keep no scores there (see services/withdrawal.py)
+    query = query.where(~Response.id.in_(_withdrawn_responses()))
     report = Report()
     for response in _batches(query):
         report.checked += 1
@@ -103,6 +106,23 @@ def verify_scores(register: str | None = None) -> Report:
     report.invitations = _invitation_keys_differ(register_id)
     report.completions = _completion_differs(register_id)
     return report
+
+
+def _withdrawn_responses() -> Select[tuple[int]]:
+    """Responses of patients at the units of a register they have withdrawn from."""
+    return (
+        select(Response.id)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+        .join(Unit, Unit.id == Enrolment.unit_id)
+        .join(
+            Withdrawal,
+            and_(
+                Withdrawal.patient_id == Enrolment.patient_id,
+                Withdrawal.register_id == Unit.register_id,
+            ),
+        )
+    )
 
 
 def _year(column: Any) -> Any:

@@ -30,6 +30,7 @@ from webapp.models import Invitation, OutboxMessage, Patient, utcnow
 from webapp.services.invitations import aware, issue_token, link_for
 from webapp.services.mailer import SmtpSettings, parse_smtp_url, send_email
 from webapp.services.patients import cipher
+from webapp.services.withdrawal import may_invite
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ def queue_due(now: dt.datetime | None = None) -> int:
     count = 0
     for invitation in due:
         if invitation.enrolment.patient.email_encrypted is None:
+            continue
+        if not may_invite(invitation):  # withdrawn, or no consent in a consent register
             continue
         savepoint = db.session.begin_nested()
         try:

@@ -19,6 +19,7 @@ from webapp.services import access
 from webapp.services.charts import Point, line_chart
 from webapp.services.invitations import aware
 from webapp.services.score_info import ScoreInfo, score_info
+from webapp.services.withdrawal import withdrawn_register_ids
 
 
 @dataclass
@@ -93,6 +94,8 @@ class PatientRecord:
     enrolments: list[EnrolmentView] = field(default_factory=list)
     series: list[ScoreSeries] = field(default_factory=list)
     responses: list[ResponseView] = field(default_factory=list)
+    # titles of registers the patient has withdrawn from (their data is not shown)
+    withdrawn: list[str] = field(default_factory=list)
 
 
 STATUS_TEXT = {
@@ -149,6 +152,12 @@ def build(
         .where(Enrolment.patient_id == patient.id, Enrolment.unit_id.in_(allowed_units))
         .order_by(Enrolment.index_date)
     ).all()
+    # registers the patient has withdrawn from show nothing (see services/withdrawal.py)
+    left = withdrawn_register_ids(patient.id)
+    record.withdrawn = sorted(
+        {e.unit.register.title for e in enrolments if e.unit.register_id in left}
+    )
+    enrolments = [e for e in enrolments if e.unit.register_id not in left]
     series: dict[tuple[str, str], list[Point]] = {}
     for enr in enrolments:
         by_tp = {inv.time_point_id: inv for inv in enr.invitations}

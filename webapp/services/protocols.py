@@ -112,7 +112,17 @@ def due_at(index_date: dt.date, offset_days: int) -> dt.datetime:
 
 
 def enrol(patient: Patient, protocol: Protocol, unit: Unit, index_date: dt.date) -> Enrolment:
-    """Enrol ``patient`` and create one scheduled invitation per time point (not committed)."""
+    """Enrol ``patient`` and create one scheduled invitation per time point (not committed).
+
+    Refused for a patient withdrawn from the register, and without a recorded consent in a
+    consent-based register (:mod:`webapp.services.withdrawal`).
+    """
+    from webapp.services.withdrawal import WithdrawalError, check_enrolment
+
+    try:
+        check_enrolment(patient, unit.register)
+    except WithdrawalError as exc:
+        raise ProtocolError(str(exc)) from None
     existing = db.session.scalar(
         select(Enrolment).where(
             Enrolment.patient_id == patient.id,

@@ -32,7 +32,12 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["name", "title"],
             "additionalProperties": False,
-            "properties": {"name": NAME, "title": {"type": "string", "maxLength": 200}},
+            "properties": {
+                "name": NAME,
+                "title": {"type": "string", "maxLength": 200},
+                # consent-based, or based on a right to object (default)
+                "legal_basis": {"enum": ["consent", "reservation"]},
+            },
         },
         "units": {
             "type": "array",
@@ -124,13 +129,14 @@ def load(path: Path) -> SetupResult:
     result = SetupResult()
     spec = data["register"]
     register = db.session.scalar(select(Register).where(Register.name == spec["name"]))
+    basis = spec.get("legal_basis", "reservation")
     if register is None:
-        register = Register(name=spec["name"], title=spec["title"])
+        register = Register(name=spec["name"], title=spec["title"], legal_basis=basis)
         db.session.add(register)
         db.session.flush()
         result.created.append(f"register {register.name}")
-    elif register.title != spec["title"]:
-        register.title = spec["title"]
+    elif (register.title, register.legal_basis) != (spec["title"], basis):
+        register.title, register.legal_basis = spec["title"], basis
         result.updated.append(f"register {register.name}")
     for entry in data.get("units", []):
         unit = db.session.scalar(select(Unit).where(Unit.name == entry["name"]))

@@ -1,0 +1,77 @@
+"""Register administration of one patient: withdrawal from a register (confirm, then POST)."""
+
+from __future__ import annotations
+
+from flask import abort, g, render_template, request
+from sqlalchemy import select
+
+from webapp.auth import guarded
+from webapp.clinician import bp
+from webapp.extensions import db
+from webapp.models import Enrolment, Patient, Register, Unit, User
+from webapp.services.withdrawal import (
+    WithdrawalError,
+    erasure_required,
+    is_withdrawn,
+    withdraw,
+)
+
+
+def withdrawable_registers(user: User, patient_id: int) -> list[Register]:
+    """Registers the user administers in which the patient is enrolled and not withdrawn."""
+    ids = {r.register_id for r in user.roles if r.role == "register_admin" and r.register_id}
+    if not ids:
+        return []
+    registers = db.session.scalars(
+        select(Register)
+        .join(Unit, Unit.register_id == Register.id)
+        .join(Enrolment, Enrolment.unit_id == Unit.id)
+        .where(Register.id.in_(ids), Enrolment.patient_id == patient_id)
+        .distinct()
+        .order_by(Register.name)
+    ).all()
+    return [r for r in registers if not is_withdrawn(patient_id, r.id)]
+
+
+def _may_withdraw(user: User, patient_id: int, register_id: int) -> bool:
+    return any(r.id == register_id for r in withdrawable_registers(user, patient_id))
+
+
+@bp.route("/patients/<int:patient_id>/withdraw/<int:register_id>", methods=["GET", "POST"])
+@guarded("register admin of the patient's register", _may_withdraw)
+def patient_withdraw(patient_id: int, register_id: int):  # type: ignore[no-untyped-def]
+    """Confirmation page (GET) and the withdrawal itself (POST, CSRF, confirmed)."""
+    patient = db.session.get(Patient, patient_id)
+    register = db.session.get(Register, register_id)
+    if patient is None or register is None:
+        abort(404)
+    required = erasure_required(register)
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm") != "yes":
+            error = "Kryss av for at pasienten har trukket seg, før du bekrefter."
+        else:
+            try:
+                result = withdraw(
+                    patient,
+                    register,
+                    erase=required or request.form.get("erase") == "yes",
+                    actor_type="user",
+                    actor_id=g.user.id,
+                    actor_label=g.user.email,
+                )
+            except WithdrawalError as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                db.session.commit()
+                return render_template(
+                    "admin/withdrawn.html", patient_id=patient_id, register=register, result=result
+                )
+    return render_template(
+        "admin/withdraw.html",
+        patient_id=patient_id,
+        register=register,
+        erasure_required=required,
+        error=error,
+    ), (400 if error else 200)

@@ -1,0 +1,59 @@
+"""Register-operation commands: ``withdraw`` (and the coverage import).
+
+Register IDs given on the command line are validated, never echoed and never logged:
+output names the patient by internal number only.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def _register(name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Register
+
+    register = db.session.scalar(select(Register).where(Register.name == name))
+    if register is None:
+        known = ", ".join(db.session.scalars(select(Register.name).order_by(Register.name)))
+        raise click.ClickException(f"unknown register {name!r} (known: {known or 'none'})")
+    return register
+
+
+def register_register_ops_commands(app: Flask) -> None:
+    """Attach the register-operation commands to ``app.cli``."""
+
+    @app.cli.command("withdraw")
+    @click.argument("register_id")
+    @click.option("--register", "register_name", required=True, help="register name")
+    @click.option(
+        "--erase",
+        is_flag=True,
+        help="also delete the answers (always done in a consent-based register)",
+    )
+    def withdraw(register_id: str, register_name: str, erase: bool) -> None:
+        """Withdraw a patient from a register: no more invitations, left out of every
+        export, dashboard, indicator and report; answers deleted with --erase."""
+        from webapp.extensions import db
+        from webapp.patient_cli import _known_patient
+        from webapp.services.withdrawal import WithdrawalError
+        from webapp.services.withdrawal import withdraw as withdraw_patient
+
+        patient = _known_patient(register_id)
+        register = _register(register_name)
+        try:
+            result = withdraw_patient(patient, register, erase=erase, actor_type="cli")
+        except WithdrawalError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(
+            f"patient #{patient.id} withdrawn from {register.name}:"
+            f" {result.invitations_revoked} invitation(s) revoked,"
+            f" {result.messages_dropped} message(s) dropped,"
+            f" {result.scores_deleted} score(s) deleted"
+            + (f", {result.responses_deleted} response(s) erased" if result.erased else "")
+        )
