@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from instruments.item_bank import build_irt, check_irt
 from instruments.model import (
     Coding,
     EnableWhen,
@@ -157,7 +158,7 @@ _NUMBERS = ("integer", "decimal", "quantity")
 _ONLY_ON = {
     "min": _NUMBERS,
     "max": _NUMBERS,
-    "unit": ("quantity",),
+    "unit": _NUMBERS,
     "max_length": ("string", "text", "open-choice"),
     "repeats": _CHOICES,
 }
@@ -341,6 +342,7 @@ def check(data: Any, file: str) -> list[Problem]:
     problems += _check_link_ids(data, file)
     problems += _check_scales(data, items, file)
     problems += _check_scoring(data, file)
+    problems += [Problem(file, where, message) for where, message in check_irt(data)]
     return problems
 
 
@@ -391,6 +393,7 @@ def _build_item(i: Mapping[str, Any]) -> Item:
                 not_applicable=bool(o.get("not_applicable", False)),
                 system=o.get("system"),
                 ordinal=o.get("ordinal"),
+                fhir_type=o.get("fhir_type"),
             )
             for o in i.get("options", [])
         ),
@@ -408,6 +411,7 @@ def _build_item(i: Mapping[str, Any]) -> Item:
         item_control=i.get("item_control"),
         calculated_expression=i.get("calculated_expression"),
         link_id=i.get("link_id"),
+        help_link_id=i.get("help_link_id"),
     )
 
 
@@ -457,6 +461,7 @@ def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
             value_sets=tuple(sc.get("value_sets", []) or []),
             default_value_set=sc.get("default_value_set"),
         ),
+        irt=build_irt(data.get("irt")),
         content_hash="",
         path=path,
     )

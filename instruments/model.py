@@ -15,6 +15,8 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
+from instruments.item_bank import ItemBankIrt
+
 LANGUAGES: tuple[str, ...] = ("nb", "nn", "en")
 
 K = TypeVar("K")
@@ -114,7 +116,8 @@ class Option:
     """One response option: a code (integer, or a string from ``system``) and its label.
 
     ``ordinal`` is the option's numeric weight for scoring (FHIR ``ordinalValue`` /
-    ``itemWeight``); None when the option has none.
+    ``itemWeight``); None when the option has none. ``fhir_type`` says how FHIR carried
+    the option when it was not a ``valueCoding`` (imported files only).
     """
 
     code: int | str
@@ -122,6 +125,7 @@ class Option:
     not_applicable: bool = False
     system: str | None = None
     ordinal: int | float | None = None
+    fhir_type: Literal["valueInteger", "valueString"] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ class Item:
     item_control: str | None = None
     calculated_expression: str | None = None
     link_id: str | None = None
+    help_link_id: str | None = None
 
     @property
     def fhir_link_id(self) -> str:
@@ -475,7 +480,7 @@ class Instrument:
 
     id: str
     version: str
-    kind: Literal["prom", "prem"]
+    kind: Literal["prom", "prem", "item-bank"]
     languages: tuple[str, ...]
     title: Text
     items: tuple[Item, ...]
@@ -487,6 +492,7 @@ class Instrument:
     scales: tuple[Scale, ...] = ()
     source: Text | None = None
     fhir: FhirMeta | None = None
+    irt: ItemBankIrt | None = None  # kind item-bank: IRT parameters (instruments/item_bank.py)
     path: str | None = field(default=None, compare=False)
 
     @property
@@ -540,6 +546,8 @@ class Instrument:
                 for s in self.scales
             ]
         data["scoring"] = _scoring_definition(self.scoring)
+        if self.irt is not None:
+            data["irt"] = self.irt.to_definition()
         return data
 
     def screen_pages(self) -> tuple[Page, ...]:
@@ -577,6 +585,8 @@ def _item_definition(item: Item) -> dict[str, Any]:
         data["item_control"] = item.item_control
     if item.help is not None:
         data["help"] = dict(item.help)
+    if item.help_link_id is not None:
+        data["help_link_id"] = item.help_link_id
     if item.options:
         data["options"] = []
         for o in item.options:
@@ -586,6 +596,8 @@ def _item_definition(item: Item) -> dict[str, Any]:
             option["label"] = dict(o.label)
             if o.ordinal is not None:
                 option["ordinal"] = o.ordinal
+            if o.fhir_type is not None:
+                option["fhir_type"] = o.fhir_type
             if o.not_applicable:
                 option["not_applicable"] = True
             data["options"].append(option)

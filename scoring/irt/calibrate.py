@@ -459,3 +459,21 @@ def _fit(
         covariance=covariance,
         se_note=note,
     )
+
+
+def marginal_loglik(
+    items: ItemSet,
+    data: pd.DataFrame | np.ndarray,
+    categories: Mapping[str, Sequence[float]] | None = None,
+    quadrature: int = 61,
+) -> float:
+    """Marginal log-likelihood of ``data`` under given item parameters (N(0, 1) trait).
+
+    Lets estimates from another program be judged on the same likelihood.
+    """
+    responses = prepare(data, categories)
+    if len(responses.items) != items.n_items:
+        raise ValueError("the data and the item parameters have different numbers of items")
+    nodes, weights = normal_grid(quadrature)
+    ll, _ = _Marginal(responses, items.max_categories, nodes, weights).estep(items)
+    return ll
