@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "efa": "scoring.psychometrics.factor",
     "parallel_analysis": "scoring.psychometrics.factor",
     "cfa": "scoring.psychometrics.cfa",
+    "polychoric": "scoring.psychometrics.polychoric",
+    "tetrachoric": "scoring.psychometrics.polychoric",
     "hypotheses": "scoring.psychometrics.validity",
     "responsiveness": "scoring.psychometrics.responsiveness",
     "dif": "scoring.psychometrics.dif",

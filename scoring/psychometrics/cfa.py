@@ -49,6 +49,20 @@ class CFAResult:
     converged: bool
     identification: str = IDENTIFICATION
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    estimator: str = "ML"
+    residual_covariances: pd.DataFrame | None = None
+    thresholds: pd.DataFrame | None = None
+    chi2_scaled: float | None = None
+    p_scaled: float | None = None
+    scaling_factor: float | None = None
+    shift_parameter: float | None = None
+    baseline_chi2_scaled: float | None = None
+    cfi_scaled: float | None = None
+    tli_scaled: float | None = None
+    rmsea_scaled: float | None = None
+    rmsea_ci_low_scaled: float | None = None
+    rmsea_ci_high_scaled: float | None = None
+    test: str = "standard"
 
     @property
     def rmsea_ci(self) -> tuple[float, float]:
@@ -71,8 +85,27 @@ class CFAResult:
                 "srmr": self.srmr,
                 "baseline_chi2": self.baseline_chi2,
                 "baseline_df": self.baseline_df,
+                **self._robust_indices(),
             }
         )
+
+    def _robust_indices(self) -> dict[str, Any]:
+        if self.chi2_scaled is None:
+            return {}
+        return {
+            "estimator": self.estimator,
+            "test": self.test,
+            "chi2_scaled": self.chi2_scaled,
+            "p_scaled": self.p_scaled,
+            "scaling_factor": self.scaling_factor,
+            "shift_parameter": self.shift_parameter,
+            "baseline_chi2_scaled": self.baseline_chi2_scaled,
+            "cfi_scaled": self.cfi_scaled,
+            "tli_scaled": self.tli_scaled,
+            "rmsea_scaled": self.rmsea_scaled,
+            "rmsea_ci_low_scaled": self.rmsea_ci_low_scaled,
+            "rmsea_ci_high_scaled": self.rmsea_ci_high_scaled,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (fit indices, loadings, factor correlations)."""
@@ -83,6 +116,12 @@ class CFAResult:
         out["loadings"] = _clean(self.loadings.to_dict(orient="records"))
         out["factor_correlations"] = _clean(self.factor_correlations.to_dict())
         out["residual_variances"] = _clean(self.residual_variances.to_dict(orient="records"))
+        if self.residual_covariances is not None:
+            out["residual_covariances"] = _clean(
+                self.residual_covariances.to_dict(orient="records")
+            )
+        if self.thresholds is not None:
+            out["thresholds"] = _clean(self.thresholds.to_dict(orient="records"))
         return out
 
 
@@ -111,7 +150,9 @@ def _validate_model(
 class _Model:
     """Parameter bookkeeping and ML discrepancy with its gradient."""
 
-    def __init__(self, s: np.ndarray, pattern: np.ndarray):
+    def __init__(
+        self, s: np.ndarray, pattern: np.ndarray, resid_pairs: Sequence[tuple[int, int]] = ()
+    ):
         self.s = s
         self.p, self.m = pattern.shape
         self.pattern = pattern
@@ -119,7 +160,12 @@ class _Model:
         self.n_load = int(pattern.sum())
         self.phi_idx = np.tril_indices(self.m, -1)
         self.n_phi = len(self.phi_idx[0])
-        self.n_par = self.n_load + self.n_phi + self.p
+        self.rc_idx = (
+            np.array([a for a, _ in resid_pairs], dtype=int),
+            np.array([b for _, b in resid_pairs], dtype=int),
+        )
+        self.n_rc = len(resid_pairs)
+        self.n_par = self.n_load + self.n_phi + self.p + self.n_rc
         sign, self.logdet_s = np.linalg.slogdet(s)
         if sign <= 0:
             raise ValueError(
@@ -132,16 +178,25 @@ class _Model:
         phi = np.eye(self.m)
         phi[self.phi_idx] = x[self.n_load : self.n_load + self.n_phi]
         phi = phi + np.tril(phi, -1).T
-        theta = x[self.n_load + self.n_phi :]
+        start = self.n_load + self.n_phi
+        theta = x[start : start + self.p]
         return lam, phi, theta
 
+    def theta_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Residual covariance matrix (diagonal plus the free residual covariances)."""
+        theta = np.diag(x[self.n_load + self.n_phi : self.n_load + self.n_phi + self.p])
+        rc = x[self.n_load + self.n_phi + self.p :]
+        theta[self.rc_idx] = rc
+        theta[self.rc_idx[1], self.rc_idx[0]] = rc
+        return theta
+
     def sigma(self, x: np.ndarray) -> np.ndarray:
-        lam, phi, theta = self.unpack(x)
-        return lam @ phi @ lam.T + np.diag(theta)
+        lam, phi, _ = self.unpack(x)
+        return lam @ phi @ lam.T + self.theta_matrix(x)
 
     def fun_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        lam, phi, theta = self.unpack(x)
-        sigma = lam @ phi @ lam.T + np.diag(theta)
+        lam, phi, _ = self.unpack(x)
+        sigma = lam @ phi @ lam.T + self.theta_matrix(x)
         try:
             chol = np.linalg.cholesky(sigma)
         except np.linalg.LinAlgError:
@@ -152,7 +207,9 @@ class _Model:
         w = inv - inv @ self.s @ inv
         g_lam = 2.0 * w @ lam @ phi
         g_phi = 2.0 * lam.T @ w @ lam
-        grad = np.concatenate([g_lam[self.load_idx], g_phi[self.phi_idx], np.diag(w)])
+        grad = np.concatenate(
+            [g_lam[self.load_idx], g_phi[self.phi_idx], np.diag(w), 2.0 * w[self.rc_idx]]
+        )
         return f, grad
 
     def start(self) -> np.ndarray:
@@ -174,7 +231,7 @@ class _Model:
         fsd = np.sqrt(np.diag(fcov))
         phi = np.clip(fcov / np.outer(fsd, fsd), -0.9, 0.9)
         theta = np.maximum(np.diag(self.s) - np.sum(lam**2, axis=1), 0.1 * np.diag(self.s))
-        return np.concatenate([lam[self.load_idx], phi[self.phi_idx], theta])
+        return np.concatenate([lam[self.load_idx], phi[self.phi_idx], theta, np.zeros(self.n_rc)])
 
 
 def _rmsea_ci(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[float, float]:
@@ -206,26 +263,96 @@ def _complete_cases(data: pd.DataFrame, items: list[str], missing: str) -> np.nd
     return x[~np.isnan(x).any(axis=1)]
 
 
+def _resid_pairs(
+    items: list[str], residual_covariances: Sequence[tuple[str, str]] | None
+) -> list[tuple[int, int]]:
+    pairs: list[tuple[int, int]] = []
+    for pair in residual_covariances or ():
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"residual covariances are pairs of item names, got {pair!r}")
+        a, b = (str(v) for v in pair)
+        for name in (a, b):
+            if name not in items:
+                raise ValueError(f"residual covariance item {name!r} is not an item of the model")
+        if a == b:
+            raise ValueError(f"a residual covariance needs two different items, got {pair!r}")
+        i, j = sorted((items.index(a), items.index(b)), reverse=True)
+        if (i, j) in pairs:
+            raise ValueError(f"residual covariance {pair!r} is listed twice")
+        pairs.append((i, j))
+    return pairs
+
+
+def _resolve_estimator(
+    estimator: str | None, ordered: bool | Sequence[str] | None, items: list[str]
+) -> str:
+    ordered_items: list[str] = []
+    if ordered is True:
+        ordered_items = list(items)
+    elif ordered not in (None, False):
+        ordered_items = [str(c) for c in ordered]  # type: ignore[union-attr]
+    est = (estimator or ("WLSMV" if ordered_items else "ML")).upper()
+    if est not in ("ML", "WLSMV"):
+        raise ValueError(f"unknown estimator {estimator!r} (use 'ML' or 'WLSMV')")
+    if est == "WLSMV":
+        if ordered_items and set(items) - set(ordered_items):
+            rest = ", ".join(sorted(set(items) - set(ordered_items)))
+            raise ValueError(
+                "WLSMV needs every item of the model declared ordered (mixed ordinal and "
+                f"continuous items are not supported); not ordered: {rest}"
+            )
+    elif ordered_items:
+        raise ValueError("ordered items need estimator='WLSMV'")
+    return est
+
+
 def cfa(
-    data: pd.DataFrame, model: Mapping[str, Sequence[str]], *, missing: str = "listwise"
+    data: pd.DataFrame,
+    model: Mapping[str, Sequence[str]],
+    *,
+    missing: str = "listwise",
+    estimator: str | None = None,
+    ordered: bool | Sequence[str] | None = None,
+    residual_covariances: Sequence[tuple[str, str]] | None = None,
 ) -> CFAResult:
-    """Fit a confirmatory factor model by maximum likelihood.
+    """Fit a confirmatory factor model (ML on covariances, or WLSMV on polychorics).
 
     ``model`` maps factor names to item columns (``{"PF": ["q03", ...], ...}``); factors
     are correlated, their variances fixed to 1. Rows with a missing item are dropped
-    (``missing="listwise"``). Returns chi-square (N * F_ML, as lavaan), df, p, CFI, TLI,
-    RMSEA with 90 % CI, SRMR (Bentler, as lavaan's ``srmr``) and standardized loadings
-    equal to lavaan's ``std.all``.
+    (``missing="listwise"``). ``residual_covariances`` lists item pairs whose residuals
+    correlate (lavaan ``y1 ~~ y5``).
+
+    ``estimator="ML"`` (default without ``ordered``): chi-square (N * F_ML, as lavaan), df,
+    p, CFI, TLI, RMSEA with 90 % CI, SRMR (Bentler, as lavaan's ``srmr``) and standardized
+    loadings equal to lavaan's ``std.all``. ``ordered=True`` (or the list of all model
+    items) or ``estimator="WLSMV"``: DWLS on the polychoric correlations with robust
+    standard errors and the scaled-shifted chi-square, as lavaan ``cfa(..., ordered =
+    TRUE)`` (see ``scoring.psychometrics.wlsmv``).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     factors, items, pattern = _validate_model(data, model)
+    est = _resolve_estimator(estimator, ordered, items)
+    resid_pairs = _resid_pairs(items, residual_covariances)
     x = _complete_cases(data, items, missing)
     n, p = x.shape
     if n <= p:
         raise ValueError(f"too few complete rows for CFA ({n} rows, {p} items)")
+    if est == "WLSMV":
+        return _cfa_wlsmv(x, factors, items, pattern, resid_pairs)
+    return _cfa_ml(x, factors, items, pattern, resid_pairs)
+
+
+def _cfa_ml(
+    x: np.ndarray,
+    factors: list[str],
+    items: list[str],
+    pattern: np.ndarray,
+    resid_pairs: list[tuple[int, int]],
+) -> CFAResult:
+    n, p = x.shape
     s = np.cov(x, rowvar=False, ddof=0)
-    mdl = _Model(s, pattern)
+    mdl = _Model(s, pattern, resid_pairs)
     df = p * (p + 1) // 2 - mdl.n_par
     if df < 0:
         raise ValueError(f"the model is not identified (df = {df})")
@@ -244,7 +371,8 @@ def cfa(
     flip = np.where(lam.sum(axis=0) < 0, -1.0, 1.0)
     lam = lam * flip
     phi = phi * np.outer(flip, flip)
-    sigma = lam @ phi @ lam.T + np.diag(theta)
+    theta_m = mdl.theta_matrix(xhat)
+    sigma = lam @ phi @ lam.T + theta_m
 
     chi2 = n * fmin
     pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
@@ -276,9 +404,7 @@ def cfa(
         )
     loadings = pd.DataFrame(rows).sort_values(["factor", "item"], key=_order(factors, items))
     loadings = loadings.reset_index(drop=True)
-    resvar = pd.DataFrame(
-        {"item": items, "estimate": theta, "std_all": theta / np.diag(sigma)}
-    )
+    resvar = pd.DataFrame({"item": items, "estimate": theta, "std_all": theta / np.diag(sigma)})
     warnings: list[str] = []
     if (theta < 0).any():
         bad = ", ".join(np.asarray(items)[theta < 0])
@@ -303,6 +429,149 @@ def cfa(
         residual_variances=resvar,
         converged=converged,
         warnings=tuple(warnings),
+        residual_covariances=_resid_cov_table(items, resid_pairs, theta_m),
+    )
+
+
+def _resid_cov_table(
+    items: list[str],
+    resid_pairs: list[tuple[int, int]],
+    theta_m: np.ndarray,
+    se: np.ndarray | None = None,
+) -> pd.DataFrame | None:
+    """Free residual covariances with lavaan's std.all (covariance / sqrt(theta_i theta_j))."""
+    if not resid_pairs:
+        return None
+    rows = []
+    for k, (i, j) in enumerate(resid_pairs):
+        a, b = sorted((i, j))
+        row = {
+            "item1": items[a],
+            "item2": items[b],
+            "estimate": float(theta_m[i, j]),
+            "std_all": float(theta_m[i, j] / np.sqrt(theta_m[i, i] * theta_m[j, j])),
+        }
+        if se is not None:
+            row["se"] = float(se[k])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fit_measures(
+    chi2: float, df: int, base_chi2: float, base_df: int, n: int
+) -> tuple[float, float, float, float, float, float]:
+    """p, CFI, TLI, RMSEA and its 90 % CI from a test statistic (lavaan's formulas)."""
+    pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
+    d_model = max(chi2 - df, 0.0)
+    d_base = max(base_chi2 - base_df, 0.0)
+    denom = max(d_model, d_base)
+    cfi = 1.0 if denom == 0 else 1.0 - d_model / denom
+    tli = (
+        ((base_chi2 / base_df) - (chi2 / df)) / ((base_chi2 / base_df) - 1.0) if df > 0 else np.nan
+    )
+    rmsea = float(np.sqrt(max(chi2 / n / df - 1.0 / n, 0.0))) if df > 0 else np.nan
+    ci_lo, ci_hi = _rmsea_ci(chi2, df, n)
+    return pval, float(cfi), float(tli), rmsea, ci_lo, ci_hi
+
+
+def _cfa_wlsmv(
+    x: np.ndarray,
+    factors: list[str],
+    items: list[str],
+    pattern: np.ndarray,
+    resid_pairs: list[tuple[int, int]],
+) -> CFAResult:
+    from scoring.psychometrics.polychoric import code_items
+    from scoring.psychometrics.wlsmv import fit_dwls, ordinal_stats
+
+    n, p = x.shape
+    coded = code_items(pd.DataFrame(x, columns=items))
+    st = ordinal_stats(coded)
+    if np.min(np.linalg.eigvalsh(st.corr)) <= 0:
+        raise ValueError("the polychoric correlation matrix is not positive definite")
+    n_free = int(pattern.sum()) + pattern.shape[1] * (pattern.shape[1] - 1) // 2
+    start = _Model(st.corr, pattern).start()[:n_free]
+    fit = fit_dwls(st, pattern, resid_pairs, start)
+    df = fit.df
+    if df < 0:
+        raise ValueError(f"the model is not identified (df = {df})")
+    lam, phi = fit.lam, fit.phi
+    # lavaan's WLS family counts N - 1 (in the statistic and in the RMSEA)
+    pval, cfi, tli, rmsea, ci_lo, ci_hi = _fit_measures(
+        fit.chi2, df, fit.baseline_chi2, fit.baseline_df, n - 1
+    )
+    p_s, cfi_s, tli_s, rmsea_s, ci_lo_s, ci_hi_s = _fit_measures(
+        fit.chi2_scaled, df, fit.baseline_chi2_scaled, fit.baseline_df, n - 1
+    )
+    resid = st.corr - fit.implied
+    # lavaan's srmr for correlations: the (zero) diagonal counts in the mean
+    srmr = float(np.sqrt(np.mean(resid[np.tril_indices(p)] ** 2)))
+    n_load = int(pattern.sum())
+    rows = []
+    for k, (i, j) in enumerate(zip(*np.nonzero(pattern), strict=True)):
+        rows.append(
+            {
+                "factor": factors[j],
+                "item": items[i],
+                "estimate": float(lam[i, j]),
+                "std_all": float(lam[i, j]),
+                "se": float(fit.se[k]),
+            }
+        )
+    loadings = pd.DataFrame(rows).sort_values(["factor", "item"], key=_order(factors, items))
+    loadings = loadings.reset_index(drop=True)
+    common = np.diag(lam @ phi @ lam.T)
+    theta = 1.0 - common
+    theta_m = np.diag(theta)
+    for k, (i, j) in enumerate(resid_pairs):
+        theta_m[i, j] = theta_m[j, i] = fit.resid_cov[k]
+    resvar = pd.DataFrame({"item": items, "estimate": theta, "std_all": theta})
+    n_phi = pattern.shape[1] * (pattern.shape[1] - 1) // 2
+    tau_rows = [
+        {"item": name, "threshold": f"t{t + 1}", "estimate": float(v)}
+        for name, taus in zip(items, st.thresholds, strict=True)
+        for t, v in enumerate(taus)
+    ]
+    warnings: list[str] = []
+    if (theta < 0).any():
+        bad = ", ".join(np.asarray(items)[theta < 0])
+        warnings.append(f"negative residual variance (Heywood case): {bad}")
+    if not fit.converged:
+        warnings.append(f"optimizer did not converge: {fit.message}")
+    return CFAResult(
+        n=int(n),
+        chi2=fit.chi2,
+        df=int(df),
+        p=pval,
+        cfi=cfi,
+        tli=tli,
+        rmsea=rmsea,
+        rmsea_ci_low=ci_lo,
+        rmsea_ci_high=ci_hi,
+        srmr=srmr,
+        baseline_chi2=fit.baseline_chi2,
+        baseline_df=fit.baseline_df,
+        loadings=loadings,
+        factor_correlations=pd.DataFrame(phi, index=factors, columns=factors),
+        residual_variances=resvar,
+        converged=fit.converged,
+        warnings=tuple(warnings),
+        estimator="WLSMV",
+        residual_covariances=_resid_cov_table(
+            items, resid_pairs, theta_m, fit.se[n_load + n_phi :]
+        ),
+        thresholds=pd.DataFrame(tau_rows),
+        chi2_scaled=fit.chi2_scaled,
+        p_scaled=p_s,
+        scaling_factor=fit.scaling_factor,
+        shift_parameter=fit.shift,
+        baseline_chi2_scaled=fit.baseline_chi2_scaled,
+        cfi_scaled=cfi_s,
+        tli_scaled=tli_s,
+        rmsea_scaled=rmsea_s,
+        rmsea_ci_low_scaled=ci_lo_s,
+        rmsea_ci_high_scaled=ci_hi_s,
+        test="scaled.shifted",
     )
 
 
