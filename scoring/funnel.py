@@ -9,9 +9,13 @@ limits are the 2.5/97.5 % and 0.1/99.9 % points of that distribution divided by 
 Two methods:
 
 - ``"exact"`` (default): binomial quantiles with the paper's interpolation (Appendix
-  A.1.1): ``r`` is the smallest count with ``P(Y <= r) >= p``,
+  A.1.1): for a lower limit ``r`` is the smallest count with ``P(Y <= r) >= p``,
   ``alpha = (P(Y <= r) - p) / (P(Y <= r) - P(Y <= r - 1))`` and the limit is
-  ``(r - alpha) / n``; this makes the limits smooth in ``n`` and right for small units.
+  ``(r - alpha) / n``. Upper limits are the mirror image (the lower limit of the number
+  of non-events, Binomial(n, 1 - p0)), so that a unit lies above the upper 95 % limit
+  exactly when ``P(Y >= k) < 0.025`` and below the lower one exactly when
+  ``P(Y <= k) < 0.025`` (one-sided exact binomial tails; 0.001 for 99.8 %). The
+  interpolation keeps the curves smooth in ``n`` without moving any unit across them.
 - ``"normal"``: ``p0 +/- z * sqrt(p0 (1 - p0) / n)`` (the paper's normal approximation,
   section 4.1), cut to 0..1.
 
@@ -86,6 +90,8 @@ def limit(target: float, n: int, p: float, method: Method = "exact") -> float:
         raise ValueError(f"method must be 'exact' or 'normal' (got {method!r})")
     if target in (0.0, 1.0):  # a degenerate binomial: every unit has the target
         return target
+    if p > 0.5:  # upper limit: mirror of the lower limit of the non-events
+        return 1.0 - limit(1.0 - target, n, 1.0 - p, method)
     r = int(binom.ppf(p, n, target))  # smallest r with P(Y <= r) >= p
     at_r = float(binom.cdf(r, n, target))
     below = float(binom.cdf(r - 1, n, target)) if r > 0 else 0.0

@@ -33,12 +33,28 @@ def test_exact_limits_binomial_10_half():
     # 2.5 %: r = 2, alpha = (56/1024 - 0.025) / (45/1024) = 30.4/45; (2 - alpha)/10
     assert limit(0.5, 10, 0.025) == pytest.approx((2 - 30.4 / 45) / 10, abs=1e-9)
     assert limit(0.5, 10, 0.025) == pytest.approx(0.1324444, abs=1e-7)
-    # 97.5 %: r = 8, alpha = (1013/1024 - 0.975) / (45/1024) = 14.6/45; (8 - alpha)/10
-    assert limit(0.5, 10, 0.975) == pytest.approx(0.7675556, abs=1e-7)
     # 0.1 %: r = 1, alpha = (11/1024 - 0.001) / (10/1024) = 0.9976; (1 - alpha)/10
     assert limit(0.5, 10, 0.001) == pytest.approx(0.00024, abs=1e-9)
-    # 99.9 %: r = 9, alpha = (1023/1024 - 0.999) / (10/1024) = 0.0024; (9 - alpha)/10
-    assert limit(0.5, 10, 0.999) == pytest.approx(0.89976, abs=1e-9)
+    # upper limits mirror the lower ones (non-events ~ Binomial(10, 0.5) again):
+    # 97.5 %: 1 - 0.1324444; 99.9 %: 1 - 0.00024
+    assert limit(0.5, 10, 0.975) == pytest.approx(0.8675556, abs=1e-7)
+    assert limit(0.5, 10, 0.999) == pytest.approx(0.99976, abs=1e-9)
+
+
+def test_exact_limits_agree_with_exact_tail_probabilities():
+    # Binomial(10, 0.5): P(Y >= 8) = 56/1024 = 0.055 (not extreme), P(Y >= 9) = 11/1024 =
+    # 0.0107 < 0.025 (beyond 95 %), P(Y >= 10) = 1/1024 = 0.00098 < 0.001 (beyond 99.8 %);
+    # P(Y <= 1) = 11/1024 < 0.025, P(Y <= 2) = 56/1024 > 0.025.
+    units = [(str(k), k, 10) for k in (1, 2, 8, 9, 10)]
+    positions = [p.position for p in funnel(units, target=0.5).points]
+    assert positions == ["below95", "inside", "inside", "above95", "above998"]
+
+
+def test_small_unit_is_not_flagged_by_chance():
+    # 4 of 5 against a mean of 8/17: P(Y >= 4) = 5 q^4 (1-q) + q^5 with q = 8/17
+    # = 0.1298 + 0.0231 = 0.153, far from 0.025: inside the funnel.
+    (point,) = funnel([("C", 4, 5)], target=8 / 17).points
+    assert point.position == "inside" and point.limits.upper95 > 0.99
 
 
 def test_exact_approaches_normal_for_large_units():
