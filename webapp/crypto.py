@@ -2,8 +2,10 @@
 
 - Register IDs are stored encrypted (AES-256-GCM, random nonce) under a subkey of
   ``OPENPROM_ID_KEY``; lookups use a keyed blind index (HMAC-SHA256 under another subkey).
-- Exports carry a pseudonym: HMAC-SHA256 of the register ID under ``OPENPROM_PSEUDONYM_KEY``
-  (a plain hash would be reversible by trying all ~10^8 possible numbers).
+- Exports carry a pseudonym: HMAC-SHA256 of the register ID under a key of the register,
+  derived from ``OPENPROM_PSEUDONYM_KEY`` by HKDF-SHA256 with the register name as
+  ``info`` (:func:`register_pseudonym_key`): two registers' exports cannot be linked
+  without the master key (a plain hash would be reversible by trying all ~10^8 numbers).
 """
 
 from __future__ import annotations
@@ -60,6 +62,14 @@ class IdCipher:
     def blind_index(self, national_id: str) -> str:
         """Deterministic keyed index for equality lookups (hex HMAC-SHA256)."""
         return hmac.new(self._index_key, national_id.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def register_pseudonym_key(master_key: bytes, register_name: str) -> bytes:
+    """The pseudonym key of one register: HKDF-SHA256 (RFC 5869; no salt, 32 bytes) of
+    ``OPENPROM_PSEUDONYM_KEY`` with the register name (UTF-8) as ``info``."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=register_name.encode("utf-8")
+    ).derive(master_key)
 
 
 def pseudonym(national_id: str, key: bytes, *, length: int = 20) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tests.webapp.export_support import ANSWERS, TEST_IDS, seed_register
-from webapp.crypto import pseudonym
+from webapp.crypto import pseudonym, register_pseudonym_key
 from webapp.services.export import export_register
 
 
@@ -14,7 +14,8 @@ def test_export_matches_database(app_factory, database_url, tmp_path):
     with app.app_context():
         seed_register()
         result = export_register("hip-register", tmp_path, formats=("csv", "parquet"))
-        key = app.config["OPENPROM_PSEUDONYM_KEY"]
+        # the register's own key (HKDF of the master key with the register name)
+        key = register_pseudonym_key(app.config["OPENPROM_PSEUDONYM_KEY"], "hip-register")
     assert result.rows == {"eq5d5l": 3}
     frame = pd.read_parquet(tmp_path / "eq5d5l.parquet")
     assert list(frame["pseudonym"]) == [pseudonym(n, key) for n in TEST_IDS]

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from tests.webapp import dashboard_reference as ref
 from tests.webapp.test_dashboard_sql import _tables, numbers
-from webapp.crypto import pseudonym
+from webapp.crypto import pseudonym, register_pseudonym_key
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -98,7 +98,10 @@ def test_withdrawn_patient_is_absent_everywhere_and_nothing_else_changes(
         assert register.legal_basis == "reservation"
         patient = _busiest_patient()
         patient_id, register_id = patient.id, register.id
-        alias = pseudonym(national_id_of(patient), app.config["OPENPROM_PSEUDONYM_KEY"])
+        alias = pseudonym(
+            national_id_of(patient),
+            register_pseudonym_key(app.config["OPENPROM_PSEUDONYM_KEY"], "demo-register"),
+        )
         before_export = _export(tmp_path / "before")
         before = _dashboards(register)
         assert any(r["pseudonym"] == alias for rows in before_export.values() for r in rows)

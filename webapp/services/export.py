@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 import instruments
 import scoring.registry as scoring_registry
-from webapp.crypto import pseudonym
+from webapp.crypto import pseudonym, register_pseudonym_key
 from webapp.extensions import db
 from webapp.models import (
     Enrolment,
@@ -54,9 +54,11 @@ FORMATS = ("csv", "parquet", "sav", "dta")
 EXTRA_FORMATS = ("fhir",)
 LANGUAGES = ("nb", "nn", "en")
 PSEUDONYM_METHOD = (
-    "HMAC-SHA256 of the national ID (fødselsnummer/D-number) under the register's secret "
-    "pseudonym key (OPENPROM_PSEUDONYM_KEY, never exported), base32, first 20 characters. "
-    "The same patient gets the same pseudonym in every export made with the same key."
+    "HMAC-SHA256 of the national ID (fødselsnummer/D-number) under the register's own "
+    "secret pseudonym key (HKDF-SHA256 of OPENPROM_PSEUDONYM_KEY with the register name as "
+    "info; never exported), base32, first 20 characters. The same patient gets the same "
+    "pseudonym in every export of this register; another register's exports use another "
+    "key, so linking them needs the key holder (docs/register-operations.md)."
 )
 
 META_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -141,6 +143,11 @@ def find_register(name: str) -> Register:
         known = ", ".join(db.session.scalars(select(Register.name).order_by(Register.name)))
         raise ExportError(f"unknown register {name!r} (known: {known or 'none'})")
     return register
+
+
+def pseudonym_key(register: Register) -> bytes:
+    """The register's own pseudonym key (derived from ``OPENPROM_PSEUDONYM_KEY``)."""
+    return register_pseudonym_key(current_app.config["OPENPROM_PSEUDONYM_KEY"], register.name)
 
 
 def parse_formats(text: str | None) -> tuple[str, ...]:
@@ -470,7 +477,7 @@ def export_register(
     register = find_register(register_name)
     out = Path(out)
     _check_out_dir(out)
-    key: bytes = current_app.config["OPENPROM_PSEUDONYM_KEY"]
+    key = pseudonym_key(register)
     result = ExportResult(out=out)
     ids = _instrument_ids(register.id)
     for iid in ids:
