@@ -89,12 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", required=True, help="HTML file to write")
     rep.add_argument("--json", help="also write the numbers as JSON to this file")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from scoring.irt.cli import add_cat_sim_parser
+
+    add_cat_sim_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "cat-sim":
+        from scoring.irt.cli import run_cat_sim
+
+        return run_cat_sim(args)
     from scoring.psychometrics.report import build_report
 
     data = _read_table(args.data)
