@@ -9,7 +9,7 @@ import pandas as pd
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from tests.webapp.export_support import TEST_IDS, seed_register
-from webapp.crypto import pseudonym
+from webapp.crypto import pseudonym, register_pseudonym_key
 from webapp.services.export import export_register
 
 
@@ -18,7 +18,7 @@ def test_fhir_export_matches_the_tabular_export(app_factory, database_url, tmp_p
     with app.app_context():
         seed_register()
         result = export_register("hip-register", tmp_path, formats=("csv", "fhir"))
-        key = app.config["OPENPROM_PSEUDONYM_KEY"]
+        key = register_pseudonym_key(app.config["OPENPROM_PSEUDONYM_KEY"], "hip-register")
     assert result.rows == {"eq5d5l": 3}
     lines = (tmp_path / "QuestionnaireResponse.ndjson").read_text("utf-8").splitlines()
     resources = [json.loads(line) for line in lines]

@@ -14,7 +14,7 @@ import instruments
 from instruments.fhir import to_questionnaire
 from tests.conftest import national_ids_in
 from tests.webapp.export_support import ANSWERS, TEST_IDS, seed_register
-from webapp.crypto import pseudonym
+from webapp.crypto import pseudonym, register_pseudonym_key
 from webapp.services.export import ExportError, export_register, parse_formats
 from webapp.services.fhir_resources import PSEUDONYM_SYSTEM, SCORE_SYSTEM
 
@@ -68,7 +68,7 @@ def test_one_valid_completed_response_a_line_with_the_stored_answers(app, export
     out, _ = exported
     lines = _lines(out / "QuestionnaireResponse.ndjson")
     assert len(lines) == 3  # the draft is left out
-    key = app.config["OPENPROM_PSEUDONYM_KEY"]
+    key = register_pseudonym_key(app.config["OPENPROM_PSEUDONYM_KEY"], "hip-register")
     inst = instruments.load("eq5d5l")
     questionnaire_links = set(_link_ids(to_questionnaire(inst, "nb")["item"]))
     for line, nid, stored in zip(lines, TEST_IDS, ANSWERS, strict=True):
