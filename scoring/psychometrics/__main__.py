@@ -89,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", required=True, help="HTML file to write")
     rep.add_argument("--json", help="also write the numbers as JSON to this file")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    rep.add_argument(
+        "--cfa-estimator",
+        choices=("auto", "ML", "WLSMV"),
+        default="auto",
+        help="CFA estimator: auto (default) = WLSMV when all items have <= 7 categories, else ML",
+    )
+    rep.add_argument(
+        "--structural-rule",
+        choices=("cosmin2018", "strict"),
+        default="cosmin2018",
+        help="rating rule for structural validity: cosmin2018 (CFI or TLI > .95, or RMSEA < .06, "
+        "or SRMR < .08; default) or strict (CFI > .95 and RMSEA < .06)",
+    )
     from scoring.irt.cli import add_cat_sim_parser
 
     add_cat_sim_parser(sub)
@@ -124,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             item_prefix=args.item_prefix,
             merge=merge,
             progress=not args.no_progress,
+            cfa_estimator=args.cfa_estimator,
+            structural_rule=args.structural_rule,
         )
     except (ValueError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -36,6 +36,21 @@ from scoring.psychometrics.tables import (
 FLOOR_CEILING_MAX = 15.0
 ALPHA_RANGE = (0.70, 0.95)
 CFI_MIN, RMSEA_MAX = 0.95, 0.06
+TLI_MIN, SRMR_MAX = 0.95, 0.08
+ORDINAL_MAX_CATEGORIES = 7
+STRUCTURAL_RULES: dict[str, str] = {
+    "cosmin2018": (
+        "+ when the CFA of all multi-item scales (correlated factors) has CFI > 0.95 or "
+        "TLI > 0.95 or RMSEA < 0.06 or SRMR < 0.08 (COSMIN 2018, Prinsen et al. 2018; "
+        "Mokkink et al. 2018), - otherwise, ? when it cannot be computed or is saturated "
+        "(df = 0); with WLSMV the scaled (robust) CFI, TLI and RMSEA are judged"
+    ),
+    "strict": (
+        "+ when the CFA of all multi-item scales (correlated factors) has CFI > 0.95 and "
+        "RMSEA < 0.06, - otherwise, ? when it cannot be computed or is saturated (df = 0); "
+        "with WLSMV the scaled (robust) CFI and RMSEA are judged"
+    ),
+}
 ICC_MIN = 0.70
 
 CRITERIA: dict[str, str] = {
@@ -47,10 +62,7 @@ CRITERIA: dict[str, str] = {
         "+ when 0.70 <= Cronbach's alpha <= 0.95, - otherwise, ? for single-item scales "
         "(Terwee et al. 2007)"
     ),
-    "structural_validity": (
-        "+ when the CFA of all multi-item scales (correlated factors, ML) has CFI > 0.95 and "
-        "RMSEA < 0.06, - otherwise, ? when it cannot be computed or is saturated (df = 0)"
-    ),
+    "structural_validity": STRUCTURAL_RULES["cosmin2018"],
     "test_retest": (
         "+ when ICC(A,1) (two-way random, absolute agreement, single measure) >= 0.70, "
         "- otherwise, ? without retest data (Terwee et al. 2007; Prinsen et al. 2018); "
@@ -99,10 +111,13 @@ METHODS: dict[str, str] = {
     ),
     "structural_validity": (
         "Confirmatory factor analysis of all multi-item scales together (one factor per "
-        "scale, factors correlated, factor variances fixed to 1, no cross-loadings), maximum "
-        "likelihood on the covariance matrix of the keyed item codes, complete responses "
-        "(openprom's own ML implementation; chi-square = N * F_ML and the fit indices as "
-        "lavaan 0.6 computes them, lavaan's std.all loadings). Dimensionality: eigenvalues "
+        "scale, factors correlated, factor variances fixed to 1, no cross-loadings), complete "
+        "responses. By default (estimator 'auto') items with at most 7 answer categories are "
+        "treated as ordinal: WLSMV, i.e. DWLS on the polychoric correlations with robust "
+        "standard errors and the scaled-shifted chi-square (as lavaan cfa(..., ordered = "
+        "TRUE)); otherwise maximum likelihood on the covariance matrix of the keyed item "
+        "codes (chi-square = N * F_ML). Fit indices and std.all loadings as lavaan 0.6 "
+        "computes them (openprom's own implementation). Dimensionality: eigenvalues "
         "of the item correlation matrix; KMO and Bartlett's test (as psych::KMO and "
         "psych::cortest.bartlett)."
     ),
@@ -342,25 +357,95 @@ def _internal_consistency(keyed: pd.DataFrame, ranges: dict[str, tuple]) -> dict
     return out
 
 
-def _structural_validity(model: dict[str, list[str]], keyed_all: pd.DataFrame) -> dict[str, Any]:
+def _choose_estimator(
+    model: dict[str, list[str]], keyed_all: pd.DataFrame, requested: str
+) -> tuple[str, str]:
+    """'auto' -> WLSMV when every CFA item has at most 7 observed categories, else ML."""
+    if requested != "auto":
+        return requested, f"estimator {requested} (requested)"
+    items = sorted({i for cols in model.values() for i in cols})
+    complete = keyed_all[items].dropna()
+    most = int(complete.nunique().max()) if len(complete) else 0
+    if 0 < most <= ORDINAL_MAX_CATEGORIES:
+        return "WLSMV", (
+            f"WLSMV (ordinal items: at most {most} categories, <= {ORDINAL_MAX_CATEGORIES})"
+        )
+    return "ML", f"ML (an item has {most} categories, > {ORDINAL_MAX_CATEGORIES})"
+
+
+def structural_rating(indices: dict[str, Any], rule: str) -> str:
+    """COSMIN rating of CFA fit indices (``cfi``, ``tli``, ``rmsea``, ``srmr``) by ``rule``."""
+
+    def ok(key: str, good: Callable[[float], bool]) -> bool:
+        value = indices.get(key)
+        return value is not None and not np.isnan(value) and good(float(value))
+
+    if rule == "strict":
+        good = ok("cfi", lambda v: v > CFI_MIN) and ok("rmsea", lambda v: v < RMSEA_MAX)
+    elif rule == "cosmin2018":
+        good = (
+            ok("cfi", lambda v: v > CFI_MIN)
+            or ok("tli", lambda v: v > TLI_MIN)
+            or ok("rmsea", lambda v: v < RMSEA_MAX)
+            or ok("srmr", lambda v: v < SRMR_MAX)
+        )
+    else:
+        raise ValueError(f"unknown structural validity rule {rule!r} (cosmin2018 or strict)")
+    return "+" if good else "-"
+
+
+def _structural_validity(
+    model: dict[str, list[str]],
+    keyed_all: pd.DataFrame,
+    estimator: str = "auto",
+    rule: str = "cosmin2018",
+) -> dict[str, Any]:
     from scoring.psychometrics.cfa import cfa
 
     if not model:
         return {"rating": "?", "note": "no multi-item scale"}
     if len(model) == 1 and len(next(iter(model.values()))) < 3:
         return {"rating": "?", "note": "a single two-item scale is not identified"}
+    chosen, why = _choose_estimator(model, keyed_all, estimator)
+    fallback = None
     try:
-        fit = cfa(keyed_all, model)
+        fit = cfa(keyed_all, model, estimator=chosen)
     except Exception as exc:
-        return {"rating": "?", "error": _error_text(exc)}
+        if chosen != "WLSMV" or estimator != "auto":
+            return {"rating": "?", "error": _error_text(exc), "estimator": chosen}
+        fallback = f"WLSMV failed ({_error_text(exc)}); ML used instead"
+        chosen, why = "ML", fallback
+        try:
+            fit = cfa(keyed_all, model)
+        except Exception as exc2:
+            return {"rating": "?", "error": _error_text(exc2), "estimator": "ML"}
     out = fit.to_dict()
+    out["estimator"] = chosen
+    out["estimator_choice"] = why
+    out["rule"] = rule
+    robust = chosen == "WLSMV"
+    judged = {
+        "cfi": fit.cfi_scaled if robust else fit.cfi,
+        "tli": fit.tli_scaled if robust else fit.tli,
+        "rmsea": fit.rmsea_scaled if robust else fit.rmsea,
+        "srmr": fit.srmr,
+        "scaled": robust,
+    }
+    out["judged"] = _clean_float(judged)
     if fit.df == 0:
         out["rating"], out["note"] = "?", "saturated model (df = 0): fit cannot be judged"
     elif not fit.converged:
         out["rating"] = "?"
     else:
-        out["rating"] = "+" if fit.cfi > CFI_MIN and fit.rmsea < RMSEA_MAX else "-"
+        out["rating"] = structural_rating(judged, rule)
     return out
+
+
+def _clean_float(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (float(v) if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) else v)
+        for k, v in d.items()
+    }
 
 
 def _efa(keyed_all: pd.DataFrame, n_factors: int) -> dict[str, Any]:
@@ -647,6 +732,8 @@ def build_report(
     item_prefix: str | None = None,
     merge: Sequence[pd.DataFrame] = (),
     progress: bool = False,
+    cfa_estimator: str = "auto",
+    structural_rule: str = "cosmin2018",
 ) -> Report:
     """Compute the COSMIN measurement-property report of ``instrument`` on ``data``.
 
@@ -671,9 +758,16 @@ def build_report(
     :func:`scoring.psychometrics.hypotheses`, evaluated on the scale scores plus every
     other column of ``data``. Scales come from the instrument file; an instrument without
     scales (EQ-5D, GS-PEQ) is reported on the numeric scores of its scoring algorithm.
+    ``cfa_estimator``: ``"auto"`` (WLSMV when every CFA item has at most 7 categories,
+    else ML), ``"ML"`` or ``"WLSMV"``. ``structural_rule``: ``"cosmin2018"`` (CFI or TLI >
+    0.95, or RMSEA < 0.06, or SRMR < 0.08) or ``"strict"`` (CFI > 0.95 and RMSEA < 0.06).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
+    if cfa_estimator not in ("auto", "ML", "WLSMV"):
+        raise ValueError(f"cfa_estimator must be auto, ML or WLSMV, got {cfa_estimator!r}")
+    if structural_rule not in STRUCTURAL_RULES:
+        raise ValueError(f"structural_rule must be cosmin2018 or strict, got {structural_rule!r}")
     inst = _instrument(instrument)
     instrument = inst.id
     units = _units(inst)
@@ -767,7 +861,8 @@ def build_report(
         "input": prepared.to_dict(),
         "invalid_cells": invalid,
         "scoring": scoring_note,
-        "criteria": CRITERIA,
+        "criteria": CRITERIA | {"structural_validity": STRUCTURAL_RULES[structural_rule]},
+        "structural_validity_rule": structural_rule,
         "methods": METHODS,
         "software": _software(),
         "scales": [],
@@ -873,15 +968,16 @@ def build_report(
 
     tick("CFA")
     model = {s.id: list(s.items) for s in scales if len(s.items) >= 2}
-    structural = _structural_validity(model, keyed_all)
+    structural = _structural_validity(model, keyed_all, cfa_estimator, structural_rule)
     report["structural_validity"] = structural
+    judged = structural.get("judged", {})
     for entry in report["scales"]:
         if entry["id"] in model:
             entry["structural_validity"] = {
                 "rating": structural["rating"],
                 "see": "instrument CFA",
-                "cfi": structural.get("cfi"),
-                "rmsea": structural.get("rmsea"),
+                "cfi": judged.get("cfi", structural.get("cfi")),
+                "rmsea": judged.get("rmsea", structural.get("rmsea")),
             }
         elif entry["kind"] == "score":
             entry["structural_validity"] = {"rating": "?", "note": "no multi-item scale"}
@@ -1105,7 +1201,12 @@ def _summary_cell(key: str, prop: dict[str, Any]) -> str:
     elif key == "internal_consistency" and prop.get("alpha"):
         detail = f"α = {_near(prop['alpha'].get('value'), ALPHA_RANGE)}"
     elif key == "structural_validity" and prop.get("cfi") is not None:
-        detail = f"CFI {_near(prop['cfi'], (CFI_MIN,))}, RMSEA {_near(prop['rmsea'], (RMSEA_MAX,))}"
+        judged = prop.get("judged") or prop
+        detail = (
+            f"CFI {_near(judged['cfi'], (CFI_MIN,))}, RMSEA {_near(judged['rmsea'], (RMSEA_MAX,))}"
+        )
+        if prop.get("judged", {}).get("scaled"):
+            detail += " (scaled)"
     elif key == "test_retest" and prop.get("icc"):
         detail = f"ICC = {_near(prop['icc'].get('value'), (ICC_MIN,))}"
     elif key == "dif" and "flagged" in prop:
@@ -1311,13 +1412,36 @@ def _structural(d: dict[str, Any], plots: dict[str, str]) -> list[str]:
     sv = d["structural_validity"]
     parts = [f"<h2>Structural validity {_badge(sv.get('rating'))}</h2>"]
     if "cfi" in sv:
+        how = (
+            "WLSMV: DWLS on polychoric correlations"
+            if sv.get("estimator") == "WLSMV"
+            else "maximum likelihood"
+        )
         parts.append(
-            f"<p>CFA (maximum likelihood; {_e(sv.get('identification', ''))}), n = {sv['n']}: "
+            f"<p>CFA ({how}; {_e(sv.get('identification', ''))}), n = {sv['n']}: "
             f"χ² = {_num(sv['chi2'], 3)}, df = {sv['df']}, {_p_eq(sv['p'])}; CFI = "
             f"{_num(sv['cfi'])}, TLI = {_num(sv['tli'])}, RMSEA = {_num(sv['rmsea'])} "
             f"(90 % CI {_num(sv['rmsea_ci_low'])} to {_num(sv['rmsea_ci_high'])}), SRMR = "
             f"{_num(sv['srmr'])}.</p>"
         )
+        if sv.get("chi2_scaled") is not None:
+            parts.append(
+                f"<p>Scaled-shifted (robust) χ² = {_num(sv['chi2_scaled'], 3)}, df = "
+                f"{sv['df']}, {_p_eq(sv['p_scaled'])}; CFI = {_num(sv['cfi_scaled'])}, TLI = "
+                f"{_num(sv['tli_scaled'])}, RMSEA = {_num(sv['rmsea_scaled'])} (90 % CI "
+                f"{_num(sv['rmsea_ci_low_scaled'])} to {_num(sv['rmsea_ci_high_scaled'])}).</p>"
+            )
+        if sv.get("estimator_choice"):
+            rule = sv.get("rule", "cosmin2018")
+            rule_text = (
+                "COSMIN 2018: CFI or TLI > 0.95, or RMSEA < 0.06, or SRMR < 0.08"
+                if rule == "cosmin2018"
+                else "strict: CFI > 0.95 and RMSEA < 0.06"
+            )
+            parts.append(
+                f"<p class='note'>Estimator: {_e(sv['estimator_choice'])}. Rating rule: "
+                f"{_e(rule_text)}.</p>"
+            )
         by_factor: dict[str, list[dict[str, Any]]] = {}
         for row in sv["loadings"]:
             by_factor.setdefault(row["factor"], []).append(row)

@@ -95,7 +95,8 @@ def _threshold_gradients(ha: np.ndarray, hb: np.ndarray, rho: np.ndarray) -> np.
     a = ha[:, 1:-1]
     s = np.sqrt(1.0 - rho * rho)[:, None, None]
     z = (hb[:, None, :] - rho[:, None, None] * a[:, :, None]) / s
-    z = np.where(np.abs(hb[:, None, :]) >= _BIG, np.sign(hb[:, None, :]) * np.inf, z)
+    bound = hb[:, None, :]
+    z = np.where(bound >= _BIG, np.inf, np.where(bound <= -_BIG, -np.inf, z))
     cdf = special.ndtr(z)
     dens = np.where(np.abs(a) >= _BIG, 0.0, np.exp(-0.5 * a * a) / np.sqrt(2 * np.pi))
     return dens[:, :, None] * (cdf[:, :, 1:] - cdf[:, :, :-1])

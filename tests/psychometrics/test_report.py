@@ -175,7 +175,19 @@ def test_structural_validity_uses_all_multi_item_scales(js):
     factors = {row["factor"] for row in sv["loadings"]}
     assert set(SCALES) <= factors
     assert sv["df"] > 0 and 0 <= sv["cfi"] <= 1
-    assert sv["rating"] == ("+" if sv["cfi"] > 0.95 and sv["rmsea"] < 0.06 else "-")
+    # RAND-36 items have 2-6 answer categories: the default CFA treats them as ordinal
+    # (WLSMV) and COSMIN 2018 (Prinsen et al. 2018) judges the scaled indices:
+    # + when CFI or TLI > 0.95, or RMSEA < 0.06, or SRMR < 0.08
+    assert sv["estimator"] == "WLSMV" and sv["rule"] == "cosmin2018"
+    good = (
+        sv["cfi_scaled"] > 0.95
+        or sv["tli_scaled"] > 0.95
+        or sv["rmsea_scaled"] < 0.06
+        or sv["srmr"] < 0.08
+    )
+    assert sv["rating"] == ("+" if good else "-")
+    assert js["structural_validity_rule"] == "cosmin2018"
+    assert "SRMR < 0.08" in js["criteria"]["structural_validity"]
     assert len(js["dimensionality"]["eigenvalues"]) == len(
         {i for s in js["scales"] for i in s["items"]}
     )
@@ -412,3 +424,17 @@ def test_numbers_next_to_a_threshold_get_more_digits():
     assert _near(0.95, (0.70, 0.95)) == "0.950"
     assert _near(0.8123, (0.70, 0.95)) == "0.812"
     assert _g(-0.4529999999) == "−0.453" and _g(100.0) == "100"
+
+
+def test_structural_validity_ml_and_strict_rule_on_request(data):
+    # the stricter rule used before COSMIN 2018 (CFI > 0.95 and RMSEA < 0.06, Terwee et al.
+    # 2007) and ML on the item codes stay available
+    rep = build_report(data, INSTRUMENT, cfa_estimator="ML", structural_rule="strict")
+    sv = rep.to_dict()["structural_validity"]
+    assert sv["estimator"] == "ML" and sv["rule"] == "strict"
+    assert "chi2_scaled" not in sv
+    assert sv["rating"] == ("+" if sv["cfi"] > 0.95 and sv["rmsea"] < 0.06 else "-")
+    assert "CFI > 0.95 and RMSEA < 0.06" in rep.to_dict()["criteria"]["structural_validity"]
+    assert "Rating rule: strict" in rep.to_html()
+    with pytest.raises(ValueError, match="cfa_estimator"):
+        build_report(data, INSTRUMENT, cfa_estimator="GLS")

@@ -50,7 +50,8 @@ def _reports() -> dict[str, tuple[dict, str]]:
         DATA / "bfi25_instrument.yaml",
         groups="gender",
         hypotheses=DATA / "hypotheses_bfi.yaml",
-    )
+        cfa_estimator="ML",
+    )  # rand36 uses the default CFA (WLSMV for <= 7 categories), bfi ML: both are checked
     return {"rand36": (rand.to_dict(), rand.to_html()), "bfi": (bfi.to_dict(), bfi.to_html())}
 
 
@@ -111,7 +112,8 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
             for item, ri in r["dif"].items():
                 for key, value in ri.items():
                     yield f"DIF {key}", f"{sid} {item}", rows[item][key], value
-    sv, rc = js["structural_validity"], ref["cfa"]
+    sv = js["structural_validity"]
+    rc = ref["cfa_wlsmv"] if sv["estimator"] == "WLSMV" else ref["cfa"]
     for key in (
         "n",
         "chi2",
@@ -125,6 +127,11 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
         "srmr",
     ):
         yield f"CFA {key}", "", sv[key], rc[key]
+    lavaan_scaled = {"chisq.scaled": "chi2_scaled", "pvalue.scaled": "p_scaled",
+                     "cfi.scaled": "cfi_scaled", "tli.scaled": "tli_scaled",
+                     "rmsea.scaled": "rmsea_scaled"}  # fmt: skip
+    for lav, ours in lavaan_scaled.items() if rc.get("scaled") else ():
+        yield f"CFA {ours}", "", sv[ours], rc["scaled"][lav]
     loads = {(row["factor"], row["item"]): row for row in sv["loadings"]}
     for factor, items in rc["loadings"].items():
         for item, rl in items.items():
@@ -193,7 +200,8 @@ def test_printed_coefficients_are_rs_rounded(reports, reference):
             if "retest" in r:
                 t = r["retest"]
                 assert f"{t['icc']:.3f} ({t['ci_low']:.3f} to {t['ci_high']:.3f})" in page
-        c = ref["cfa"]
+        js, _ = reports[dataset]
+        c = ref["cfa_wlsmv"] if js["structural_validity"]["estimator"] == "WLSMV" else ref["cfa"]
         assert (
             f"CFI = {c['cfi']:.3f}, TLI = {c['tli']:.3f}, RMSEA = {c['rmsea']:.3f} "
             f"(90 % CI {c['rmsea_ci_low']:.3f} to {c['rmsea_ci_high']:.3f}), SRMR = "

@@ -56,12 +56,18 @@ item_stats <- function(keyed, lo, hi) {
        items = items)
 }
 
-cfa_stats <- function(keyed_all, scales) {
+cfa_stats <- function(keyed_all, scales, ordered = FALSE) {
   model <- paste(vapply(names(scales), function(f) paste(f, "=~", paste(scales[[f]], collapse = " + ")),
                         ""), collapse = "\n")
-  fit <- cfa(model, data = keyed_all, std.lv = TRUE)  # ML, listwise deletion (lavaan defaults)
+  if (ordered) {  # WLSMV on polychorics (lavaan's defaults for ordered items), listwise
+    fit <- cfa(model, data = keyed_all, std.lv = TRUE, ordered = unlist(scales))
+  } else {
+    fit <- cfa(model, data = keyed_all, std.lv = TRUE)  # ML, listwise deletion (lavaan defaults)
+  }
   fm <- fitMeasures(fit, c("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower",
                            "rmsea.ci.upper", "srmr"))
+  scaled <- if (ordered) as.list(fitMeasures(fit, c("chisq.scaled", "pvalue.scaled", "cfi.scaled",
+                                                   "tli.scaled", "rmsea.scaled")))
   pe <- parameterEstimates(fit); ss <- standardizedSolution(fit)
   load <- list()
   for (f in names(scales)) {
@@ -75,7 +81,7 @@ cfa_stats <- function(keyed_all, scales) {
   list(n = lavInspect(fit, "nobs"), chi2 = fm[["chisq"]], df = fm[["df"]], p = fm[["pvalue"]],
        cfi = fm[["cfi"]], tli = fm[["tli"]], rmsea = fm[["rmsea"]],
        rmsea_ci_low = fm[["rmsea.ci.lower"]], rmsea_ci_high = fm[["rmsea.ci.upper"]],
-       srmr = fm[["srmr"]], loadings = load,
+       srmr = fm[["srmr"]], loadings = load, scaled = scaled,
        factor_correlations = lapply(setNames(colnames(phi), colnames(phi)),
                                     function(f) as.list(phi[, f])))
 }
@@ -191,6 +197,7 @@ report_reference <- function(d, scales, reversed, lo, hi, scores, score_range, g
     out$scales[[s]] <- e
   }
   out$cfa <- cfa_stats(keyed_all, scales)
+  out$cfa_wlsmv <- cfa_stats(keyed_all, scales, ordered = TRUE)
   out$dimensionality <- dimensionality(keyed_all)
   if (!is.null(retest)) out$retest_matched <- sum(!is.na(match(as.character(d$id), as.character(retest$id))))
   out
