@@ -39,6 +39,7 @@ class Settings:
     max_content_length: int = 1024 * 1024  # bytes of a request body (413 above)
     max_form_parts: int = 200  # fields + files of a multipart form (413 above)
     require_second_factor: bool = True  # staff must set up TOTP before any other page
+    sms_url: str | None = None  # HTTP SMS gateway (POST JSON {to, text}); None = no SMS
 
 
 def _instance_keys(instance_path: Path) -> dict[str, str]:
@@ -112,6 +113,7 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
         require_second_factor=_flag(
             env.get("OPENPROM_REQUIRE_SECOND_FACTOR"), default=not embedded
         ),
+        sms_url=env.get("OPENPROM_SMS_URL") or None,
     )
 
 
@@ -147,4 +149,5 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "MAX_FORM_PARTS": settings.max_form_parts,
         "OPENPROM_REQUIRE_SECOND_FACTOR": settings.require_second_factor,
+        "OPENPROM_SMS_URL": settings.sms_url,
     }

@@ -68,6 +68,7 @@ def register_patient_commands(app: Flask) -> None:
         help="index date (YYYY-MM-DD, default today in UTC: time points open at midnight UTC)",
     )
     @click.option("--email", help="patient's e-mail address for invitations")
+    @click.option("--phone", help="patient's mobile number for SMS invitations (stored encrypted)")
     @click.option("--language", type=click.Choice(["nb", "nn", "en"]), help="patient's language")
     @click.option(
         "--consent-method",
@@ -90,6 +91,7 @@ def register_patient_commands(app: Flask) -> None:
         index_date: dt.datetime | None,
         email: str | None,
         language: str | None,
+        phone: str | None = None,
         consent_method: str | None = None,
         consent_date: dt.datetime | None = None,
         information_version: str | None = None,
@@ -112,6 +114,15 @@ def register_patient_commands(app: Flask) -> None:
             patient, created = get_or_create_patient(nid, email=email)
             if language:
                 patient.language = language
+            if phone:
+                from webapp.services.patients import cipher
+                from webapp.services.sms import PHONE_CONTEXT, InvalidPhone, normalise_phone
+
+                try:
+                    number = normalise_phone(phone)
+                except InvalidPhone as exc:
+                    raise ProtocolError(f"--phone: {exc}") from None
+                patient.phone_encrypted = cipher().encrypt(number, PHONE_CONTEXT)
             consent = None
             if consent_method or information_version:
                 from webapp.services.withdrawal import WithdrawalError, record_consent

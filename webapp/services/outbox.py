@@ -10,6 +10,10 @@ when its lease ends. A reminder whose invitation was completed or has expired is
 
 Message texts say who asks and link to the form; they never name a diagnosis, a register
 or an instrument.
+
+SMS (when ``OPENPROM_SMS_URL`` is set and the patient has a phone number) go through the
+same outbox, as messages of channel ``sms`` and kinds ``sms-invitation``/``sms-reminder``:
+a short text with who asks, the link and its last day (:mod:`webapp.services.sms`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from webapp.models import Invitation, OutboxMessage, Patient, utcnow
 from webapp.services.invitations import aware, issue_token, link_for
 from webapp.services.mailer import SmtpSettings, parse_smtp_url, send_email
 from webapp.services.patients import cipher
+from webapp.services.sms import PHONE_CONTEXT, SmsConfigError, parse_sms_url, send_sms
 from webapp.services.withdrawal import may_invite
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,9 @@ TEXTS = {
     "nb": {
         "invitation": "Spørsmål om helsen din",
         "reminder": "Påminnelse: spørsmål om helsen din",
+        "sms": "{who} ber deg svare på noen spørsmål om hvordan du har det: {link} "
+        "Lenken er personlig og virker til og med {until}.",
+        "sms-reminder": "Påminnelse: ",
         "body": (
             "Hei!\n\n{who} ber deg svare på noen spørsmål om hvordan du har det.\n"
             "Det tar omtrent 10 minutter. Du trenger ingen brukerkonto.\n\n"
@@ -57,6 +65,9 @@ TEXTS = {
     "nn": {
         "invitation": "Spørsmål om helsa di",
         "reminder": "Påminning: spørsmål om helsa di",
+        "sms": "{who} ber deg svare på nokre spørsmål om korleis du har det: {link} "
+        "Lenka er personleg og verkar til og med {until}.",
+        "sms-reminder": "Påminning: ",
         "body": (
             "Hei!\n\n{who} ber deg svare på nokre spørsmål om korleis du har det.\n"
             "Det tek om lag 10 minutt. Du treng ingen brukarkonto.\n\n"
@@ -68,6 +79,9 @@ TEXTS = {
     "en": {
         "invitation": "Questions about your health",
         "reminder": "Reminder: questions about your health",
+        "sms": "{who} asks you to answer a few questions about how you are: {link} "
+        "The link is personal and works until {until}.",
+        "sms-reminder": "Reminder: ",
         "body": (
             "Hello,\n\n{who} asks you to answer a few questions about how you are.\n"
             "It takes about 10 minutes. You need no user account.\n\n"
@@ -96,6 +110,24 @@ def email_of(patient: Patient) -> str | None:
     return cipher().decrypt(patient.email_encrypted, b"email")
 
 
+def phone_of(patient: Patient) -> str | None:
+    """The patient's phone number (E.164), or None; None also when SMS is not configured."""
+    if patient.phone_encrypted is None or not current_app.config.get("OPENPROM_SMS_URL"):
+        return None
+    return cipher().decrypt(patient.phone_encrypted, PHONE_CONTEXT)
+
+
+def compose_sms(invitation: Invitation, kind: str, link: str) -> str:
+    """The SMS text of an invitation or reminder: who asks, the link, its last day."""
+    lang = invitation.language if invitation.language in TEXTS else "nb"
+    texts = TEXTS[lang]
+    until = long_date(aware(invitation.expires_at) - dt.timedelta(days=1), lang)
+    unit = invitation.enrolment.unit
+    who = unit.invitation_sender or unit.title
+    prefix = texts["sms-reminder"] if kind == "reminder" else ""
+    return prefix + texts["sms"].format(who=who, link=link, until=until)
+
+
 def compose(invitation: Invitation, kind: str, link: str) -> tuple[str, str]:
     """Subject and body of an invitation or reminder in the invitation's language."""
     lang = invitation.language if invitation.language in TEXTS else "nb"
@@ -107,14 +139,16 @@ def compose(invitation: Invitation, kind: str, link: str) -> tuple[str, str]:
 
 
 def queue_invitation(invitation: Invitation, token: str, now: dt.datetime | None = None) -> bool:
-    """Queue the invitation e-mail (+ reminder) with ``token``'s link; False without address.
+    """Queue the invitation e-mail and/or SMS (+ reminders) with ``token``'s link; False
+    without an address (no e-mail, and no phone number or no SMS gateway).
 
     Messages of this invitation that are still queued get the new link instead (an earlier
     link stops working when a new token is issued).
     """
     now = now or utcnow()
     recipient = email_of(invitation.enrolment.patient)
-    if recipient is None:
+    phone = phone_of(invitation.enrolment.patient)
+    if recipient is None and phone is None:
         return False
     link = link_for(token)
     c = cipher()
@@ -128,24 +162,31 @@ def queue_invitation(invitation: Invitation, token: str, now: dt.datetime | None
     reminder_days = invitation.enrolment.protocol.reminder_days
     if reminder_days:
         kinds.append(("reminder", kinds[0][1] + dt.timedelta(days=reminder_days)))
-    for kind, send_after in kinds:
-        subject, body = compose(invitation, kind, link)
-        message = existing.get(kind)
-        if message is None:
-            db.session.add(
-                OutboxMessage(
-                    invitation_id=invitation.id,
-                    kind=kind,
-                    channel="email",
-                    recipient_encrypted=c.encrypt(recipient, RECIPIENT_CONTEXT),
-                    subject=subject,
-                    body_encrypted=c.encrypt(body, BODY_CONTEXT),
-                    state="queued",
-                    send_after=send_after,
+    channels = [("email", "", recipient)] if recipient else []
+    if phone:
+        channels.append(("sms", "sms-", phone))
+    for channel, prefix, address in channels:
+        for kind, send_after in kinds:
+            if channel == "sms":
+                subject, body = "", compose_sms(invitation, kind, link)
+            else:
+                subject, body = compose(invitation, kind, link)
+            message = existing.get(prefix + kind)
+            if message is None:
+                db.session.add(
+                    OutboxMessage(
+                        invitation_id=invitation.id,
+                        kind=prefix + kind,
+                        channel=channel,
+                        recipient_encrypted=c.encrypt(address, RECIPIENT_CONTEXT),
+                        subject=subject,
+                        body_encrypted=c.encrypt(body, BODY_CONTEXT),
+                        state="queued",
+                        send_after=send_after,
+                    )
                 )
-            )
-        elif message.state == "queued":
-            message.body_encrypted = c.encrypt(body, BODY_CONTEXT)
+            elif message.state == "queued":
+                message.body_encrypted = c.encrypt(body, BODY_CONTEXT)
     db.session.flush()
     return True
 
@@ -169,7 +210,8 @@ def queue_due(now: dt.datetime | None = None) -> int:
     ).all()
     count = 0
     for invitation in due:
-        if invitation.enrolment.patient.email_encrypted is None:
+        patient = invitation.enrolment.patient
+        if patient.email_encrypted is None and phone_of(patient) is None:
             continue
         if not may_invite(invitation):  # withdrawn, or no consent in a consent register
             continue
@@ -264,7 +306,7 @@ def _deliver_one(
     """Send one claimed message; returns ``sent``, ``failed``, ``dropped`` or ``lost``."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     invitation = db.session.get(Invitation, message.invitation_id)
-    if message.kind == "reminder" and (
+    if message.kind.endswith("reminder") and (
         invitation.completed_at is not None
         or invitation.state == "revoked"
         or now >= aware(invitation.expires_at)
@@ -274,13 +316,13 @@ def _deliver_one(
         return outcome
     c = cipher()
     try:
-        send_email(
-            settings,
-            c.decrypt(message.recipient_encrypted, RECIPIENT_CONTEXT),
-            message.subject,
-            c.decrypt(message.body_encrypted, BODY_CONTEXT),
-        )
-    except (OSError, smtplib.SMTPException) as exc:
+        recipient = c.decrypt(message.recipient_encrypted, RECIPIENT_CONTEXT)
+        body = c.decrypt(message.body_encrypted, BODY_CONTEXT)
+        if message.channel == "sms":
+            send_sms(parse_sms_url(current_app.config.get("OPENPROM_SMS_URL")), recipient, body)
+        else:
+            send_email(settings, recipient, message.subject, body)
+    except (OSError, smtplib.SMTPException, SmsConfigError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         gave_up = message.attempts >= MAX_ATTEMPTS
         _finish(
@@ -303,7 +345,7 @@ def _deliver_one(
     if not _finish(message_id, lease, state="sent", sent_at=sent_at, last_error=None):
         db.session.rollback()
         return "lost"
-    if message.kind == "invitation":
+    if message.kind.endswith("invitation"):
         invitation.sent_at = sent_at
         if invitation.state == "scheduled":
             invitation.state = "sent"
