@@ -132,3 +132,63 @@ def test_the_eq_vas_is_drawn_as_a_vertical_scale_with_nothing_marked(client, app
     # not set = nothing saved: the empty box is refused as "not answered"
     refused = _post(client, enrolled.token, "q/eq5d5l/5", {"VAS": ""})
     assert refused.status_code == 422 and "Skriv et helt tall fra 0 til 100." in refused.text
+
+
+def _submit_cat_odi(client, token: str, cat: int, odi: int) -> str:  # type: ignore[no-untyped-def]
+    """Answer every CAT item with ``cat`` and every ODI section with ``odi``; the insight page."""
+    _answer_cat(client, token, [cat] * 8)
+    for index in range(10):
+        _post(client, token, f"q/odi/{index}", {f"q{index + 1:02d}": str(odi)})
+    assert client.post(f"/s/{token}/submit").headers["Location"].endswith("/thanks")
+    return client.get(f"/s/{token}").text
+
+
+def test_review_folds_each_questionnaire_and_says_how_many_were_answered(client, cat_started):
+    _answer_cat(client, cat_started.token, [1] * 8)
+    for index in range(10):
+        _post(client, cat_started.token, f"q/odi/{index}", {f"q{index + 1:02d}": "1"})
+    review = client.get(f"/s/{cat_started.token}/review").text
+    folds = re.findall(r'<details class="fold">\s*<summary>([^<]*)</summary>', review)
+    assert folds == ["Vis svarene (8 av 8 besvart)", "Vis svarene (10 av 10 besvart)"]
+    assert review.count('<section class="instrument-section"') == 2
+    assert review.count(">Endre<") == 18  # every answer can still be changed
+
+
+def test_insight_after_high_scores_gives_a_calm_next_step_naming_the_unit(client, cat_started):
+    html = _submit_cat_odi(client, cat_started.token, cat=4, odi=4)  # CAT 32, ODI 80 %
+    unit = support.UNIT_TITLE
+    assert f"Snakk med behandleren din ved {unit}." in html  # at the top, always
+    # CAT > 30 is "very high" (CAT user guide); ODI 61-80 % "crippled" (Fairbank 2000)
+    talk = f"Det er verdt å snakke om: snakk med behandleren din ved {unit}"
+    assert f"lungesykdommen påvirker hverdagen din mye. {talk}" in html
+    assert f"smerter i ryggen eller beina begrenser hverdagen din mye. {talk}" in html
+    assert html.count('<p class="next-step">') == 2
+    # once, in the contact box at the top
+    assert html.count(f"kontakt {unit} eller fastlegen din. Ring 113 hvis det haster.") == 1
+    # the main scores in view, the rest folded per questionnaire
+    assert "CAT totalskår (0–40): <strong>32</strong>" in html
+    assert html.count('<details class="fold">') == 2
+    assert "3 — mellom «" not in html and "4 — mellom «" in html  # answers with statements
+
+
+def test_insight_after_low_scores_has_no_next_step_box(client, cat_started):
+    html = _submit_cat_odi(client, cat_started.token, cat=1, odi=1)  # CAT 8, ODI 20 %
+    assert 'class="next-step"' not in html and "Ring 113" not in html
+    assert f"Snakk med behandleren din ved {support.UNIT_TITLE}." in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "index"),
+    [("nb", r"Helseindeks: <strong>0,\d{1,3}</strong>"),
+     ("nn", r"Helseindeks: <strong>0,\d{1,3}</strong>"),
+     ("en", r"Health index: <strong>0\.\d{1,3}</strong>")],
+)  # fmt: skip
+def test_insight_writes_decimals_as_the_language_does(app, client, lang, index):
+    """Decimal comma in bokmål and nynorsk, point in English (Flask-Babel/Babel CLDR)."""
+    enrolled = support.setup_world(app)
+    support.answer_everything(client, enrolled.token)  # EQ-5D-5L 11231: index below 1
+    client.post(f"/s/{enrolled.token}/submit")
+    html = client.get(f"/s/{enrolled.token}?lang={lang}").text
+    assert re.search(index, html), lang
+    values = re.findall(r"<strong>([^<]*)</strong>", html)
+    assert values and not [v for v in values if re.fullmatch(r"-?\d+\.\d+", v) and lang != "en"]

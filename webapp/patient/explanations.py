@@ -145,3 +145,44 @@ def score_name(scale: str) -> str:
 def action_text(action: str) -> str:
     """What an audited action means for the patient."""
     return str(ACTIONS.get(action, _l("used your information")))
+
+
+# The scores shown in view on the insight page (the rest is folded); none for GS-PEQ,
+# whose scores are its single questions.
+MAIN_SCORES = {
+    "eq5d5l": ("index", "vas"),
+    "eq5d3l": ("index", "vas"),
+    "odi": ("total", "band"),
+    "cat": ("total", "impact"),
+    "rand36": ("PCS", "MCS"),
+}
+
+# A calm next step after a high score, keyed by the text score that names the band.
+# CAT "high" (21-30) and "very high" (>30) impact: CAT user guide (GSK, 2016 revision);
+# ODI 41 % and more ("severe disability" and worse): Fairbank & Pynsent 2000, Spine 25:2940.
+NEXT_STEPS = {
+    ("cat", "impact"): (
+        frozenset({"high", "very high"}),
+        _l(
+            "Your score shows that your lung disease has a large effect on your daily life. "
+            "That is worth talking about: talk to your clinician at %(unit)s, who can go "
+            "through your treatment with you."
+        ),
+    ),
+    ("odi", "band"): (
+        frozenset({"severe", "crippled", "bed-bound"}),
+        _l(
+            "Your score shows that back or leg pain limits your everyday life a lot. That is "
+            "worth talking about: talk to your clinician at %(unit)s, who can go through "
+            "what may help with you."
+        ),
+    ),
+}
+
+
+def next_step(instrument_id: str, scale: str, text_value: str | None, unit: str) -> str | None:
+    """The calm next step after a high score (None when the score is not high)."""
+    rule = NEXT_STEPS.get((instrument_id, scale))
+    if rule is None or text_value not in rule[0]:
+        return None
+    return str(rule[1]) % {"unit": unit}

@@ -16,8 +16,10 @@ from webapp.extensions import db
 from webapp.i18n import FORMAT_LOCALES, long_date
 from webapp.models import AuditEvent, Invitation, Score, User
 from webapp.patient.explanations import (
+    MAIN_SCORES,
     SCORE_NAMES,
     action_text,
+    next_step,
     score_explanation,
     score_name,
     text_value,
@@ -118,7 +120,8 @@ class AnswerGroup:
 
 
 def answer_groups(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerGroup]:
-    """The answer rows grouped by page title, as printed (untitled pages run together)."""
+    """The answer rows grouped by page title, as printed (untitled pages run together, and
+    so do the screens of one printed group split for phones, which repeat its title)."""
     lang = _text_lang(instrument)
     rows = answer_rows(instrument, answers)
     groups: list[AnswerGroup] = []
@@ -127,7 +130,7 @@ def answer_groups(instrument: Instrument, answers: dict[str, Any]) -> list[Answe
         if not page_rows:
             continue
         title = page.title.get_text(lang) if page.title else None
-        if title is None and groups and groups[-1].title is None:
+        if groups and groups[-1].title == title:
             groups[-1].rows.extend(page_rows)
         else:
             groups.append(AnswerGroup(title, page_rows))
@@ -145,14 +148,18 @@ def review_view(invitation: Invitation) -> dict[str, Any]:
                 "instrument": instrument,
                 "text_lang": _text_lang(instrument),
                 "groups": answer_groups(instrument, answers),
+                "questions": len(instrument.questions),
+                "answered": sum(answers.get(i) is not None for i in instrument.item_ids),
             }
         )
     return {"sections": sections, "instruments": [s["instrument"] for s in sections]}
 
 
 def insight_view(invitation: Invitation) -> dict[str, Any]:
-    """The patient's own submitted answers, scores with explanations, and who looked."""
+    """The patient's own submitted answers, scores with explanations, a calm next step
+    after a high score (naming the unit: it holds no contact details), and who looked."""
     stored = responses.responses_of(invitation)
+    unit = invitation.enrolment.unit.title
     sections = []
     for instrument in responses.instruments_of(invitation):
         response = stored.get(instrument.id)
@@ -161,19 +168,27 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
         scores = db.session.scalars(
             select(Score).where(Score.response_id == response.id).order_by(Score.id)
         ).all()
+        shown = [
+            {
+                "id": s.scale,
+                "scale": _scale_label(instrument, s.scale),
+                "value": _shown(instrument.id, s),
+                "explanation": score_explanation(instrument.id, s.scale),
+            }
+            for s in scores
+        ]
+        main = MAIN_SCORES.get(instrument.id, ())
+        steps = (next_step(instrument.id, s.scale, s.text_value, unit) for s in scores)
         sections.append(
             {
                 "instrument": instrument,
                 "text_lang": _text_lang(instrument),
                 "groups": answer_groups(instrument, response.answers or {}),
-                "scores": [
-                    {
-                        "scale": _scale_label(instrument, s.scale),
-                        "value": _shown(instrument.id, s),
-                        "explanation": score_explanation(instrument.id, s.scale),
-                    }
-                    for s in scores
-                ],
+                "scores": shown,
+                "headline": sorted(
+                    (s for s in shown if s["id"] in main), key=lambda s: main.index(s["id"])
+                ),
+                "next_step": next((step for step in steps if step), None),
                 "completed_at": response.completed_at,
             }
         )
@@ -189,6 +204,7 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
         "instruments": [s["instrument"] for s in sections],
         "looks": [{"at": e.at, "who": _who(e), "what": action_text(e.action)} for e in looks],
         "until": invitation.innsyn_until,
+        "unit": unit,
     }
 
 
