@@ -1,4 +1,4 @@
-"""``python -m scoring.psychometrics cat-sim BANK.yaml ...``: simulate adaptive testing."""
+"""IRT subcommands of ``python -m scoring.psychometrics``: ``cat-sim`` and ``irt``."""
 
 from __future__ import annotations
 
@@ -67,5 +67,58 @@ def run_cat_sim(args: argparse.Namespace) -> int:
         f"mean SE {d['se_reached']['mean']:.3f}; max exposure {d['exposure']['max']:.2f}",
         file=sys.stderr,
     )
+    print(f"wrote {args.output}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
+    return 0
+
+
+ID_COLUMNS = ("id", "respondent", "pseudonym", "time_point")
+
+
+def add_irt_parser(sub: Any) -> None:
+    """Register the ``irt`` subcommand (calibration report)."""
+    ir = sub.add_parser("irt", help="IRT calibration report (HTML, optional JSON)")
+    ir.add_argument("data", help="CSV: one row per respondent, one column per item")
+    ir.add_argument("--model", choices=["grm", "gpcm", "2pl", "rasch"], default="grm")
+    ir.add_argument(
+        "--items",
+        help="comma-separated item columns (default: every column but the groups "
+        "column and id/respondent/pseudonym/time_point)",
+    )
+    ir.add_argument("--groups", help="column with the groups for IRT DIF (lordif-style)")
+    ir.add_argument("--dif-criterion", choices=["r2", "chisqr"], default="r2")
+    ir.add_argument("-o", "--output", required=True, help="HTML file to write")
+    ir.add_argument("--json", help="also write the numbers as JSON to this file")
+
+
+def run_irt(args: argparse.Namespace) -> int:
+    """Calibrate and write the report; exit code 2 with a message on bad input."""
+    import pandas as pd
+
+    from scoring.irt.report import irt_report
+
+    try:
+        if not Path(args.data).is_file():
+            raise ValueError(f"file not found: {args.data}")
+        table = pd.read_csv(args.data)
+        if args.items:
+            columns = [c.strip() for c in args.items.split(",") if c.strip()]
+            missing = [c for c in columns if c not in table.columns]
+            if missing:
+                raise ValueError(f"no such columns: {missing}")
+        else:
+            skip = {args.groups, *ID_COLUMNS}
+            columns = [c for c in table.columns if c not in skip]
+        if args.groups and args.groups not in table.columns:
+            raise ValueError(f"no groups column {args.groups!r}")
+        groups = table[args.groups] if args.groups else None
+        report = irt_report(
+            table[columns], args.model, groups=groups, dif_criterion=args.dif_criterion
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    Path(args.output).write_text(report.to_html(), encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     print(f"wrote {args.output}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
     return 0

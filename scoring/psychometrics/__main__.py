@@ -102,9 +102,10 @@ def _parser() -> argparse.ArgumentParser:
         help="rating rule for structural validity: cosmin2018 (CFI or TLI > .95, or RMSEA < .06, "
         "or SRMR < .08; default) or strict (CFI > .95 and RMSEA < .06)",
     )
-    from scoring.irt.cli import add_cat_sim_parser
+    from scoring.irt.cli import add_cat_sim_parser, add_irt_parser
 
     add_cat_sim_parser(sub)
+    add_irt_parser(sub)
     return parser
 
 
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         from scoring.irt.cli import run_cat_sim
 
         return run_cat_sim(args)
+    if args.command == "irt":
+        from scoring.irt.cli import run_irt
+
+        return run_irt(args)
     from scoring.psychometrics.report import build_report
 
     data = _read_table(args.data)
