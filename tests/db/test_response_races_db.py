@@ -17,7 +17,7 @@ import instruments
 from tests.webapp import patient_support as support
 from webapp.extensions import db
 from webapp.models import Invitation, PageSubmission, Response, Score
-from webapp.services import invitations, responses
+from webapp.services import page_links, responses
 from webapp.services.demo import demo_national_ids
 from webapp.services.integrity import verify_scores
 
@@ -246,7 +246,7 @@ def test_an_edit_arriving_after_the_submit_is_refused_and_said(
     client = app.test_client()
     url = f"/s/{patient.token}/q/odi/2"
     key = support.idem_from(client.get(f"{url}?ret=review").text)
-    resolve = invitations.resolve
+    resolve = page_links.resolve_page
 
     def resolve_then_submit_elsewhere(token: str):  # type: ignore[no-untyped-def]
         access = resolve(token)
@@ -261,7 +261,7 @@ def test_an_edit_arriving_after_the_submit_is_refused_and_said(
         thread.join(30)
         return access
 
-    monkeypatch.setattr(invitations, "resolve", resolve_then_submit_elsewhere)
+    monkeypatch.setattr(page_links, "resolve_page", resolve_then_submit_elsewhere)
     late = client.post(url, data={"q03": "5", "idem": key, "ret": "review"})
     monkeypatch.undo()
     assert late.status_code == 409

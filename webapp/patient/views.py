@@ -41,8 +41,9 @@ from webapp.patient.presenters import (
     page_position,
     review_view,
 )
-from webapp.services import invitations, responses
+from webapp.services import invitations, page_links, responses
 from webapp.services.invitations import Access
+from webapp.services.page_links import PageAccess
 from webapp.services.patients import is_child
 
 LANG_COOKIE = "openprom_lang"
@@ -128,8 +129,7 @@ def _choose_language(invitation: Any) -> str:
     if asked in LANGUAGES:
         g.lang, g.remember_lang = asked, True
         if invitation is not None and invitation.language != asked:
-            invitation.language = asked
-            db.session.commit()
+            invitations.set_language(invitation.id, asked)
     elif request.cookies.get(LANG_COOKIE) in LANGUAGES:
         g.lang = request.cookies[LANG_COOKIE]
     elif invitation is not None and invitation.language in LANGUAGES:
@@ -162,8 +162,14 @@ def _open(token: str) -> Access | None:
     access = invitations.resolve(token)
     if access is None:
         g.token_blocked = invitations.count_failure(request.remote_addr or "unknown")
-        return None
-    g.invitation = access.invitation
+    return access
+
+
+def _open_page(token: str) -> PageAccess | None:
+    """:func:`_open` for the question page: the link as small rows, no ORM objects."""
+    access = page_links.resolve_page(token)
+    if access is None:
+        g.token_blocked = invitations.count_failure(request.remote_addr or "unknown")
     return access
 
 
@@ -241,7 +247,7 @@ def start(token: str):  # type: ignore[no-untyped-def]
 @bp.route("/s/<token>/q/<instrument_id>/<int:page>", methods=["GET", "POST"])
 def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-def]
     """One questionnaire page: show it, or save its answers into the draft."""
-    access = _open(token)
+    access = _open_page(token)
     _choose_language(access.invitation if access else None)
     if access is None:
         return _unavailable()

@@ -93,16 +93,48 @@ def resolve(token: str, now: dt.datetime | None = None) -> Access | None:
     invitation = (
         db.session.execute(_by_token(), {"digest": token_hash(token)}).unique().scalar_one_or_none()
     )
-    if invitation is None or invitation.state == "revoked":
+    if invitation is None:
         return None
-    if invitation.completed_at is not None:
-        until = aware(invitation.innsyn_until)
-        if until is not None and now < until:
-            return Access(invitation, "insight")
+    mode = access_mode(
+        invitation.state,
+        invitation.opens_at,
+        invitation.expires_at,
+        invitation.completed_at,
+        invitation.innsyn_until,
+        now,
+    )
+    return None if mode is None else Access(invitation, mode)
+
+
+def access_mode(
+    state: str,
+    opens_at: dt.datetime,
+    expires_at: dt.datetime,
+    completed_at: dt.datetime | None,
+    innsyn_until: dt.datetime | None,
+    now: dt.datetime,
+) -> str | None:
+    """What an invitation's link gives at ``now``: ``answer``, ``insight`` or None.
+
+    Revoked: nothing. Completed: the patient's results until ``innsyn_until``. Otherwise
+    the form while ``opens_at <= now < expires_at``.
+    """
+    if state == "revoked":
         return None
-    if aware(invitation.opens_at) > now or now >= aware(invitation.expires_at):
+    if completed_at is not None:
+        until = aware(innsyn_until)
+        return "insight" if until is not None and now < until else None
+    if aware(opens_at) > now or now >= aware(expires_at):  # type: ignore[operator]
         return None
-    return Access(invitation, "answer")
+    return "answer"
+
+
+def set_language(invitation_id: int, language: str) -> None:
+    """Remember the language a patient chose on their link (one update, committed)."""
+    db.session.execute(
+        update(Invitation).where(Invitation.id == invitation_id).values(language=language)
+    )
+    db.session.commit()
 
 
 def innsyn_until(completed_at: dt.datetime) -> dt.datetime:

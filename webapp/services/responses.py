@@ -34,6 +34,7 @@ from webapp.extensions import db
 from webapp.models import Invitation, PageSubmission, Response, Score, utcnow
 from webapp.services import audit
 from webapp.services.invitations import innsyn_until
+from webapp.services.page_links import DraftRow
 
 PROXY_RELATIONS = ("parent", "relative", "carer", "other")
 
@@ -267,8 +268,12 @@ class _Draft:
     revision: int
 
 
-def _loaded_draft(response: Response) -> _Draft | None:
-    """The draft as this session already holds it, else None (read it then)."""
+def _loaded_draft(response: Response | DraftRow) -> _Draft | None:
+    """The draft as this request already read it, else None (read it then)."""
+    if isinstance(response, DraftRow):  # read by page_links.resolve_page
+        if response.completed_at is not None:
+            return None
+        return _Draft(response.answers, response.current_page, response.revision)
     loaded = response.__dict__  # no attribute access: an expired one would be reloaded
     if not {"answers", "current_page", "revision", "completed_at"} <= loaded.keys():
         return None
@@ -278,7 +283,7 @@ def _loaded_draft(response: Response) -> _Draft | None:
 
 
 def save_page(
-    response: Response,
+    response: Response | DraftRow,
     instrument: Instrument,
     page: int,
     answers: dict[str, int | None],
@@ -291,10 +296,11 @@ def save_page(
     One transaction per attempt: insert the idempotency key (bound to the SHA-256 of the
     answers), merge into the draft as read, and ``UPDATE ... WHERE revision = read AND
     completed_at IS NULL``. The first attempt merges into the draft as the caller's
-    session read it (when it did, earlier in the request); every retry reads it fresh. A
-    concurrent save bumps the revision: roll back and retry (up to :data:`MAX_ATTEMPTS`,
-    then :class:`ConcurrentEdit`). A key seen before is REPLAYED (same answers) or a
-    CONFLICT (other answers); a submitted response is CLOSED.
+    session read it (when it did, earlier in the request) or as ``response`` holds it (a
+    :class:`DraftRow`); every retry reads it fresh. A concurrent save bumps the revision:
+    roll back and retry (up to :data:`MAX_ATTEMPTS`, then :class:`ConcurrentEdit`). A key
+    seen before is REPLAYED (same answers) or a CONFLICT (other answers); a submitted
+    response is CLOSED.
     """
     response_id = response.id
     digest = content_hash(answers)
