@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import flask_config, load_settings
 from webapp.extensions import csrf, db, migrate
+from webapp.signed_tokens import init_signed_tokens
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
+    init_signed_tokens(app)
 
     from webapp import models  # noqa: F401  (register the tables on the metadata)
     from webapp.admin import bp as admin_bp
@@ -66,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.auth import init_auth
     from webapp.cli import register_commands
     from webapp.clinician import bp as clinician_bp
+    from webapp.fhir import bp as fhir_bp
     from webapp.health import bp as health_bp
     from webapp.http_policy import init_http_policy
     from webapp.patient import bp as patient_bp
@@ -76,6 +79,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     csrf.exempt(api_bp)
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")
+    csrf.exempt(fhir_bp)  # bearer tokens only: no cookie is trusted there
     register_commands(app)
     init_auth(app)
     init_http_policy(app)
