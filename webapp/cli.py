@@ -20,6 +20,9 @@ def register_commands(app: Flask) -> None:
     from webapp.account_cli import register_account_commands
 
     register_account_commands(app)
+    from webapp.fhir_cli import register_fhir_commands
+
+    register_fhir_commands(app)
     from webapp.register_ops_cli import register_register_ops_commands
 
     register_register_ops_commands(app)

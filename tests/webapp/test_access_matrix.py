@@ -103,6 +103,15 @@ PUBLIC = {
     ("clinician.logout", "POST"),
     ("clinician.second_factor", "GET"),
     ("clinician.second_factor", "POST"),
+    # The FHIR API: bearer tokens per register, never a staff session (a cookie alone
+    # gets 401); every route x token scope is tested in test_fhir_api.py.
+    ("fhir.metadata", "GET"),
+    ("fhir.questionnaire_search", "GET"),
+    ("fhir.questionnaire_read", "GET"),
+    ("fhir.response_search", "GET"),
+    ("fhir.response_read", "GET"),
+    ("fhir.response_create", "POST"),
+    *(("fhir.unknown", m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 }
 
 

@@ -50,9 +50,19 @@ def canonical_url(inst: Instrument) -> str:
     return url or URL_PREFIX + inst.id
 
 
-def canonical(inst: Instrument) -> str:
-    """``url|version``: what QuestionnaireResponse.questionnaire holds."""
-    return f"{canonical_url(inst)}|{inst.version}"
+def questionnaire_version(inst: Instrument, stored: str | None = None) -> str:
+    """The Questionnaire ``version`` of a response that recorded ``stored`` (the current
+    one when None): the original FHIR version of an imported instrument, else ours."""
+    if stored is not None and stored != inst.version:
+        return stored
+    meta = getattr(inst, "fhir", None)
+    return getattr(meta, "version", None) or inst.version
+
+
+def canonical(inst: Instrument, stored: str | None = None) -> str:
+    """``url|version``: what QuestionnaireResponse.questionnaire holds. A canonical is a
+    URI (no white space): spaces in the version are written ``%20``."""
+    return f"{canonical_url(inst)}|{questionnaire_version(inst, stored).replace(' ', '%20')}"
 
 
 def link_id(item: Item) -> str:
@@ -188,6 +198,71 @@ def response_items(
     return build(questionnaire(inst, lang)["item"])
 
 
+_VALUE_KEYS = {
+    "integer": ("valueInteger",),
+    "decimal": ("valueDecimal", "valueInteger"),
+    "quantity": ("valueQuantity",),
+    "boolean": ("valueBoolean",),
+    "string": ("valueString",),
+    "text": ("valueString",),
+    "date": ("valueDate",),
+    "dateTime": ("valueDateTime",),
+}
+
+
+def answer_from_fhir(q_item: Mapping[str, Any], model: Item, answer: Any) -> Any:
+    """The stored value of one QuestionnaireResponse answer (before the model's own check).
+
+    Raises :class:`AnswerProblem` (with the linkId) when the answer's type does not fit
+    the item or names no option of it.
+    """
+    link = str(q_item["linkId"])
+    if not isinstance(answer, Mapping):
+        raise AnswerProblem(link, "an answer must be a JSON object")
+    if answer.get("item"):
+        raise AnswerProblem(link, "items nested under an answer are not part of this questionnaire")
+    values = [(k, v) for k, v in answer.items() if k.startswith("value")]
+    if len(values) != 1:
+        raise AnswerProblem(link, "an answer needs exactly one value[x]")
+    key, value = values[0]
+    kind = q_item.get("type")
+    if kind in ("choice", "open-choice"):
+        return _option_code(q_item, model, key, value)
+    expected = _VALUE_KEYS.get(str(kind), ())
+    if key not in expected:
+        wanted = " or ".join(expected) or "no answer"
+        raise AnswerProblem(link, f"{key} does not answer a {kind} item ({wanted} expected)")
+    if kind == "quantity":
+        unit = getattr(model, "unit", None)
+        given = {value.get("code"), value.get("unit")} - {None}
+        if unit is not None and given and not given & {unit.code, unit.display}:
+            raise AnswerProblem(link, f"unit {sorted(given)} is not {unit.code!r}")
+        return value.get("value")
+    return value
+
+
+def _option_code(q_item: Mapping[str, Any], model: Item, key: str, value: Any) -> Any:
+    link = str(q_item["linkId"])
+    if key == "valueCoding" and isinstance(value, Mapping):
+        code, system = value.get("code"), value.get("system")
+        for option in model.options:
+            if str(option.code) != str(code):
+                continue
+            q_option = _option_of(dict(q_item), option.code) or {}
+            own = (q_option.get("valueCoding") or {}).get("system")
+            if system and own and system != own:
+                continue
+            return option.code
+        where = f" ({system})" if system else ""
+        raise AnswerProblem(link, f"code {code!r}{where} is not an answer option of this item")
+    if key == "valueString" and q_item.get("type") == "open-choice":
+        return value
+    for option in model.options:
+        if key in ("valueInteger", "valueString") and str(option.code) == str(value):
+            return option.code
+    raise AnswerProblem(link, f"{key} does not answer a choice item (valueCoding expected)")
+
+
 def pseudonym_reference(alias: str) -> dict[str, Any]:
     """A subject reference by the export pseudonym (never a national ID)."""
     return {"identifier": {"system": PSEUDONYM_SYSTEM, "value": alias}}
@@ -212,7 +287,7 @@ def questionnaire_response(
     resource.update(
         {
             "identifier": {"system": RESPONSE_SYSTEM, "value": str(response_id)},
-            "questionnaire": f"{canonical_url(inst)}|{version}",
+            "questionnaire": canonical(inst, version),
             "status": "completed",
             "subject": pseudonym_reference(alias),
             "authored": authored,

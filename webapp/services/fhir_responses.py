@@ -33,6 +33,7 @@ from webapp.models import (
 )
 from webapp.services import fhir_resources as fr
 from webapp.services.patients import cipher
+from webapp.services.withdrawal import withdrawn_patients
 
 CHUNK_SIZE = 2000
 QR_FILE = "QuestionnaireResponse.ndjson"
@@ -87,7 +88,11 @@ def completed_responses(register_id: int) -> Select[Any]:
         .join(Unit, Enrolment.unit_id == Unit.id)
         .join(TimePoint, Invitation.time_point_id == TimePoint.id)
         .join(Patient, Enrolment.patient_id == Patient.id)
-        .where(Unit.register_id == register_id, Response.status == "complete")
+        .where(
+            Unit.register_id == register_id,
+            Response.status == "complete",
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
+        )
     )
 
 
@@ -228,3 +233,96 @@ def write_ndjson(
                 result.observations += len(observations)
     result.files += [qr_path, obs_path]
     return result
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """QuestionnaireResponse search in one register (all None/empty: every response)."""
+
+    instrument_id: str | None = None
+    versions: tuple[str, ...] = ()  # stored instrument versions to match (any)
+    authored: tuple[tuple[str, dt.datetime], ...] = ()  # (op, instant): ge, gt, le, lt
+    patient_ids: tuple[int, ...] | None = None  # None: any patient; (): nobody
+    response_id: int | None = None
+
+
+def _filtered(register_id: int, criteria: SearchCriteria) -> Select[Any]:
+    query = completed_responses(register_id)
+    if criteria.response_id is not None:
+        query = query.where(Response.id == criteria.response_id)
+    if criteria.instrument_id is not None:
+        query = query.where(Response.instrument_id == criteria.instrument_id)
+    if criteria.versions:
+        query = query.where(Response.instrument_version.in_(criteria.versions))
+    for op, moment in criteria.authored:
+        column = Response.completed_at
+        condition = {
+            "ge": column >= moment,
+            "gt": column > moment,
+            "le": column <= moment,
+            "lt": column < moment,
+        }[op]
+        query = query.where(condition)
+    if criteria.patient_ids is not None:
+        query = query.where(Enrolment.patient_id.in_(criteria.patient_ids))
+    return query
+
+
+@dataclass(frozen=True)
+class FoundResponse:
+    """A QuestionnaireResponse read through the API, with its patient (for the audit)."""
+
+    resource: dict[str, Any]
+    patient_id: int
+    response_id: int
+
+
+def search(
+    register_id: int, criteria: SearchCriteria, key: bytes, *, count: int, offset: int
+) -> tuple[list[FoundResponse], int]:
+    """One page of completed responses of the register (exact ``authored``) and the total."""
+    from sqlalchemy import func
+
+    query = _filtered(register_id, criteria)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = [
+        stored(r)
+        for r in db.session.execute(query.order_by(Response.id).limit(count).offset(offset))
+    ]
+    scores = scores_of([r.response_id for r in rows])
+    aliases = Pseudonyms(key)
+    found = []
+    for row in rows:
+        qr, _ = resources_of(
+            row, scores.get(row.response_id, []), aliases.of(row.encrypted_id), exact=True
+        )
+        found.append(FoundResponse(qr, row.patient_id, row.response_id))
+    return found, total
+
+
+def read(register_id: int, response_id: int, key: bytes) -> FoundResponse | None:
+    """The completed response ``response_id`` of the register, or None."""
+    found, _ = search(register_id, SearchCriteria(response_id=response_id), key, count=1, offset=0)
+    return found[0] if found else None
+
+
+def patients_with_pseudonym(register_id: int, alias: str, key: bytes) -> tuple[int, ...]:
+    """Ids of the register's patients whose export pseudonym is ``alias``.
+
+    A pseudonym cannot be reversed: every enrolled patient's national ID is decrypted and
+    hashed (about 20 µs each).
+    """
+    query = (
+        select(Patient.id, Patient.national_id_encrypted)
+        .join(Enrolment, Enrolment.patient_id == Patient.id)
+        .join(Unit, Enrolment.unit_id == Unit.id)
+        .where(
+            Unit.register_id == register_id,
+            Patient.id.not_in(withdrawn_patients(register_id)),
+        )
+        .distinct()
+    )
+    aliases = Pseudonyms(key)
+    return tuple(
+        pid for pid, encrypted in db.session.execute(query) if aliases.of(encrypted) == alias
+    )
