@@ -1,4 +1,4 @@
-"""Register-operation commands: ``withdraw`` (and the coverage import).
+"""Register-operation commands: ``withdraw`` and ``import-coverage``.
 
 Register IDs given on the command line are validated, never echoed and never logged:
 output names the patient by internal number only.
@@ -56,4 +56,40 @@ def register_register_ops_commands(app: Flask) -> None:
             f" {result.messages_dropped} message(s) dropped,"
             f" {result.scores_deleted} score(s) deleted"
             + (f", {result.responses_deleted} response(s) erased" if result.erased else "")
+        )
+
+    @app.cli.command("import-coverage")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--register", "register_name", required=True, help="register name")
+    def import_coverage(file: str, register_name: str) -> None:
+        """Import treated patients per unit and year (national patient register) from a
+        CSV file with the columns unit, year (or period) and treated; replaces the stored
+        counts of the file's years. On any error nothing is stored."""
+        from pathlib import Path
+
+        from webapp.extensions import db
+        from webapp.services import audit
+        from webapp.services.coverage import CoverageImportError, import_counts
+
+        register = _register(register_name)
+        try:
+            result = import_counts(Path(file), register)
+        except CoverageImportError as exc:
+            db.session.rollback()
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException(
+                f"nothing imported: {len(exc.problems)} problem(s) in {file}"
+            ) from None
+        audit.record(
+            "coverage.import",
+            actor_type="cli",
+            subject=f"register {register.name}",
+            details={"rows": result.rows, "years": list(result.years), "replaced": result.replaced},
+        )
+        db.session.commit()
+        years = ", ".join(str(y) for y in result.years)
+        click.echo(
+            f"imported {result.rows} count(s) for {years} into {register.name}"
+            f" (replaced {result.replaced})"
         )

@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # withdrawal from a register: its register admin only (POST unconfirmed: 400, no change)
     ("clinician.patient_withdraw", "GET"): Rule({"register_admin": REGISTER}),
     ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),

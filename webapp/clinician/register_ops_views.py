@@ -1,4 +1,5 @@
-"""Register administration of one patient: withdrawal from a register (confirm, then POST)."""
+"""Register administration: withdrawing a patient from a register (confirm, then POST) and
+the register's coverage and PROM completeness page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from webapp.auth import guarded
 from webapp.clinician import bp
 from webapp.extensions import db
 from webapp.models import Enrolment, Patient, Register, Unit, User
+from webapp.services import access, coverage
+from webapp.services.dashboard import MIN_CELL
 from webapp.services.withdrawal import (
     WithdrawalError,
     erasure_required,
@@ -75,3 +78,24 @@ def patient_withdraw(patient_id: int, register_id: int):  # type: ignore[no-unty
         erasure_required=required,
         error=error,
     ), (400 if error else 200)
+
+
+def _may_see_coverage(user: User, register_name: str) -> bool:
+    register = db.session.scalar(select(Register).where(Register.name == register_name))
+    return register is not None and access.can_view_register_indicators(user, register)
+
+
+@bp.get("/registers/<register_name>/coverage")
+@guarded("register admin or unit lead of the register", _may_see_coverage)
+def coverage_page(register_name: str):  # type: ignore[no-untyped-def]
+    """Coverage against the national patient register and PROM completeness per unit."""
+    register = db.session.scalar(select(Register).where(Register.name == register_name))
+    return render_template(
+        "admin/coverage.html",
+        register=register,
+        rows=coverage.coverage(register),
+        completeness=coverage.completeness(register),
+        high=coverage.HIGH,
+        moderate=coverage.MODERATE,
+        min_cell=MIN_CELL,
+    )
