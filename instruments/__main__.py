@@ -1,4 +1,4 @@
-"""Command line: ``python -m instruments list|validate|fhir|from-fhir``."""
+"""Command line: ``python -m instruments list|validate|fhir|from-fhir|value-sets``."""
 
 from __future__ import annotations
 
@@ -94,16 +94,44 @@ def _cmd_fhir(args: argparse.Namespace) -> int:
 def _cmd_from_fhir(args: argparse.Namespace) -> int:
     from instruments.fhir import FhirImportError, from_questionnaire_file
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            text = from_questionnaire_file(Path(args.file), skip_unsupported=args.skip_unsupported)
-        except FhirImportError as exc:
-            print(f"error: {args.file}: {exc}", file=sys.stderr)
-            return 1
-    for warning in caught:
-        print(f"warning: {args.file}: {warning.message}", file=sys.stderr)
-    _write(text, args.output)
+    if args.output and len(args.files) > 1:
+        print("error: -o takes one FILE; use --out-dir for several", file=sys.stderr)
+        return 2
+    converted = 0
+    for file in args.files:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                text = from_questionnaire_file(
+                    Path(file), skip_unsupported=args.skip_unsupported, language=args.language
+                )
+            except FhirImportError as exc:
+                for problem in exc.problems:
+                    print(f"error: {file}: {problem}", file=sys.stderr)
+                continue
+        for warning in caught:
+            print(f"warning: {file}: {warning.message}", file=sys.stderr)
+        converted += 1
+        if args.out_dir:
+            out = Path(args.out_dir) / (Path(file).stem + ".yaml")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            _write(text, str(out))
+        else:
+            _write(text, args.output)
+    if converted < len(args.files) or len(args.files) > 1:
+        print(f"{converted} of {len(args.files)} files converted", file=sys.stderr)
+    return 0 if converted == len(args.files) else 1
+
+
+def _cmd_value_sets(_: argparse.Namespace) -> int:
+    from instruments.fhir_value_sets import shipped_value_sets
+
+    seen = set()
+    for vs in shipped_value_sets().values():
+        if id(vs) in seen:
+            continue
+        seen.add(id(vs))
+        print(f"{vs['url']}  {vs.get('title', '')}")
     return 0
 
 
@@ -125,20 +153,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("id", help="a bundled instrument id, or the path of a definition file")
     p.add_argument("--lang", default="nb", help="main language of the texts (default nb)")
     p.add_argument("-o", "--output", help="write the JSON here instead of standard output")
-    p = sub.add_parser("from-fhir", help="convert a FHIR R4 Questionnaire to a definition file")
-    p.add_argument("file", metavar="FILE.json")
+    p = sub.add_parser("from-fhir", help="convert FHIR R4 Questionnaires to definition files")
+    p.add_argument("files", nargs="+", metavar="FILE.json")
     p.add_argument("-o", "--output", help="write the YAML here instead of standard output")
+    p.add_argument("--out-dir", help="write one FILE.yaml per input file into this directory")
+    p.add_argument(
+        "--language",
+        choices=["nb", "nn", "en"],
+        help="language of the texts when the file does not say (it is never assumed)",
+    )
     p.add_argument(
         "--skip-unsupported",
         action="store_true",
-        help="leave out items openprom cannot hold (free text, dates ...) instead of failing",
+        help="leave out items openprom cannot hold (time, url, attachment ...) instead of failing",
     )
+    sub.add_parser("value-sets", help="the answer value sets shipped for answerValueSet URLs")
     args = parser.parse_args(argv)
     handlers = {
         "list": _cmd_list,
         "validate": _cmd_validate,
         "fhir": _cmd_fhir,
         "from-fhir": _cmd_from_fhir,
+        "value-sets": _cmd_value_sets,
     }
     return handlers[args.command](args)
 

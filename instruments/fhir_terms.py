@@ -7,6 +7,20 @@ ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemContro
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
+# Older names of the weight extension (STU3 questionnaire-ordinalValue, valueset-ordinalValue).
+ORDINAL_ALIASES = (
+    ORDINAL_VALUE,
+    ITEM_WEIGHT,
+    "http://hl7.org/fhir/StructureDefinition/questionnaire-ordinalValue",
+    "http://hl7.org/fhir/StructureDefinition/valueset-ordinalValue",
+)
+UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
+CALCULATED = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+SDF_CALCULATED = "http://ehelse.no/fhir/StructureDefinition/sdf-calculatedExpression"
+RENDERING_MARKDOWN = "http://hl7.org/fhir/StructureDefinition/rendering-markdown"
+RENDERING_XHTML = "http://hl7.org/fhir/StructureDefinition/rendering-xhtml"
 
 URL_PREFIX = "urn:openprom:questionnaire:"
 HASH_SYSTEM = "urn:openprom:content-hash"
@@ -22,6 +36,9 @@ EXT_PAGE_ID = EXT + "page-id"  # valueString on a group whose linkId is not the 
 EXT_NOT_APPLICABLE = EXT + "not-applicable"  # valueBoolean on an answerOption
 EXT_HELP = EXT + "help"  # valueString: JSON text, help of a display item
 EXT_ANCHORS = EXT + "anchors"  # valueString: JSON {min|max: text}, anchors of a display item
+EXT_INSTRUMENT_ID = EXT + "instrument-id"  # valueString: the definition's id (imported files)
+EXT_VERSION = EXT + "version"  # valueString: the definition's version when FHIR had none
+EXT_NO_LANGUAGE = EXT + "no-language"  # valueBoolean: the imported file named no language
 
 # itemControl code of a child display item -> what it holds for its parent item
 CHILD_CONTROLS = {"help": "help", "lower": "min", "upper": "max"}
@@ -29,7 +46,14 @@ ANCHOR_CONTROLS = {"min": "lower", "max": "upper"}
 
 
 class FhirImportError(ValueError):
-    """A Questionnaire cannot be turned into a definition; the message says why and where."""
+    """A Questionnaire cannot be turned into a definition.
+
+    ``problems`` lists every problem found (each names its linkId); the message joins them.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = problems if problems is not None else [message]
+        super().__init__(message)
 
 
 class FhirImportWarning(UserWarning):

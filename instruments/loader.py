@@ -437,6 +437,7 @@ def build(data: Mapping[str, Any], *, path: str | None = None) -> Instrument:
                 title=_text(p.get("title")),
                 link_id=p.get("link_id"),
                 item_control=p.get("item_control"),
+                coding=_codings(p.get("code")),
             )
             for p in data.get("pages", []) or []
         ),

@@ -442,6 +442,7 @@ class Page:
     title: Text | None = None
     link_id: str | None = None
     item_control: str | None = None
+    coding: tuple[Coding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -628,6 +629,8 @@ def _page_definition(page: Page) -> dict[str, Any]:
         data["link_id"] = page.link_id
     if page.item_control is not None:
         data["item_control"] = page.item_control
+    if page.coding:
+        data["code"] = [_coding_definition(c) for c in page.coding]
     if page.title is not None:
         data["title"] = dict(page.title)
     data["items"] = list(page.items)

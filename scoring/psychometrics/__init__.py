@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "efa": "scoring.psychometrics.factor",
     "parallel_analysis": "scoring.psychometrics.factor",
     "cfa": "scoring.psychometrics.cfa",
+    "invariance": "scoring.psychometrics.invariance",
     "polychoric": "scoring.psychometrics.polychoric",
     "tetrachoric": "scoring.psychometrics.polychoric",
     "hypotheses": "scoring.psychometrics.validity",

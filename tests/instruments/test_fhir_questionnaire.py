@@ -249,17 +249,16 @@ def test_third_party_fixture_is_valid_fhir():
     Questionnaire.model_validate(_helsenorge())
 
 
-def test_third_party_questionnaire_imports_with_unsupported_items_left_out():
+def test_third_party_questionnaire_imports_every_item_with_its_codes():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = from_questionnaire(_helsenorge(), skip_unsupported=True)
+        data = from_questionnaire(_helsenorge())
     messages = [str(w.message) for w in caught if issubclass(w.category, FhirImportWarning)]
     assert messages == [
-        "unsupported item type 'string' at linkId '1.3'; left out",
         "no openprom licence information; wrote a placeholder saying the licence is unknown",
         "dropped the 'en' translation: linkId '1.1' has none",
     ]
-    assert (data["id"], data["version"], data["kind"]) == ("hv_smerte", "unknown", "prom")
+    assert (data["id"], data["version"], data["kind"]) == ("hv_smerte", "1", "prom")
     assert data["languages"] == ["nb"]  # nb-NO; en-GB only on some texts, so dropped
     assert data["title"] == {"nb": "Smerteskjema"}
     assert data["intro"] == {"nb": "Skjema om smerte før time."}
@@ -267,25 +266,36 @@ def test_third_party_questionnaire_imports_with_unsupported_items_left_out():
     assert data["licence"]["holder"] == "Helse Testvest"
     assert data["licence"]["notice"].startswith("Licence unknown")
     assert data["scoring"] == {"algorithm": "none", "missing": "none"}
+    assert data["fhir"] == {
+        "name": "HV_Smerte",
+        "status": "draft",
+        "publisher": "Helse Testvest",
+        "language": "nb-NO",
+        "id": "bc0517c7-975b-4582-89b6-064005224c5c",
+    }
     items = {i["id"]: i for i in data["items"]}
-    assert list(items) == ["q1_1", "q1_2", "q1_4", "q1_4_1", "q2_1", "q3"]
+    assert list(items) == ["q1_1", "q1_2", "q1_3", "q1_4", "q1_4_1", "q2_1", "q3"]
+    assert [items[i]["link_id"] for i in items] == ["1.1", "1.2", "1.3", "1.4", "1.4.1", "2.1", "3"]
     assert items["q1_1"]["required"] is True
     assert items["q1_1"]["help"] == {"nb": "Tenk på den siste uken."}
-    assert [(o["code"], o["label"]["nb"]) for o in items["q1_1"]["options"]] == [
-        (1, "Ja"),
-        (2, "Nei"),
-        (3, "Usikker"),
+    assert items["q1_1"]["help_link_id"] == "1.1-help"
+    vs = "urn:oid:2.16.578.1.12.4.1.9523"
+    assert [(o["code"], o["system"], o["label"]["nb"]) for o in items["q1_1"]["options"]] == [
+        ("1", vs, "Ja"),
+        ("2", vs, "Nei"),
+        ("3", vs, "Usikker"),
     ]
     assert (items["q1_2"]["min"], items["q1_2"]["max"]) == (0, 10)
-    assert items["q1_2"]["enable_when"] == [{"item": "q1_1", "operator": "=", "answer": 1}]
+    assert items["q1_2"]["enable_when"] == [{"item": "q1_1", "operator": "=", "answer": "1"}]
+    assert items["q1_3"]["type"] == "string"
     assert (items["q1_4"]["type"], items["q1_4"]["text"]) == ("display", {"nb": "Detaljer"})
-    assert [o["code"] for o in items["q2_1"]["options"]] == [0, 1, 2]
+    assert [o["code"] for o in items["q2_1"]["options"]] == ["0", "1", "2"]
     # The group's condition moves down to the items of its page:
-    assert items["q2_1"]["enable_when"] == [{"item": "q1_1", "operator": "!=", "answer": 2}]
-    assert [(p["id"], p.get("title"), p["items"]) for p in data["pages"]] == [
-        ("q1", {"nb": "Om deg"}, ["q1_1", "q1_2", "q1_4", "q1_4_1"]),
-        ("q2", {"nb": "Søvn"}, ["q2_1"]),
-        ("page_q3", None, ["q3"]),
+    assert items["q2_1"]["enable_when"] == [{"item": "q1_1", "operator": "!=", "answer": "2"}]
+    assert [(p["id"], p.get("link_id"), p.get("title"), p["items"]) for p in data["pages"]] == [
+        ("q1", "1", {"nb": "Om deg"}, ["q1_1", "q1_2", "q1_3", "q1_4", "q1_4_1"]),
+        ("q2", "2", {"nb": "Søvn"}, ["q2_1"]),
+        ("page_q3", None, None, ["q3"]),
     ]
 
 
@@ -333,8 +343,8 @@ def test_a_plain_questionnaire_without_groups_has_no_pages():
         data = from_questionnaire(q)
     assert "pages" not in data
     assert data["items"][0]["options"] == [
-        {"code": 0, "label": {"en": "0"}},
-        {"code": 1, "label": {"en": "1"}},
+        {"code": 0, "label": {"en": "0"}, "fhir_type": "valueInteger"},
+        {"code": 1, "label": {"en": "1"}, "fhir_type": "valueInteger"},
     ]
 
 
@@ -442,7 +452,8 @@ def test_wrapped_bundle_entries_and_empty_bundles():
 
 
 def _q(*items: dict[str, Any], **top: Any) -> dict[str, Any]:
-    return {"resourceType": "Questionnaire", "status": "active", "name": "T", "item": list(items)}
+    base = {"resourceType": "Questionnaire", "status": "active", "name": "T", "language": "en"}
+    return base | top | {"item": list(items)}
 
 
 CHOICE = {
@@ -451,6 +462,7 @@ CHOICE = {
     "text": "Pick",
     "answerOption": [{"valueCoding": {"code": "1", "display": "One"}}],
 }
+SKIP_HINT = " is not supported (use --skip-unsupported to leave such items out)"
 
 BAD_QUESTIONNAIRES = {
     "array": ([1, 2], "not a FHIR Questionnaire (the JSON is not an object)"),
@@ -460,37 +472,48 @@ BAD_QUESTIONNAIRES = {
     ),
     "no-link-id": (_q({"type": "integer", "text": "Age"}), "item without linkId (text 'Age')"),
     "item-type": (
-        _q({"linkId": "birth", "type": "date", "text": "Born"}),
-        "unsupported item type 'date' at linkId 'birth' "
-        "(openprom holds choice, integer and display items)",
+        _q({"linkId": "at", "type": "time", "text": "When"}),
+        "linkId 'at': item type 'time'" + SKIP_HINT,
     ),
     "repeats": (
-        _q(CHOICE | {"repeats": True}),
-        "repeating (multiple-answer) item at linkId 'q1' is not supported "
-        "(openprom holds choice, integer and display items)",
+        _q({"linkId": "q1", "type": "string", "text": "Names", "repeats": True}),
+        "linkId 'q1': a repeating string item (several answers)" + SKIP_HINT,
+    ),
+    "repeating-group": (
+        _q({"linkId": "g", "type": "group", "repeats": True, "item": [CHOICE]}),
+        "linkId 'g': repeating group (answered several times)" + SKIP_HINT,
     ),
     "option-code": (
-        _q(CHOICE | {"answerOption": [{"valueCoding": {"code": "A", "display": "a"}}]}),
-        "option code 'A' at linkId 'q1' is not an integer",
+        _q(CHOICE | {"answerOption": [{"valueCoding": {"display": "a"}}]}),
+        "linkId 'q1': an answerOption valueCoding without a code",
     ),
-    "option-string": (
-        _q(CHOICE | {"answerOption": [{"valueString": "a"}]}),
-        "answerOption with valueString at linkId 'q1' is not supported "
-        "(need valueCoding with an integer code, or valueInteger)",
+    "option-date": (
+        _q(CHOICE | {"answerOption": [{"valueDate": "2020-01-01"}]}),
+        "linkId 'q1': answerOption with valueDate is not supported "
+        "(valueCoding, valueInteger or valueString)",
     ),
     "no-options": (
         _q({"linkId": "q1", "type": "choice", "text": "Pick"}),
-        "choice item without answerOption at linkId 'q1'",
+        "linkId 'q1': a choice item without answerOption or answerValueSet",
     ),
     "external-value-set": (
         _q({"linkId": "q1", "type": "choice", "text": "Pick", "answerValueSet": "http://x/vs"}),
-        "answerValueSet 'http://x/vs' at linkId 'q1' is not a ValueSet contained in the "
-        "Questionnaire; only contained value sets can be imported",
+        "linkId 'q1': answerValueSet 'http://x/vs' is neither contained in the Questionnaire "
+        "nor one of the value sets shipped with openprom (python -m instruments value-sets "
+        "lists them); add it to 'contained'",
     ),
-    "integer-bounds": (
-        _q({"linkId": "age", "type": "integer", "text": "Age"}),
-        "integer item at linkId 'age' has no minValue extension "
-        "(http://hl7.org/fhir/StructureDefinition/minValue); openprom needs both bounds",
+    "bound": (
+        _q(
+            {
+                "linkId": "age",
+                "type": "integer",
+                "text": "Age",
+                "extension": [
+                    {"url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueString": "0"}
+                ],
+            }
+        ),
+        "linkId 'age': minValue is not a number",
     ),
     "enable-when-target": (
         _q(
@@ -502,45 +525,44 @@ BAD_QUESTIONNAIRES = {
                 "enableWhen": [{"question": "q9", "operator": "=", "answerInteger": 1}],
             },
         ),
-        "enableWhen of item 'q2' names unknown linkId 'q9'",
+        "linkId 'q2': enableWhen names unknown linkId 'q9'",
     ),
-    "enable-when-exists": (
+    "enable-when-time": (
         _q(
             CHOICE,
             {
                 "linkId": "q2",
                 "type": "display",
                 "text": "Hi",
-                "enableWhen": [{"question": "q1", "operator": "exists", "answerBoolean": True}],
+                "enableWhen": [{"question": "q1", "operator": ">", "answerTime": "10:00:00"}],
             },
         ),
-        "enableWhen operator 'exists' at linkId 'q2' is not supported",
+        "linkId 'q2': enableWhen with answerTime is not supported",
     ),
-    "enable-behavior-any": (
+    "enable-behavior-missing": (
         _q(
             CHOICE,
             {
                 "linkId": "q2",
                 "type": "display",
                 "text": "Hi",
-                "enableBehavior": "any",
                 "enableWhen": [
                     {"question": "q1", "operator": "=", "answerCoding": {"code": "1"}},
-                    {"question": "q1", "operator": "!=", "answerCoding": {"code": "1"}},
+                    {"question": "q1", "operator": "exists", "answerBoolean": True},
                 ],
             },
         ),
-        "enableBehavior 'any' at linkId 'q2' is not supported "
-        "(openprom shows an item when all its conditions hold)",
+        "linkId 'q2': several enableWhen need enableBehavior (R4 que-12)",
     ),
-    "link-id-clash": (
-        _q(CHOICE | {"linkId": "a.b"}, CHOICE | {"linkId": "a_b"}),
-        "linkIds 'a.b' and 'a_b' both become item id 'a_b'",
-    ),
+    "link-id-twice": (_q(CHOICE, CHOICE), "linkId 'q1': used twice (R4 que-2)"),
     "no-items": (_q(), "the Questionnaire has no items openprom can hold"),
     "language": (
-        _q(CHOICE) | {"language": "de"},
+        _q(CHOICE, language="de"),
         "language 'de' is not supported (openprom holds nb, nn, en)",
+    ),
+    "no-language": (
+        _q(CHOICE, language=""),
+        "the Questionnaire has no language; say which one its texts are in (--language nb|nn|en)",
     ),
 }
 
@@ -612,16 +634,22 @@ def test_cli_from_fhir_writes_a_valid_definition(tmp_path, capsys):
     assert load_file(yaml_file).content_hash == load_file(FULL).content_hash
 
 
-def test_cli_from_fhir_errors_and_warnings(capsys):
-    assert main(["from-fhir", str(HELSENORGE)]) == 1
+def test_cli_from_fhir_errors_and_warnings(tmp_path, capsys):
+    q = _helsenorge()
+    q["item"][0]["item"].append({"linkId": "1.5", "type": "time", "text": "Når?"})
+    q["item"][0]["item"].append({"linkId": "1.6", "type": "url", "text": "Lenke"})
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(q), encoding="utf-8")
+    assert main(["from-fhir", str(path)]) == 1
     err = capsys.readouterr().err
     assert err == (
-        f"error: {HELSENORGE}: unsupported item type 'string' at linkId '1.3' "
-        "(openprom holds choice, integer and display items)\n"
+        f"error: {path}: linkId '1.5': item type 'time'{SKIP_HINT}\n"
+        f"error: {path}: linkId '1.6': item type 'url'{SKIP_HINT}\n"
+        f"0 of 1 files converted\n"
     )
-    assert main(["from-fhir", "--skip-unsupported", str(HELSENORGE)]) == 0
+    assert main(["from-fhir", "--skip-unsupported", str(path)]) == 0
     out, err = capsys.readouterr()
-    assert f"warning: {HELSENORGE}: unsupported item type 'string' at linkId '1.3'" in err
+    assert f"warning: {path}: item type 'time' at linkId '1.5' is not supported; left out" in err
     assert parse(out).id == "hv_smerte"
 
 
