@@ -9,7 +9,8 @@ Commands (all data simulated with fixed seeds, or published):
                10 / 30 items with 5 categories (GRM), girth's estimates side by side
                (RMSE, the log-likelihood of each program's estimates under our likelihood,
                time). ``--quick`` runs only n = 1,000. Markdown on stdout (docs/irt.md).
-* ``published`` LSAT-6 2PL / Rasch beside the ltm and mirt estimates cited in docs/irt.md.
+* ``published`` LSAT-7 2PL and LSAT-6 2PL / Rasch beside the mirt and ltm estimates
+               cited in docs/irt.md.
 * ``bank``     recalibrate the synthetic demonstration bank
                (instruments/banks/demo-physical-function.yaml): draw generating parameters,
                simulate 3,000 respondents, fit the GRM, rewrite the ``params:`` block.
@@ -159,7 +160,27 @@ def recovery(args: argparse.Namespace) -> None:
 
 def published(_args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "irt"))
-    from conftest import lsat6_frame  # the published LSAT-6 pattern table
+    from conftest import lsat6_frame, lsat7_frame  # the published pattern tables
+
+    from scoring.irt.checks import sx2
+
+    lsat7 = lsat7_frame()
+    seven = fit(lsat7, "2pl")
+    mirt_a = [0.988, 1.081, 1.706, 0.7651, 0.7358]
+    mirt_d = [1.8561, 0.808, 1.8043, 0.486, 1.8545]
+    mirt_sx2 = [4.749440, 14.451071, 1.270381, 5.237400, 0.941125]
+    item_fit = sx2(seven, lsat7)
+    print("LSAT-7 2PL: openprom vs mirt(expand.table(LSAT7), 1) (a, d, SE.type BL, S-X2)")
+    print("| item | a | a mirt | d | d mirt | SE a | SE d | S-X2 | S-X2 mirt |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for i, item in enumerate(seven.params.index):
+        print(
+            f"| {item} | {seven.intercepts['a'].iloc[i]:.4f} | {mirt_a[i]:.4f} | "
+            f"{seven.intercepts['d'].iloc[i]:.4f} | {mirt_d[i]:.4f} | "
+            f"{seven.se_intercepts['a'].iloc[i]:.4f} | {seven.se_intercepts['d'].iloc[i]:.4f} | "
+            f"{item_fit['S_X2'].iloc[i]:.3f} | {mirt_sx2[i]:.3f} |"
+        )
+    print(f"logLik {seven.loglik:.3f} (mirt -2658.805)")
 
     data = lsat6_frame()
     two = fit(data, "2pl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 
@@ -23,6 +25,35 @@ def lsat6_frame() -> pd.DataFrame:
     """The 1,000 LSAT-6 answer rows, columns Item1..Item5."""
     rows = [[int(ch) for ch in pattern] for pattern, n in LSAT6_PATTERNS.items() for _ in range(n)]
     return pd.DataFrame(rows, columns=[f"Item{i}" for i in range(1, 6)])
+
+
+# LSAT section 7 (Bock & Lieberman 1970; mirt's ``LSAT7``): frequencies of the 32 answer
+# patterns 00000, 00001, ..., 11111 (binary order), as transcribed in the jMetrik
+# psychometrics library's MarginalMaximumLikelihoodEstimationTest
+# (com.itemanalysis.psychometrics.irt.estimation). Checked: 1,000 examinees and the
+# sum-score counts 12, 40, 114, 205, 321, 308 that mirt's own tests print for LSAT7
+# (philchalmers/mirt inst/tests/test-01-mirtOne.R, EAPsum table).
+LSAT7_COUNTS = [12, 19, 1, 7, 3, 19, 3, 17, 10, 5, 3, 7, 7, 23, 8, 28,
+                7, 39, 11, 34, 14, 51, 15, 90, 6, 25, 7, 35, 18, 136, 32, 308]  # fmt: skip
+
+
+def lsat7_frame() -> pd.DataFrame:
+    """The 1,000 LSAT-7 answer rows, columns Item.1..Item.5 (as mirt)."""
+    patterns = itertools.product([0, 1], repeat=5)
+    rows = [list(p) for p, n in zip(patterns, LSAT7_COUNTS, strict=True) for _ in range(n)]
+    return pd.DataFrame(rows, columns=[f"Item.{i}" for i in range(1, 6)])
+
+
+@pytest.fixture(scope="session")
+def lsat7() -> pd.DataFrame:
+    return lsat7_frame()
+
+
+@pytest.fixture(scope="session")
+def lsat7_2pl(lsat7):
+    from scoring.irt import fit
+
+    return fit(lsat7, "2pl")
 
 
 @pytest.fixture(scope="session")

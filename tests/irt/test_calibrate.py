@@ -27,6 +27,25 @@ def test_lsat6_2pl_matches_ltm(lsat6_2pl):
     assert lsat6_2pl.converged
 
 
+def test_lsat7_2pl_matches_mirt(lsat7, lsat7_2pl):
+    # mirt(expand.table(LSAT7), 1) in philchalmers/mirt inst/tests/test-01-mirtOne.R:
+    # slopes a and intercepts d (4 decimals), logLik -2658.805 (mirt's default print), and
+    # the Bock-Lieberman (SE.type = "BL", observed information) 95 % intervals, whose
+    # width / 3.92 is the SE. mirt stops EM at TOL 1e-4, so its 4th decimal can differ
+    # from the exact optimum: tolerances 0.003 (estimates) and 2 % (SEs).
+    cfs = lsat7_2pl.intercepts
+    np.testing.assert_allclose(cfs["a"], [0.988, 1.081, 1.706, 0.7651, 0.7358], atol=0.003)
+    np.testing.assert_allclose(cfs["d"], [1.8561, 0.808, 1.8043, 0.486, 1.8545], atol=0.003)
+    ci_a = np.array([[0.6406, 1.3354], [0.7501, 1.4119], [1.0779, 2.334], [0.5022, 1.028],
+                     [0.4395, 1.032]])  # fmt: skip
+    ci_d = np.array([[1.5984, 2.1138], [0.6291, 0.9869], [1.4036, 2.205], [0.3392, 0.6328],
+                     [1.6302, 2.0787]])  # fmt: skip
+    se = lsat7_2pl.se_intercepts
+    np.testing.assert_allclose(se["a"], np.diff(ci_a, axis=1)[:, 0] / 3.92, rtol=0.02)
+    np.testing.assert_allclose(se["d"], np.diff(ci_d, axis=1)[:, 0] / 3.92, rtol=0.02)
+    assert lsat7_2pl.loglik == pytest.approx(-2658.805, abs=0.005)
+
+
 def test_lsat6_rasch_matches_mirt(lsat6):
     # mirt(expand.table(LSAT6), 1, itemtype = 'Rasch'): intercepts d = 2.73, 0.999, 0.24,
     # 1.306, 2.099 and latent variance 0.57 (philchalmers/mirt inst/tests/test-01-mirtOne.R).

@@ -30,6 +30,21 @@ def test_map_matches_ltm_empirical_bayes(lsat6_2pl):
         assert scores["se"].iloc[row] == pytest.approx(se, abs=0.003)
 
 
+def test_lsat7_eap_and_map_match_mirt(lsat7, lsat7_2pl):
+    # mirt fscores() of the LSAT7 2PL for the first six answer patterns (00000, 00001,
+    # 00010, 00011, 00100, 00101), philchalmers/mirt inst/tests/test-01-mirtOne.R:
+    # EAP -1.8665957, -1.5266920, -1.5134024, -1.1852276, -1.0946830, -0.7666992 and MAP
+    # -1.8165552, -1.4946906, -1.4822982, -1.1789899, -1.0958928, -0.7951026. mirt's own
+    # test tolerance is 0.01; its item parameters differ from ours in the 4th decimal.
+    patterns = lsat7.drop_duplicates().iloc[:6]
+    eap = lsat7_2pl.theta(patterns, "EAP")["theta"].to_numpy()
+    map_ = lsat7_2pl.theta(patterns, "MAP")["theta"].to_numpy()
+    mirt_eap = [-1.8665957, -1.5266920, -1.5134024, -1.1852276, -1.0946830, -0.7666992]
+    mirt_map = [-1.8165552, -1.4946906, -1.4822982, -1.1789899, -1.0958928, -0.7951026]
+    np.testing.assert_allclose(eap, mirt_eap, atol=0.005)
+    np.testing.assert_allclose(map_, mirt_map, atol=0.002)
+
+
 def test_eap_equals_direct_integration(lsat6_2pl):
     # Posterior mean and SD recomputed by adaptive integration (not our quadrature).
     a, d = lsat6_2pl.items.a, lsat6_2pl.items.d[:, 0]
