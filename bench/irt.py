@@ -11,6 +11,8 @@ Commands (all data simulated with fixed seeds, or published):
                time). ``--quick`` runs only n = 1,000. Markdown on stdout (docs/irt.md).
 * ``published`` LSAT-7 2PL and LSAT-6 2PL / Rasch beside the mirt and ltm estimates
                cited in docs/irt.md.
+* ``girth``    GPCM (girth's ``pcm_mml``, which estimates a slope per item) and the LSAT-7
+               2PL (``twopl_mml``) beside ours.
 * ``bank``     recalibrate the synthetic demonstration bank
                (instruments/banks/demo-physical-function.yaml): draw generating parameters,
                simulate 3,000 respondents, fit the GRM, rewrite the ``params:`` block.
@@ -211,6 +213,54 @@ def published(_args: argparse.Namespace) -> None:
     print(f"latent variance (slope^2) {rasch.items.a[0] ** 2:.3f}; logLik {rasch.loglik:.3f}")
 
 
+def girth_models(_args: argparse.Namespace) -> None:
+    """GPCM and 2PL beside girth (pcm_mml estimates a slope per item: the GPCM)."""
+    girth = _girth()
+    if girth is None:
+        raise SystemExit("girth not installed: pip install -r requirements-dev.txt")
+    rng = np.random.default_rng(5)
+    truth = random_items(10, 5, rng, "gpcm")
+    data, _ = simulate(truth, 3000, rng)
+    start = time.perf_counter()
+    ours = fit(data, "gpcm", se=False)
+    t_ours = time.perf_counter() - start
+    start = time.perf_counter()
+    out = girth.pcm_mml((data.to_numpy().T + 1).astype(int))
+    t_girth = time.perf_counter() - start
+    theirs = ItemSet.from_irt("gpcm", out["Discrimination"], out["Difficulty"])
+
+    def rmse(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.sqrt(np.nanmean((x - y) ** 2)))
+
+    print(
+        "| model / data | RMSE a: openprom / girth | RMSE b: openprom / girth "
+        "| logLik openprom | logLik girth | time s: openprom / girth |"
+    )
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| GPCM, 3,000 x 10 items x 5 categories | {rmse(ours.items.a, truth.a):.3f} / "
+        f"{rmse(theirs.a, truth.a):.3f} | {rmse(ours.items.b, truth.b):.3f} / "
+        f"{rmse(theirs.b, truth.b):.3f} | {ours.loglik:.1f} | "
+        f"{marginal_loglik(theirs, data):.1f} | {t_ours:.1f} / {t_girth:.1f} |"
+    )
+    sys.path.insert(0, str(ROOT / "tests" / "irt"))
+    from conftest import lsat7_frame
+
+    lsat7 = lsat7_frame()
+    start = time.perf_counter()
+    ours = fit(lsat7, "2pl", se=False)
+    t_ours = time.perf_counter() - start
+    start = time.perf_counter()
+    out = girth.twopl_mml(lsat7.to_numpy().T.astype(int))
+    t_girth = time.perf_counter() - start
+    theirs = ItemSet.from_irt("grm", out["Discrimination"], np.asarray(out["Difficulty"])[:, None])
+    print(
+        f"| 2PL, LSAT-7 (max abs difference a / b) | {np.max(np.abs(ours.items.a - theirs.a)):.3f}"
+        f" | {np.nanmax(np.abs(ours.items.b - theirs.b)):.3f} | {ours.loglik:.3f} | "
+        f"{marginal_loglik(theirs, lsat7):.3f} | {t_ours:.2f} / {t_girth:.2f} |"
+    )
+
+
 def _format_params(result) -> list[str]:
     lines = []
     for item, row in result.params.iterrows():
@@ -257,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     rc.set_defaults(run=recovery)
     pb = sub.add_parser("published", help="LSAT-6 against ltm and mirt")
     pb.set_defaults(run=published)
+    gm = sub.add_parser("girth", help="GPCM and 2PL beside girth")
+    gm.set_defaults(run=girth_models)
     bk = sub.add_parser("bank", help="recalibrate the synthetic demonstration bank")
     bk.add_argument("--n", type=int, default=3000)
     bk.add_argument("--seed", type=int, default=14)
