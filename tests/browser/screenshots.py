@@ -4,8 +4,11 @@ Run from the repository root::
 
     python -m tests.browser.screenshots [--out DIR]
 
-It builds a throwaway app (temporary SQLite database, CSRF on), enrols a synthetic
-patient and walks through the questionnaire in Debian's headless Chromium at 390x844.
+It builds a throwaway app (temporary SQLite database, CSRF on), enrols synthetic
+patients and walks through the questionnaire in Debian's headless Chromium at 390x844
+(``01``-``14``), then through every screen of the five bundled instruments at 360x740
+(``instrument-<id>-<nn>.png``, issue 12; docs/instruments.md compares them with the
+printed layouts). With Pillow installed the PNGs are reduced to 64 colours.
 Needs Chromium (``OPENPROM_CHROMIUM`` or ``chromium`` on PATH), Playwright, and the scoring
 modules for the pages after submitting.
 """
@@ -31,8 +34,13 @@ def _app(tmp: Path):  # type: ignore[no-untyped-def]
     return make_app(f"sqlite:///{tmp / 'shots.sqlite'}", tmp / "instance")
 
 
-def _grouped_world(app, support) -> str:  # type: ignore[no-untyped-def]
-    """A second patient whose time point asks RAND-36 (pages grouped as printed)."""
+ALL_INSTRUMENTS = ("eq5d5l", "cat", "odi", "rand36", "gspeq")
+INSTRUMENT_PHONE = {"width": 360, "height": 740}  # the phone of issue 12
+
+
+def _grouped_world(app, support, name: str = "general", asked=("rand36",)) -> str:  # type: ignore[no-untyped-def]
+    """The second (synthetic) patient enrolled in a protocol asking ``asked`` (default:
+    RAND-36, pages grouped as printed); returns the link token."""
     import datetime as dt
 
     from webapp.extensions import db
@@ -43,13 +51,71 @@ def _grouped_world(app, support) -> str:  # type: ignore[no-untyped-def]
 
     with app.app_context():
         register = db.session.query(Register).filter_by(name="reg").one()
-        baseline = TimePointSpec("baseline", "Før", 0, ("rand36",))
-        protocol = define_protocol(register, "general", "General health", [baseline])
+        baseline = TimePointSpec("baseline", "Før", 0, tuple(asked))
+        protocol = define_protocol(register, name, name.title(), [baseline])
         patient, _ = get_or_create_patient(support.SECOND_ID)
         enrolment = enrol(patient, protocol, find_unit("unit-1"), dt.date.today())
         token = issue_token(enrolment.invitations[0])
         db.session.commit()
         return token
+
+
+def _answer_screen(page, instrument_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Answer the screen shown (high CAT and ODI answers: the insight shows next steps)."""
+    names = page.eval_on_selector_all("input[type=radio]", "els => els.map(e => e.name)")
+    for name in dict.fromkeys(names):
+        value = "[value='4']" if instrument_id in ("cat", "odi") else ""
+        page.locator(f"label:has(input[name='{name}']{value})").first.click()
+    for box in page.locator("input[type=number]").all():
+        box.fill("70")
+        box.dispatch_event("input")
+    page.get_by_role("button", name="Neste").click()
+    page.wait_for_load_state("load")
+
+
+def _instrument_shots(browser, base: str, token: str, save) -> None:  # type: ignore[no-untyped-def]
+    """Every screen of every bundled instrument at 360x740 (``instrument-<id>-<nn>.png``),
+    CAT's printed row at 1024 px, the VAS once set, then review and insight."""
+    page = browser.new_context(viewport=INSTRUMENT_PHONE, locale="nb-NO").new_page()
+    page.goto(f"{base}/s/{token}")
+    walk.start_as_self(page)
+    while "/q/" in page.url:
+        instrument_id, index = page.url.split("/q/")[1].split("?")[0].split("/")
+        save(page, f"instrument-{instrument_id}-{int(index) + 1:02d}")
+        if page.locator("[data-vas]").count():
+            page.locator(".vas-range").wait_for(state="attached")
+            box = page.get_by_role("spinbutton", name="HELSEN DIN I DAG")
+            box.fill("70")
+            box.dispatch_event("input")
+            save(page, f"instrument-{instrument_id}-{int(index) + 1:02d}-set")
+        if (instrument_id, index) == ("cat", "1"):  # the printed row on a wide screen
+            wide = browser.new_context(viewport={"width": 1024, "height": 600}, locale="nb-NO")
+            wide_page = wide.new_page()
+            wide_page.goto(page.url)
+            save(wide_page, "instrument-cat-02-wide")
+            wide.close()
+        _answer_screen(page, instrument_id)
+    save(page, "instrument-all-review")
+    page.get_by_role("button", name="Send inn svarene").click()
+    page.get_by_role("link", name="Se svarene dine").click()
+    page.get_by_role("heading", name="Svarene dine", exact=True).wait_for()
+    save(page, "instrument-all-insight-high-scores")
+    page.context.close()
+
+
+def _save(page, out: Path, name: str, written: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    """A full-page PNG, reduced to a 64-colour palette when Pillow is there (small files)."""
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    try:
+        from PIL import Image
+    except ImportError:
+        pass
+    else:
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+        small.save(path, optimize=True)
+    written.append(path)
 
 
 def take(out: Path) -> list[Path]:
@@ -70,14 +136,13 @@ def take(out: Path) -> list[Path]:
         app = _app(Path(tmp))
         enrolled = support.setup_world(app)
         grouped = _grouped_world(app, support)
+        every = _grouped_world(app, support, "every", ALL_INSTRUMENTS)
         with walk.serve(app) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=walk.CHROMIUM_ARGS)
             page = browser.new_context(viewport=walk.PHONE, locale="nb-NO").new_page()
 
             def shot(name: str) -> None:
-                path = out / f"{name}.png"
-                page.screenshot(path=str(path), full_page=True)
-                written.append(path)
+                _save(page, out, name, written)
 
             link = f"{base}/s/{enrolled.token}"
             page.goto(f"{base}/s/expired-or-unknown-link-xx")
@@ -98,8 +163,7 @@ def take(out: Path) -> list[Path]:
             no_js = browser.new_context(viewport=walk.PHONE, java_script_enabled=False)
             plain = no_js.new_page()
             plain.goto(f"{link}/q/eq5d5l/5")
-            plain.screenshot(path=str(out / "10-eq-vas-without-javascript.png"), full_page=True)
-            written.append(out / "10-eq-vas-without-javascript.png")
+            _save(plain, out, "10-eq-vas-without-javascript", written)
             no_js.close()
             page.get_by_role("spinbutton", name="HELSEN DIN I DAG").fill(str(walk.VAS))
             page.get_by_role("spinbutton", name="HELSEN DIN I DAG").dispatch_event("input")
@@ -129,6 +193,10 @@ def take(out: Path) -> list[Path]:
             page.get_by_role("button", name="Neste").click()
             page.get_by_role("heading", name="Denne siden ble ikke lagret").wait_for()
             shot("14-page-not-saved")
+            if scoring_ready:
+                _instrument_shots(
+                    browser, base, every, lambda p, name: _save(p, out, name, written)
+                )
             browser.close()
         from webapp.extensions import db
 
