@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from instruments.loader import InstrumentError, definition_files, load_file, parse
-from scoring.irt.bank import BANKS_DIR, bank_from_instrument, load_bank
+from scoring.irt.bank import BANKS_DIR, bank_from_instrument, load_bank, score_answers
 from scoring.irt.cat import CatSettings, estimate, next_item
 
 DEMO = BANKS_DIR / "demo-physical-function.yaml"
@@ -93,3 +93,20 @@ def test_demo_bank_runs_an_adaptive_test():
     est = estimate(bank, answers, settings)
     assert 4 <= len(answers) <= 12
     assert est.theta > 1.0
+
+
+def test_score_answers_gives_theta_and_t_score():
+    # T = 50 + 10 theta (the file's transform); SE scales by 10. Nothing answered:
+    # the prior, theta 0 (T 50) and SE 1 (T 10).
+    instrument, bank = load_bank(DEMO)
+    answers = {"pf03": 5, "pf16": 4, "pf27": 2}
+    scored = score_answers(instrument, answers)
+    est = estimate(bank, list(answers.items()))
+    assert scored["theta"] == est.theta and scored["n_items"] == 3
+    assert scored["score"] == pytest.approx(50 + 10 * est.theta)
+    assert scored["score_se"] == pytest.approx(10 * est.se)
+    empty = score_answers(instrument, {})
+    assert empty["score"] == pytest.approx(50.0, abs=1e-9)
+    assert empty["score_se"] == pytest.approx(10.0, abs=1e-3)
+    with pytest.raises(ValueError, match="not one of its codes"):
+        score_answers(instrument, {"pf01": 9})
