@@ -87,7 +87,7 @@ def line_chart(
         tx = _scale(np.array([tick]), float(x.min()), float(x.max()), PAD, WIDTH - 10)[0]
         parts.append(
             f'<text x="{tx:.1f}" y="{HEIGHT - PAD + 13}" font-size="10" text-anchor="middle">'
-            f"{tick:g}</text>"
+            f"{tick:.3g}</text>"
         )
     parts.append(f'<text x="{PAD - 4}" y="34" font-size="10" text-anchor="end">{top:.3g}</text>')
     parts.append("</svg>")
