@@ -1,4 +1,4 @@
-"""Register-operation commands: ``withdraw`` and ``import-coverage``.
+"""Register-operation commands: ``withdraw``, ``import-coverage`` and ``unit-report``.
 
 Register IDs given on the command line are validated, never echoed and never logged:
 output names the patient by internal number only.
@@ -93,3 +93,45 @@ def register_register_ops_commands(app: Flask) -> None:
             f"imported {result.rows} count(s) for {years} into {register.name}"
             f" (replaced {result.replaced})"
         )
+
+    @app.cli.command("unit-report")
+    @click.option("--unit", "unit_name", required=True, help="unit name")
+    @click.option("--month", required=True, help="month, e.g. 2026-11")
+    @click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(dir_okay=False, writable=True),
+        help="FILE.pdf or FILE.html",
+    )
+    def unit_report_command(unit_name: str, month: str, output: str) -> None:
+        """Write a unit's monthly report (response rates, indicators against the register
+        with target levels and funnel positions, coverage, score distributions and change;
+        n < 5 suppressed) as PDF or HTML."""
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from webapp.clinician.register_ops_views import render_month_html, render_month_pdf
+        from webapp.extensions import db
+        from webapp.models import Unit
+        from webapp.services import monthly_report
+
+        path = Path(output)
+        if path.suffix.lower() not in (".pdf", ".html"):
+            raise click.ClickException("-o must end in .pdf or .html")
+        unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
+        if unit is None:
+            raise click.ClickException(f"unknown unit {unit_name!r}")
+        try:
+            report = monthly_report.build(unit, month)
+        except monthly_report.MonthError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            if path.suffix.lower() == ".pdf":
+                path.write_bytes(render_month_pdf(report))
+            else:
+                path.write_text(render_month_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+        click.echo(f"wrote {path} ({unit.name}, {report.month_title})")

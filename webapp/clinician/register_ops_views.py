@@ -1,16 +1,16 @@
-"""Register administration: withdrawing a patient from a register (confirm, then POST) and
-the register's coverage and PROM completeness page."""
+"""Register administration: withdrawing a patient from a register (confirm, then POST),
+the register's coverage and PROM completeness page, and the monthly unit report (PDF)."""
 
 from __future__ import annotations
 
-from flask import abort, g, render_template, request
+from flask import Response, abort, current_app, g, render_template, request
 from sqlalchemy import select
 
 from webapp.auth import guarded
 from webapp.clinician import bp
 from webapp.extensions import db
 from webapp.models import Enrolment, Patient, Register, Unit, User
-from webapp.services import access, coverage
+from webapp.services import access, coverage, monthly_report
 from webapp.services.dashboard import MIN_CELL
 from webapp.services.withdrawal import (
     WithdrawalError,
@@ -98,4 +98,40 @@ def coverage_page(register_name: str):  # type: ignore[no-untyped-def]
         high=coverage.HIGH,
         moderate=coverage.MODERATE,
         min_cell=MIN_CELL,
+    )
+
+
+def render_month_html(report: monthly_report.MonthlyReport) -> str:
+    """The monthly unit report as a standalone HTML document (styles inline, for files
+    and PDF; never served as a page)."""
+    # the app's Jinja environment without the page context processors (no request here)
+    template = current_app.jinja_env.get_template("reports/unit_month.html")
+    return template.render(report=report)
+
+
+def render_month_pdf(report: monthly_report.MonthlyReport) -> bytes:
+    """The monthly unit report as PDF (WeasyPrint)."""
+    import weasyprint
+
+    return weasyprint.HTML(string=render_month_html(report)).write_pdf()
+
+
+def _may_see_unit_report(user: User, unit_name: str, month: str) -> bool:
+    unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
+    return unit is not None and access.can_view_unit_dashboard(user, unit)
+
+
+@bp.get("/units/<unit_name>/report/<month>.pdf")
+@guarded("unit lead of the unit or register admin", _may_see_unit_report)
+def unit_month_report(unit_name: str, month: str):  # type: ignore[no-untyped-def]
+    """The monthly report of a unit (the link in the unit lead's monthly e-mail)."""
+    unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
+    try:
+        report = monthly_report.build(unit, month)
+    except monthly_report.MonthError:
+        abort(404)
+    return Response(
+        render_month_pdf(report),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{unit.name}-{month}.pdf"'},
     )

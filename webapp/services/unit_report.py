@@ -5,6 +5,7 @@ CSV downloads. Numbers come from the aggregate queries of
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 
@@ -216,10 +217,13 @@ def indicator_tables(
     return tables
 
 
-def unit_report(unit: Unit, year: int | None = None) -> UnitReport:
-    """The dashboard of ``unit`` for index ``year`` (None = all years)."""
+def unit_report(
+    unit: Unit, year: int | None = None, *, now: dt.datetime | None = None
+) -> UnitReport:
+    """The dashboard of ``unit`` for index ``year`` (None = all years), as at ``now``
+    (default: the present; the monthly report passes the end of its month)."""
     register = unit.register
-    stats = d.RegisterStats(register)
+    stats = d.RegisterStats(register, now)
     blocks = [_protocol_block(stats, name, unit, year) for name in stats.protocols_of(unit.id)]
     runs = set(stats.protocols_of(unit.id))  # only indicators of protocols the unit runs
     indicators = tuple(i for i in ind.for_register(register.name) if i.protocol in runs)

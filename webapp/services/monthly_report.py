@@ -1,0 +1,145 @@
+"""The monthly unit report (as Rapporteket sends it): the unit dashboard's numbers as of
+the end of a month, with coverage, PROM completeness and each indicator's funnel position.
+
+Everything comes from the dashboard's aggregates (:func:`webapp.services.unit_report.
+unit_report` with ``now`` = the first moment of the next month, so invitations count as
+due or closed by their dates at the end of the month) and from
+:mod:`webapp.services.coverage`; cells with n below 5 are suppressed as on the dashboard.
+Funnel positions: :func:`scoring.funnel.funnel` (Spiegelhalter 2005, exact binomial
+limits) over every unit's value of the indicator, all years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from scoring.funnel import funnel
+from webapp.models import Unit, utcnow
+from webapp.services import coverage, unit_report
+from webapp.services.dashboard import MIN_CELL
+
+MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+MONTHS_NB = [
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+]
+POSITION_TEXT = {
+    "inside": "innenfor 95 % grensene",
+    "above95": "over 95 % grensen",
+    "below95": "under 95 % grensen",
+    "above998": "over 99,8 % grensen",
+    "below998": "under 99,8 % grensen",
+}
+
+
+class MonthError(ValueError):
+    """A month that is not YYYY-MM, or that has not begun."""
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """The unit's place among the register's units for one indicator (all years)."""
+
+    indicator: str
+    k: int
+    n: int
+    target: float
+    lower95: float
+    upper95: float
+    lower998: float
+    upper998: float
+    position: str
+
+    @property
+    def text(self) -> str:
+        """The position in words."""
+        return POSITION_TEXT[self.position]
+
+
+@dataclass
+class MonthlyReport:
+    """Everything the monthly report shows."""
+
+    month: str
+    month_title: str
+    as_of: dt.datetime
+    dashboard: unit_report.UnitReport
+    coverage: list[coverage.CoverageRow] = field(default_factory=list)
+    completeness: list[coverage.Completeness] = field(default_factory=list)
+    funnels: list[FunnelRow] = field(default_factory=list)
+    min_cell: int = MIN_CELL
+
+
+def parse_month(text: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime]:
+    """(first day, first moment of the next month in UTC) of ``YYYY-MM``."""
+    match = MONTH.fullmatch(text or "")
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise MonthError(f"--month must look like 2026-11 (got {text!r})")
+    first = dt.date(int(match[1]), int(match[2]), 1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    if first > (now or utcnow()).date():
+        raise MonthError(f"{text} has not begun yet")
+    return first, dt.datetime.combine(following, dt.time(), dt.UTC)
+
+
+def month_title(first: dt.date) -> str:
+    """``november 2026``."""
+    return f"{MONTHS_NB[first.month - 1]} {first.year}"
+
+
+def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
+    rows = []
+    for table in report.indicators:
+        points = [
+            (str(r.unit_id), r.cells[-1][0].k, r.cells[-1][0].n)
+            for r in table.rows
+            if r.unit_id is not None and r.cells[-1][0].n >= MIN_CELL
+        ]
+        if not any(label == str(report.unit.id) for label, _, _ in points):
+            continue  # the unit itself is suppressed: no position shown
+        found = funnel(points)
+        own = next(p for p in found.points if p.label == str(report.unit.id))
+        limits = own.limits
+        rows.append(
+            FunnelRow(
+                table.indicator.title,
+                own.k,
+                own.n,
+                found.target,
+                limits.lower95,
+                limits.upper95,
+                limits.lower998,
+                limits.upper998,
+                own.position,
+            )
+        )
+    return rows
+
+
+def build(unit: Unit, month: str, now: dt.datetime | None = None) -> MonthlyReport:
+    """The report of ``unit`` for ``month`` (``YYYY-MM``)."""
+    first, as_of = parse_month(month, now)
+    moment = min(as_of, now or utcnow())
+    dashboard = unit_report.unit_report(unit, None, now=moment)
+    mine = {unit.id}
+    return MonthlyReport(
+        month=month,
+        month_title=month_title(first),
+        as_of=moment,
+        dashboard=dashboard,
+        coverage=coverage.coverage(unit.register, mine),
+        completeness=coverage.completeness(unit.register, moment, mine),
+        funnels=_funnels(dashboard),
+    )
