@@ -80,6 +80,12 @@ def _cmd_fhir(args: argparse.Namespace) -> int:
     except InstrumentError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.profile == "helsenorge":
+        from instruments.fhir_helsenorge import to_helsenorge_bundle
+
+        bundle = to_helsenorge_bundle(inst)
+        _write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", args.output)
+        return 0
     if args.lang not in inst.languages:
         print(
             f"error: {inst.id} has no language {args.lang!r} (has {', '.join(inst.languages)})",
@@ -152,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("fhir", help="print an HL7 FHIR R4 Questionnaire (JSON)")
     p.add_argument("id", help="a bundled instrument id, or the path of a definition file")
     p.add_argument("--lang", default="nb", help="main language of the texts (default nb)")
+    p.add_argument(
+        "--profile",
+        choices=["plain", "helsenorge"],
+        default="plain",
+        help="helsenorge: a Bundle with one Questionnaire per language, as refero renders it",
+    )
     p.add_argument("-o", "--output", help="write the JSON here instead of standard output")
     p = sub.add_parser("from-fhir", help="convert FHIR R4 Questionnaires to definition files")
     p.add_argument("files", nargs="+", metavar="FILE.json")

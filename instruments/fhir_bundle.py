@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from instruments.fhir_terms import TRANSLATION, FhirImportError
+from instruments.fhir_terms import EXT_LANGUAGES, TRANSLATION, FhirImportError
 
 
 def _maps(value: Any) -> list[dict[str, Any]]:
@@ -42,9 +42,19 @@ def _is_translation(main: Any, translated: Any) -> bool:
     return translated != main or not re.search(r"[^\W\d_]", translated)
 
 
-def _add(element: dict[str, Any], name: str, lang: str, value: Any) -> None:
-    """Add a ``translation`` of ``element[name]`` into ``lang`` (first one wins)."""
-    if not isinstance(element.get(name), str) or not _is_translation(element[name], value):
+def _add(
+    element: dict[str, Any], name: str, lang: str, value: Any, *, same_ok: bool = False
+) -> None:
+    """Add a ``translation`` of ``element[name]`` into ``lang`` (first one wins).
+
+    ``same_ok``: a text equal to the main one counts (openprom's own bundles, whose
+    languages may share a wording), else it is taken for an untranslated copy.
+    """
+    if not isinstance(element.get(name), str):
+        return
+    if not (same_ok and isinstance(value, str) and value.strip()) and not _is_translation(
+        element[name], value
+    ):
         return
     holder = element.setdefault("_" + name, {})
     extensions = holder.setdefault("extension", [])
@@ -90,6 +100,9 @@ def merge_language_bundle(bundle: Mapping[str, Any]) -> dict[str, Any]:
     if not questionnaires:
         raise FhirImportError("the Bundle holds no Questionnaire")
     main = copy.deepcopy(questionnaires[0])
+    ours = any(
+        isinstance(e, dict) and e.get("url") == EXT_LANGUAGES for e in _maps(main.get("extension"))
+    )
     items = {i["linkId"]: i for i in _items(main.get("item")) if isinstance(i.get("linkId"), str)}
     concepts = _concepts(main)
     for other in questionnaires[1:]:
@@ -97,17 +110,22 @@ def merge_language_bundle(bundle: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(lang, str) or not lang:
             raise FhirImportError("a Questionnaire in the Bundle (not the first) has no language")
         for name in ("title", "description"):
-            _add(main, name, lang, other.get(name))
+            _add(main, name, lang, other.get(name), same_ok=ours)
         for item in _items(other.get("item")):
             link_id = item.get("linkId")
             target = items.get(link_id) if isinstance(link_id, str) else None
             if target is None:
                 continue
-            _add(target, "text", lang, item.get("text"))
+            _add(target, "text", lang, item.get("text"), same_ok=ours)
+            target_codes = {(c.get("system"), c.get("code")): c for c in _maps(target.get("code"))}
+            for coding in _maps(item.get("code")):
+                key = (coding.get("system"), coding.get("code"))
+                if key in target_codes:
+                    _add(target_codes[key], "display", lang, coding.get("display"), same_ok=ours)
             target_codings = _codings(target)
             for code, coding in _codings(item).items():
                 if code in target_codings:
-                    _add(target_codings[code], "display", lang, coding.get("display"))
+                    _add(target_codings[code], "display", lang, coding.get("display"), same_ok=ours)
         for key, concept in _concepts(other).items():
             if key in concepts and _is_translation(
                 concepts[key].get("display"), concept.get("display")

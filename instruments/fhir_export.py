@@ -12,6 +12,7 @@ from instruments.fhir_terms import (
     EXT_ANCHORS,
     EXT_HELP,
     EXT_INSTRUMENT_ID,
+    EXT_ITEM_ID,
     EXT_ITEM_ORDER,
     EXT_KIND,
     EXT_LANGUAGES,
@@ -54,7 +55,7 @@ def to_questionnaire(inst: Instrument, lang: str = "nb") -> dict[str, Any]:
     ]
     if meta is not None:
         extensions.append({"url": EXT_INSTRUMENT_ID, "valueString": inst.id})
-        if meta.version is None:
+        if meta.version != inst.version:
             extensions.append({"url": EXT_VERSION, "valueString": inst.version})
         if meta.language is None:
             extensions.append({"url": EXT_NO_LANGUAGE, "valueBoolean": True})
@@ -167,8 +168,9 @@ class _Exporter:
         taken = {i.fhir_link_id for i in self.inst.items}
         groups = []
         for page in self.inst.pages:
-            if self.inst.fhir is not None and page.link_id is None and page.title is None:
-                # items that stood outside any group in the imported file
+            loose = page.link_id is None and page.title is None
+            if self.inst.fhir is not None and loose and page.id == f"page_{page.items[0]}":
+                # items that stood outside any group in the imported file (see the import)
                 groups += [self.item(self.by_id[iid]) for iid in page.items]
                 continue
             link_id = page.link_id or page.id
@@ -179,7 +181,7 @@ class _Exporter:
             if page.coding:
                 group["code"] = [_coding(c) for c in page.coding]
             extensions = []
-            if page.link_id is None and link_id != page.id:
+            if link_id != page.id and (page.link_id is None or _derived_id(link_id) != page.id):
                 extensions.append({"url": EXT_PAGE_ID, "valueString": page.id})
             if page.item_control is not None:
                 extensions.append(item_control_ext(page.item_control))
@@ -214,6 +216,8 @@ class _Exporter:
             q["maxLength"] = item.max_length
         if item.options:
             q["answerOption"] = [self.option(item, o) for o in item.options]
+        if item.link_id is not None and _derived_id(item.link_id) != item.id:
+            extensions.append({"url": EXT_ITEM_ID, "valueString": item.id})
         if item.item_control is not None:
             extensions.append(item_control_ext(item.item_control))
         kind_of_bound = "valueInteger" if item.type == "integer" else "valueDecimal"
@@ -305,7 +309,7 @@ class _Exporter:
     def system(self, item: Item, option: Option) -> str | None:
         if option.system is not None:
             return option.system
-        if self.inst.fhir is not None:
+        if self.inst.fhir is not None and not isinstance(option.code, int):
             return None
         return f"urn:openprom:{self.inst.id}:{item.id}"
 
@@ -345,6 +349,13 @@ def answer_value(out: _Exporter, target: Item, cond: EnableWhen) -> dict[str, An
     if target.type == "dateTime":
         return {"answerDateTime": answer}
     return {"answerString": str(answer)}
+
+
+def _derived_id(link_id: str) -> str:
+    """The item id the import makes from a linkId (instruments.fhir_import._item_id)."""
+    from instruments.fhir_import import _item_id
+
+    return _item_id(link_id)
 
 
 def _json_ext(url: str, value: Any) -> dict[str, Any]:

@@ -24,16 +24,21 @@ from instruments.fhir_terms import (
     EXT_ANCHORS,
     EXT_HELP,
     EXT_INSTRUMENT_ID,
+    EXT_ITEM_ID,
     EXT_ITEM_ORDER,
     EXT_KIND,
     EXT_LANGUAGES,
     EXT_LICENCE,
+    EXT_NO_ID,
     EXT_NO_LANGUAGE,
     EXT_NOT_APPLICABLE,
     EXT_PAGE_ID,
+    EXT_RESOURCE_ID,
     EXT_SCALES,
     EXT_SCORING,
+    EXT_SLIDER_OF,
     EXT_SOURCE,
+    EXT_STEP_ADDED,
     EXT_VERSION,
     HASH_SYSTEM,
     ITEM_CONTROL,
@@ -43,6 +48,8 @@ from instruments.fhir_terms import (
     RENDERING_MARKDOWN,
     RENDERING_XHTML,
     SDF_CALCULATED,
+    SLIDER_DISPLAY_TYPE,
+    SLIDER_LABELS,
     TRANSLATION,
     UNIT,
     URL_PREFIX,
@@ -341,6 +348,11 @@ class _Importer:
                 meta[name] = value
         if _ext(q, EXT_NO_LANGUAGE) is not None:
             meta.pop("language", None)
+        if _ext(q, EXT_NO_ID) is not None:
+            meta.pop("id", None)
+        resource_id = _ext(q, EXT_RESOURCE_ID)
+        if resource_id is not None and isinstance(resource_id.get("valueString"), str):
+            meta["id"] = resource_id["valueString"]
         if isinstance(q.get("status"), str) and q["status"] in _STATUSES:
             meta["status"] = q["status"]
         identifiers = []
@@ -518,10 +530,11 @@ class _Importer:
                 self.problem(f"linkId {link_id!r}: a group without items (R4 que-1)")
             return
         page: dict[str, Any] = {"id": page_id}
-        if ext is None and (link_id != page_id or not self.ours):
+        generated = ext is not None and link_id == f"{page_id}-page"
+        if not generated and link_id != page_id:
             page["link_id"] = link_id
         control = item_control(group)
-        if control is not None:
+        if control is not None and _ext(group, EXT_STEP_ADDED) is None:
             page["item_control"] = control
         codes = [c for c in (_coding(c) for c in _maps(group.get("code"))) if c]
         if codes:
@@ -600,13 +613,20 @@ class _Importer:
         control = item_control(entry)
         if not isinstance(kind, str):
             raise _Skip(f"item type {kind!r}")
+        slider_of = self._json(entry, EXT_SLIDER_OF, where)
+        if isinstance(slider_of, dict):
+            return self._slider_item(entry, link_id, conditions, slider_of)
         if kind == "text" and control == "sidebar":
             kind = "display"  # Helsenorge: a text shown beside the form, not a question
         elif kind in _UNSUPPORTED_TYPES or kind not in ITEM_TYPES:
             raise _Skip(f"item type {kind!r}")
         if entry.get("repeats") is True and kind not in ("choice", "open-choice"):
             raise _Skip(f"a repeating {kind} item (several answers)")
-        item_id = self._unique_item_id(_item_id(link_id))
+        own_id = _ext(entry, EXT_ITEM_ID)
+        wanted = own_id.get("valueString") if own_id else None
+        if not (isinstance(wanted, str) and _ITEM_ID.match(wanted)):
+            wanted = _item_id(link_id)
+        item_id = self._unique_item_id(wanted)
         self.ids[link_id] = item_id
         item: dict[str, Any] = {"id": item_id}
         if link_id != item_id:
@@ -661,6 +681,50 @@ class _Importer:
             if behavior != "all":
                 item["enable_behavior"] = behavior
         self.items.append(item)
+        return item
+
+    def _slider_item(
+        self,
+        entry: Mapping[str, Any],
+        link_id: str,
+        conditions: tuple[list[dict[str, Any]], str],
+        marker: dict[str, Any],
+    ) -> dict[str, Any]:
+        """An integer item our Helsenorge profile wrote as a slider (see fhir_helsenorge)."""
+        plain = {k: v for k, v in entry.items() if k not in ("answerOption", "extension")}
+        plain["type"] = marker.get("type", "integer")
+        plain["code"] = [
+            c
+            for c in _maps(entry.get("code"))
+            if c.get("system") not in (SLIDER_LABELS, SLIDER_DISPLAY_TYPE)
+        ]
+        if not plain["code"]:
+            del plain["code"]
+        extensions = [
+            e
+            for e in _maps(entry.get("extension"))
+            if e.get("url") not in (EXT_SLIDER_OF, ITEM_CONTROL)
+        ]
+        if marker.get("item_control"):
+            extensions.append(
+                {
+                    "url": ITEM_CONTROL,
+                    "valueCodeableConcept": {"coding": [{"code": marker["item_control"]}]},
+                }
+            )
+        for name, url in (("min", MIN_VALUE), ("max", MAX_VALUE)):
+            if marker.get(name) is not None:
+                extensions.append({"url": url, "valueInteger": marker[name]})
+        plain["extension"] = extensions
+        item = self._item(plain, link_id, conditions)
+        where = f"linkId {link_id!r}"
+        anchors = {}
+        for coding in _maps(entry.get("code")):
+            end = {"LabelLeft": "min", "LabelRight": "max"}.get(str(coding.get("code")))
+            if coding.get("system") == SLIDER_LABELS and end:
+                anchors[end] = self._text(coding, "display", where, required=True)
+        if anchors:
+            item["anchors"] = anchors
         return item
 
     def _unique_item_id(self, wanted: str) -> str:
@@ -729,7 +793,9 @@ class _Importer:
             return value
         if not isinstance(value, str) or not value.strip():
             return None
-        ours = self.ours and (not isinstance(system, str) or system.startswith("urn:openprom:"))
+        ours = (self.ours and not isinstance(system, str)) or (
+            isinstance(system, str) and system.startswith("urn:openprom:")
+        )
         if ours and re.fullmatch(r"[+-]?\d+", value.strip()):
             return int(value)
         return value
@@ -794,7 +860,8 @@ class _Importer:
                 "(valueCoding, valueInteger or valueString)"
             )
             return None
-        if weight is not None:
+        ours_code = isinstance(result["code"], int) and not result.get("system")
+        if weight is not None and not (ours_code and weight == result["code"]):
             result["ordinal"] = weight
             self._note_ordinal(str(url), "option" if index == 0 else "coding")
         na = _ext(option, EXT_NOT_APPLICABLE)

@@ -38,7 +38,14 @@ EXT_HELP = EXT + "help"  # valueString: JSON text, help of a display item
 EXT_ANCHORS = EXT + "anchors"  # valueString: JSON {min|max: text}, anchors of a display item
 EXT_INSTRUMENT_ID = EXT + "instrument-id"  # valueString: the definition's id (imported files)
 EXT_VERSION = EXT + "version"  # valueString: the definition's version when FHIR had none
+EXT_ITEM_ID = EXT + "item-id"  # valueString: the item id when it is not made from the linkId
+EXT_STEP_ADDED = EXT + "step-added"  # valueBoolean: itemControl step added for Helsenorge
+EXT_NO_ID = EXT + "no-id"  # valueBoolean: the imported file had no resource id
+EXT_RESOURCE_ID = EXT + "resource-id"  # valueString: the imported file's id (one per language)
 EXT_NO_LANGUAGE = EXT + "no-language"  # valueBoolean: the imported file named no language
+EXT_SLIDER_OF = EXT + "slider-of"  # valueString: JSON {type, min, max, item_control} of a VAS
+SLIDER_LABELS = "http://helsenorge.no/fhir/CodeSystem/SliderLabels"
+SLIDER_DISPLAY_TYPE = "http://helsenorge.no/fhir/CodeSystem/SliderDisplayType"
 
 # itemControl code of a child display item -> what it holds for its parent item
 CHILD_CONTROLS = {"help": "help", "lower": "min", "upper": "max"}

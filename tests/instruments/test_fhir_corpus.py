@@ -228,3 +228,16 @@ def test_a_corpus_file_without_language_needs_one():
     resource = read_questionnaire(CORPUS / "structor-language_no-lang-code.json")
     with pytest.raises(FhirImportError, match="has no language"):
         from_questionnaire(resource)
+
+
+@pytest.mark.parametrize("path", IMPORTED, ids=lambda p: p.stem)
+def test_corpus_file_round_trips_through_the_helsenorge_profile(path):
+    from instruments.fhir_helsenorge import to_helsenorge_bundle
+
+    data = _import(path)
+    bundle = to_helsenorge_bundle(build(data))
+    for entry in bundle["entry"]:
+        Questionnaire.model_validate(entry["resource"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FhirImportWarning)
+        assert from_questionnaire(bundle) == data
