@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from scoring.psychometrics.results import _clean
+from scoring.psychometrics.threads import single_thread_blas
 
 IDENTIFICATION = "factor variances fixed to 1 (std.lv); all loadings free"
 
@@ -356,13 +357,14 @@ def _cfa_ml(
     df = p * (p + 1) // 2 - mdl.n_par
     if df < 0:
         raise ValueError(f"the model is not identified (df = {df})")
-    res = optimize.minimize(
-        mdl.fun_grad,
-        mdl.start(),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
-    )
+    with single_thread_blas():
+        res = optimize.minimize(
+            mdl.fun_grad,
+            mdl.start(),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
+        )
     xhat = res.x
     fmin = float(res.fun)
     converged = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-5
@@ -491,7 +493,8 @@ def _cfa_wlsmv(
         raise ValueError("the polychoric correlation matrix is not positive definite")
     n_free = int(pattern.sum()) + pattern.shape[1] * (pattern.shape[1] - 1) // 2
     start = _Model(st.corr, pattern).start()[:n_free]
-    fit = fit_dwls(st, pattern, resid_pairs, start)
+    with single_thread_blas():
+        fit = fit_dwls(st, pattern, resid_pairs, start)
     df = fit.df
     if df < 0:
         raise ValueError(f"the model is not identified (df = {df})")

@@ -30,6 +30,7 @@ from scipy import optimize, stats
 
 from scoring.psychometrics.cfa import _rmsea_ci, _validate_model, cfa
 from scoring.psychometrics.results import _clean
+from scoring.psychometrics.threads import single_thread_blas
 
 LEVELS = ("configural", "metric", "scalar", "strict")
 
@@ -168,13 +169,14 @@ class _MultiGroup:
 
 
 def _fit_level(mg: _MultiGroup, x0: np.ndarray) -> tuple[np.ndarray, float, bool, str]:
-    res = optimize.minimize(
-        mg.fun_grad,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
-    )
+    with single_thread_blas():
+        res = optimize.minimize(
+            mg.fun_grad,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
+        )
     converged = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-5
     return res.x, float(res.fun), converged, str(res.message)
 

@@ -158,12 +158,23 @@ def thresholds_from_codes(coded: _Coded) -> list[np.ndarray]:
 
 def pair_tables(coded: _Coded, kmax: int) -> np.ndarray:
     """Contingency tables of all item pairs, shape (p, p, kmax, kmax), pairwise complete."""
-    n, p = coded.codes.shape
-    onehot = np.zeros((n, p * kmax))
-    rows, cols = np.nonzero(coded.codes >= 0)
-    onehot[rows, cols * kmax + coded.codes[rows, cols]] = 1.0
-    cross = onehot.T @ onehot
-    return cross.reshape(p, kmax, p, kmax).transpose(0, 2, 1, 3)
+    codes = coded.codes
+    p = codes.shape[1]
+    out = np.zeros((p, p, kmax, kmax))
+    complete = bool((codes >= 0).all())
+    for i in range(p):
+        for j in range(i + 1, p):
+            a, b = codes[:, i], codes[:, j]
+            if not complete:
+                ok = (a >= 0) & (b >= 0)
+                a, b = a[ok], b[ok]
+            tab = np.bincount(a * kmax + b, minlength=kmax * kmax).reshape(kmax, kmax)
+            out[i, j] = tab
+            out[j, i] = tab.T
+    for i in range(p):
+        col = codes[:, i]
+        out[i, i] = np.diag(np.bincount(col[col >= 0], minlength=kmax))
+    return out
 
 
 def _padded_bounds(taus: list[np.ndarray], kmax: int) -> np.ndarray:

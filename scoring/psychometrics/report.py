@@ -38,6 +38,7 @@ ALPHA_RANGE = (0.70, 0.95)
 CFI_MIN, RMSEA_MAX = 0.95, 0.06
 TLI_MIN, SRMR_MAX = 0.95, 0.08
 ORDINAL_MAX_CATEGORIES = 7
+INVARIANCE_COLUMNS = ("language", "mode")
 STRUCTURAL_RULES: dict[str, str] = {
     "cosmin2018": (
         "+ when the CFA of all multi-item scales (correlated factors) has CFI > 0.95 or "
@@ -448,6 +449,28 @@ def _clean_float(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _invariance(
+    model: dict[str, list[str]], keyed_all: pd.DataFrame, groups: pd.Series, column: str
+) -> dict[str, Any]:
+    """Configural/metric/scalar/strict invariance of the report's CFA model across groups."""
+    from scoring.psychometrics.invariance import invariance
+
+    frame = keyed_all.assign(**{column: groups.astype("string")})
+    try:
+        res = invariance(frame, model, column)
+    except Exception as exc:
+        return {"error": _error_text(exc)}
+    out = res.to_dict()
+    out["method"] = (
+        "multi-group CFA, ML on the keyed item codes with a mean structure (lavaan "
+        "group.equal, std.lv); multi-group WLSMV is not implemented"
+    )
+    steps = res.table.iloc[1:]
+    ok = bool(steps["chen2007_invariant"].all()) if len(steps) else False
+    out["chen2007_all_steps"] = ok
+    return out
+
+
 def _efa(keyed_all: pd.DataFrame, n_factors: int) -> dict[str, Any]:
     complete = keyed_all.dropna()
     out: dict[str, Any] = {"n": int(len(complete))}
@@ -824,6 +847,7 @@ def build_report(
     scales = [u for u in units if u.kind == "scale"]
     multi = [s for s in scales if len(s.items) >= 3] if groups else []
     n_steps = 4 + len(units) + (retest is not None) + (followup is not None) + bool(hypotheses)
+    n_steps += sum(c in data.columns for c in INVARIANCE_COLUMNS)
     n_steps += sum(len(s.items) for s in multi)
     from tqdm import tqdm
 
@@ -983,6 +1007,11 @@ def build_report(
             entry["structural_validity"] = {"rating": "?", "note": "no multi-item scale"}
         else:
             entry["structural_validity"] = {"rating": "?", "note": "single-item scale"}
+    report["invariance"] = {}
+    for column in INVARIANCE_COLUMNS:
+        if column in data.columns and data[column].dropna().nunique() >= 2 and model:
+            tick(f"invariance {column}")
+            report["invariance"][column] = _invariance(model, keyed_all, data[column], column)
     tick("EFA")
     scale_items = sorted({i for s in scales for i in s.items})
     if scale_items:
@@ -1659,9 +1688,47 @@ def _dif_section(d: dict[str, Any]) -> list[str]:
     return parts
 
 
+INVARIANCE_TABLE: tuple[Column, ...] = (
+    ("level", "Model", _TEXT),
+    ("chi2", "χ²", _TWO),
+    ("df", "df", _TEXT),
+    ("cfi", "CFI", _THREE),
+    ("tli", "TLI", _THREE),
+    ("rmsea", "RMSEA", _THREE),
+    ("delta_chi2", "Δχ²", _TWO),
+    ("delta_df", "Δdf", _TEXT),
+    ("delta_p", "p (Δχ²)", _THREE),
+    ("delta_cfi", "ΔCFI", _THREE),
+    ("delta_rmsea", "ΔRMSEA", _THREE),
+)
+
+
+def _invariance_section(d: dict[str, Any]) -> list[str]:
+    inv = d.get("invariance") or {}
+    if not inv:
+        return []
+    parts = ["<h2>Measurement invariance</h2>"]
+    for column, res in inv.items():
+        if res.get("error"):
+            parts.append(f"<p class='note'>{_e(column)}: {_e(res['error'])}</p>")
+            continue
+        groups = ", ".join(f"{k} (n = {v})" for k, v in res["groups"].items())
+        parts.append(f"<p>Across <b>{_e(column)}</b>: {_e(groups)}. {_e(res['method'])}.</p>")
+        parts.append(_table(res["models"], INVARIANCE_TABLE))
+        verdict = "hold" if res.get("chen2007_all_steps") else "do not all hold"
+        parts.append(
+            f"<p class='note'>Chen's (2007) cut-offs (ΔCFI > −0.010 and ΔRMSEA < 0.015 at each "
+            f"step) {verdict}.</p>"
+        )
+        for note in res.get("notes", []):
+            parts.append(f"<p class='note'>{_e(note)}</p>")
+    return parts
+
+
 def _render_html(d: dict[str, Any], plots: dict[str, str]) -> str:
     parts = _header(d) + _summary(d) + _distributions(d, plots) + _consistency(d)
-    parts += _structural(d, plots) + _retest(d) + _responsiveness_section(d)
+    parts += _structural(d, plots) + _invariance_section(d) + _retest(d)
+    parts += _responsiveness_section(d)
     parts += _hypotheses_section(d) + _dif_section(d)
     parts += _methods(d)
     parts.append("</body></html>")

@@ -144,19 +144,36 @@ def ordinal_stats(coded: _Coded) -> OrdinalStats:
         a21[k, start[ii[k]] : start[ii[k]] + n_th[ii[k]]] = a21_i[k, : n_th[ii[k]]]
         a21[k, start[jj[k]] : start[jj[k]] + n_th[jj[k]]] = a21_j[k, : n_th[jj[k]]]
 
-    # casewise scores -> influence functions
+    # Casewise influence functions. Each column depends on the categories of one item
+    # (thresholds) or two items (correlations), so they are tables looked up per row:
+    # IF_tau = u A11^-1 (per category); IF_rho = (s_rho - A21 IF_tau) / A22 (per cell).
     uni = _univariate_scores(coded, taus)
-    infl_tau = np.empty((n, n_thr))
+    blocks = []
     for j in range(p):
         u = uni[j]
         counts = np.bincount(codes[:, j], minlength=u.shape[0]).astype(float)
         a11 = (u.T * counts) @ u
-        block = u @ np.linalg.inv(a11)  # rows: IF of the thresholds for each category
-        infl_tau[:, start[j] : start[j] + n_th[j]] = block[codes[:, j]]
-    sc_rho = s_rho[np.arange(m)[None, :], codes[:, ii], codes[:, jj]]  # (n, m)
-    infl_rho = (sc_rho - infl_tau @ a21.T) / a22
-    infl = np.hstack([infl_tau, infl_rho])
-    gamma = n * (infl.T @ infl)
+        blocks.append(u @ np.linalg.inv(a11))  # (K, K-1): IF of the thresholds per category
+    tau_table = np.zeros((p, kmax, n_thr))
+    for j in range(p):
+        tau_table[j, : coded.n_cat[j], start[j] : start[j] + n_th[j]] = blocks[j]
+    # (m, K) contributions of each item's threshold IF to the pair's correlation IF
+    t_i = np.einsum("mct,mt->mc", tau_table[ii], a21)
+    t_j = np.einsum("mct,mt->mc", tau_table[jj], a21)
+    cell_if = (s_rho - t_i[:, :, None] - t_j[:, None, :]) / a22[:, None, None]
+    cell_flat = cell_if.reshape(m, kmax * kmax).T  # (K*K, m)
+    gamma = np.zeros((n_thr + m, n_thr + m))
+    chunk = max(1, 4_000_000 // max(n_thr + m, 1))
+    for lo in range(0, n, chunk):
+        c = codes[lo : lo + chunk]
+        infl_tau = np.zeros((len(c), n_thr))
+        for j in range(p):
+            infl_tau[:, start[j] : start[j] + n_th[j]] = blocks[j][c[:, j]]
+        cell = c[:, ii] * kmax + c[:, jj]
+        infl_rho = np.take_along_axis(cell_flat, cell, axis=0)
+        infl = np.hstack([infl_tau, infl_rho])
+        gamma += infl.T @ infl
+    gamma *= n
     return OrdinalStats(n=n, thresholds=taus, corr=corr, gamma=gamma, n_thresholds=n_thr)
 
 
