@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.sealed_json import SealedAnswers
 
 ROLES = ("clinician", "unit_lead", "register_admin", "methodologist", "sysadmin")
 # ``helsenorge``, ``paper`` and ``external``: answers imported from FHIR (issue 11)
@@ -287,7 +288,8 @@ class Response(db.Model):
     mode: Mapped[str] = mapped_column(String(16), default="self")
     proxy_relation: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(8), default="draft")
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # texts inside (free-text answers, string codes) are stored encrypted
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedAnswers, default=dict)
     current_page: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped by every page save: a save applies only to the revision it read (no lost
     # update between pages saved at once).

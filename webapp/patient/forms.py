@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from instruments import Instrument, Item, Page
+from webapp.patient.answer_fields import answer_field, is_new_type, posted_values, stored_value
 from webapp.services.responses import PROXY_RELATIONS, is_enabled
 from webapp.whole_numbers import WholeNumberField, parse_whole_number
 
@@ -85,7 +86,10 @@ def _build_form_class(
     fields: dict[str, Any] = {}
     for item_id in page.items:
         item = instrument.item(item_id)
-        if item.type == "choice":
+        new_type = answer_field(item, lang, item_id in required)  # answer_fields.py
+        if new_type is not None:
+            fields[item_id] = new_type
+        elif item.type == "choice":
             fields[item_id] = _choice_field(item, lang, item_id in required)
         elif item.type == "integer":
             fields[item_id] = _integer_field(item, lang, item_id in required)
@@ -99,16 +103,23 @@ def cleaned_answers(form: PageForm, instrument: Instrument, page: Page) -> dict[
         if instrument.item(item_id).type == "display":
             continue
         raw = form[item_id].data
+        if is_new_type(instrument.item(item_id)):
+            answers[item_id] = stored_value(instrument.item(item_id), raw)
+            continue
         answers[item_id] = None if raw in (None, "") else int(raw)
     return answers
 
 
-def posted_codes(formdata: Any, page: Page) -> dict[str, int]:
-    """The page's posted values that are whole numbers (to evaluate enable_when)."""
-    codes = {}
+def posted_codes(formdata: Any, page: Page, instrument: Instrument | None = None) -> dict[str, Any]:
+    """The page's posted values that are whole numbers, and with ``instrument`` the valid
+    answers of the other item types (to evaluate enable_when)."""
+    codes: dict[str, Any] = {}
+    if instrument is not None:
+        items = [instrument.item(i) for i in page.items]
+        codes.update(posted_values(formdata, [i for i in items if is_new_type(i)]))
     for item_id in page.items:
         code = parse_whole_number(formdata.get(item_id, ""))
-        if code is not None:
+        if code is not None and item_id not in codes:
             codes[item_id] = code
     return codes
 

@@ -15,6 +15,7 @@ from instruments import Instrument, Item
 from webapp.extensions import db
 from webapp.i18n import FORMAT_LOCALES, long_date
 from webapp.models import AuditEvent, Invitation, Score, User
+from webapp.patient.answer_fields import is_new_type, shown_answer
 from webapp.patient.explanations import (
     MAIN_SCORES,
     SCORE_NAMES,
@@ -78,6 +79,8 @@ def answer_rows(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerR
             value = answers.get(item_id)
             if value is None:
                 shown = _("Not answered")
+            elif is_new_type(item):  # answer types of FHIR Questionnaires
+                shown = shown_answer(item, value, lang)
             elif item.type == "choice":
                 shown = choice_answer(item, value, lang)
             else:

@@ -265,7 +265,7 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
     text_lang = _text_language(instrument)
     known = dict(response.answers or {})
     if request.method == "POST":
-        known.update(posted_codes(request.form, screen))
+        known.update(posted_codes(request.form, screen, instrument))
     form_class = page_form_class(instrument, screen, text_lang, known)
     if request.method == "POST":
         extra = unexpected_fields(list(request.form.keys()), screen)

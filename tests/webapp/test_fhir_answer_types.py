@@ -1,0 +1,186 @@
+"""Every item type of a FHIR Questionnaire in the patient flow: rendered, checked, stored
+(texts encrypted at rest), shown again, submitted and exported, walked with the Flask
+client through tests/webapp/fixtures/answer_types.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+import instruments
+import instruments.loader
+from tests.webapp.patient_support import PATIENT_ID, idem_from
+from webapp.extensions import db
+from webapp.models import Invitation, Protocol, Register, Response, TimePoint, Unit
+from webapp.services.export import export_register
+from webapp.services.invitations import issue_token
+from webapp.services.patients import get_or_create_patient
+from webapp.services.protocols import enrol
+
+FIXTURE = Path(__file__).parent / "fixtures" / "answer_types.yaml"
+IID = "answer-types"
+PAGE_1 = {
+    "feeling": "LA6569-3",
+    "symptoms": ["a", "c"],
+    "other": "Svimmelhet om morgenen",
+    "smoker": "true",
+    "packs": "2",
+}
+PAGE_2 = {
+    "weight": "72,5",
+    "temp": "37.2",
+    "name": "Kari",
+    "comment": "Vondt i ryggen\netter operasjonen",
+    "born": "2025-02-01",
+    "seen": "2025-03-01T14:30",
+}
+STORED = {
+    "feeling": "LA6569-3",
+    "symptoms": ["a", "c"],
+    "other": "Svimmelhet om morgenen",
+    "smoker": True,
+    "packs": 2,
+    "weight": 72.5,
+    "temp": 37.2,
+    "name": "Kari",
+    "comment": "Vondt i ryggen\netter operasjonen",
+    "born": "2025-02-01",
+    "seen": "2025-03-01T14:30:00+01:00",  # typed in Norwegian (winter) time
+}
+FREE_TEXTS = ("Svimmelhet", "Kari", "Vondt i ryggen")
+
+
+@pytest.fixture
+def token(app, monkeypatch):  # type: ignore[no-untyped-def]
+    bundled = instruments.loader.load_all()
+    fixture = instruments.load_file(FIXTURE)
+    monkeypatch.setattr(instruments.loader, "load_all", lambda: {**bundled, IID: fixture})
+    with app.app_context():
+        register = Register(name="types", title="Types")
+        db.session.add(register)
+        db.session.flush()
+        unit = Unit(name="types-unit", title="Types", register_id=register.id)
+        protocol = Protocol(register_id=register.id, name="p", title="P", window_days=30)
+        protocol.time_points = [
+            TimePoint(name="baseline", title="0", offset_days=0, position=0, instruments=[IID])
+        ]
+        db.session.add_all([unit, protocol])
+        db.session.flush()
+        patient, _ = get_or_create_patient(PATIENT_ID)
+        import datetime as dt
+
+        enrolment = enrol(patient, protocol, unit, dt.date.today())
+        secret = issue_token(enrolment.invitations[0])
+        db.session.commit()
+    return secret
+
+
+def _post(client, token: str, page: int, data: dict):  # type: ignore[no-untyped-def]
+    shown = client.get(f"/s/{token}/q/{IID}/{page}")
+    assert shown.status_code == 200
+    return client.post(f"/s/{token}/q/{IID}/{page}", data={**data, "idem": idem_from(shown.text)})
+
+
+def _stored(app) -> Response:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.scalars(select(Response)).one()
+
+
+def test_pages_render_every_type(client, token):
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    first = client.get(f"/s/{token}/q/{IID}/0").text
+    assert '<span class="prefix">1.</span>' in first
+    assert 'type="radio" id="feeling-1" name="feeling" value="LA6569-3"' in first
+    assert first.count('type="checkbox"') == 3 and 'name="symptoms" value="c"' in first
+    assert 'list="other-options"' in first and '<option value="Ingen">' in first
+    assert 'name="smoker" value="true"' in first and 'name="smoker" value="false"' in first
+    assert _post(client, token, 0, PAGE_1).status_code == 302  # page 2 opens after page 1
+    second = client.get(f"/s/{token}/q/{IID}/1").text
+    assert second.count('inputmode="decimal"') == 2 and '<span class="unit">kg</span>' in second
+    assert 'maxlength="10"' in second and "<textarea" in second
+    assert 'type="date" id="born"' in second and 'type="datetime-local" id="seen"' in second
+
+
+def test_walk_store_encrypted_show_again_submit_and_export(app, client, token, tmp_path):
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    assert _post(client, token, 0, PAGE_1).status_code == 302
+    assert _post(client, token, 1, PAGE_2).status_code == 302
+    response = _stored(app)
+    assert response.answers == STORED
+    with app.app_context():  # at rest: no text in clear, sealed values instead
+        raw = db.session.execute(text("SELECT answers FROM response")).scalar_one()
+    raw = raw if isinstance(raw, str) else json.dumps(raw)
+    assert "$sealed" in raw and '"packs": 2' in raw.replace('"packs":2', '"packs": 2')
+    for secret in FREE_TEXTS + ("LA6569-3",):
+        assert secret not in raw
+    again = client.get(f"/s/{token}/q/{IID}/0").text  # the saved answers are shown again
+    assert 'value="c" checked' in again and 'value="b">' in again
+    assert 'value="true" checked' in again and 'value="Svimmelhet om morgenen"' in again
+    again = client.get(f"/s/{token}/q/{IID}/1").text
+    assert 'value="2025-03-01T14:30"' in again and 'value="72.5"' in again
+    assert client.get(f"/s/{token}/review").status_code == 200
+    assert client.post(f"/s/{token}/submit").status_code in (302, 303)
+    with app.app_context():
+        assert db.session.scalars(select(Invitation.state)).one() == "completed"
+        result = export_register("types", tmp_path, formats=("fhir",))
+    assert result.rows == {IID: 1}
+    qr = json.loads((tmp_path / "QuestionnaireResponse.ndjson").read_text("utf-8"))
+    answers = {}
+    stack = list(qr["item"])
+    while stack:
+        node = stack.pop()
+        stack += node.get("item", [])
+        if "answer" in node:
+            answers[node["linkId"]] = node["answer"]
+    assert answers["feeling"] == [
+        {
+            "valueCoding": {
+                "system": "http://loinc.org",
+                "code": "LA6569-3",
+                "display": "Flere dager",
+            }
+        }  # fmt: skip
+    ]
+    assert [a["valueCoding"]["code"] for a in answers["symptoms"]] == ["a", "c"]
+    assert answers["smoker"] == [{"valueBoolean": True}]
+    assert answers["packs"] == [{"valueInteger": 2}]
+    assert answers["weight"][0]["valueQuantity"]["value"] == 72.5
+    assert answers["weight"][0]["valueQuantity"]["code"] == "kg"
+    assert answers["temp"] == [{"valueDecimal": 37.2}]
+    assert answers["born"] == [{"valueDate": "2025-02-01"}]
+    assert answers["seen"] == [{"valueDateTime": "2025-03-01T14:30:00+01:00"}]
+    # free text is never exported unless the register says so
+    assert not {"other", "name", "comment"} & set(answers)
+    exported = (tmp_path / "QuestionnaireResponse.ndjson").read_text("utf-8")
+    assert not any(secret in exported for secret in FREE_TEXTS)
+
+
+def test_bad_answers_get_messages_and_nothing_is_saved(app, client, token):
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    bad = {**PAGE_1, "feeling": "LA0000-0", "smoker": "maybe"}
+    shown = _post(client, token, 0, bad)
+    assert shown.status_code == 422
+    assert "Velg ja eller nei." in shown.text  # the patient's language (nb)
+    assert _stored(app).answers == {}
+    client_page = _post(client, token, 0, {**PAGE_1})
+    assert client_page.status_code == 302
+    too_long = {**PAGE_2, "name": "Kari Nordmann Hansen", "weight": "900", "born": "2025-13-01"}
+    shown = _post(client, token, 1, too_long)
+    assert shown.status_code == 422
+    assert shown.text.count('class="error" id=') == 3
+    for message in ("Skriv høyst 10 tegn.", "Skriv et tall fra 0.5 til 500.",
+                    "Skriv inn en dato (dag, måned og år)."):  # fmt: skip
+        assert message in shown.text
+    assert "name" not in _stored(app).answers
+
+
+def test_enable_when_on_a_boolean_of_the_same_page(app, client, token):
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    missing_packs = {k: v for k, v in PAGE_1.items() if k != "packs"}
+    assert _post(client, token, 0, missing_packs).status_code == 422  # smoker yes: required
+    non_smoker = {**missing_packs, "smoker": "false"}
+    assert _post(client, token, 0, non_smoker).status_code == 302
+    assert _stored(app).answers["smoker"] is False
