@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.browser.patient_walk import CHROMIUM_ARGS, serve  # noqa: F401  (re-exported)
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1280, "height": 800}  # the issue #12 walk-through size
 TABLET = {"width": 768, "height": 1024}
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (the documented demo password)
 
@@ -45,6 +45,28 @@ def first_patient_number(app) -> tuple[int, str]:  # type: ignore[no-untyped-def
             .join(Invitation, Invitation.enrolment_id == Enrolment.id)
             .where(Unit.name == "demo-unit", Invitation.state == "completed")
             .order_by(Enrolment.index_date)
+        ).first()
+        return enrolment.patient_id, national_id_of(enrolment.patient)
+
+
+def copd_patient_number(app) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """(internal id, national ID) of a COPD demo patient (demo-unit-c) with 2+ answered
+    time points."""
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+    from webapp.models import Enrolment, Invitation, Protocol
+    from webapp.services.patients import national_id_of
+
+    with app.app_context():
+        enrolment = db.session.scalars(
+            select(Enrolment)
+            .join(Protocol)
+            .join(Invitation, Invitation.enrolment_id == Enrolment.id)
+            .where(Protocol.name == "copd-rehab", Invitation.state == "completed")
+            .group_by(Enrolment.id)
+            .having(func.count(Invitation.id) >= 2)
+            .order_by(Enrolment.index_date, Enrolment.id)
         ).first()
         return enrolment.patient_id, national_id_of(enrolment.patient)
 

@@ -72,8 +72,6 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # withdrawal from a register: its register admin only (POST unconfirmed: 400, no change)
     ("clinician.patient_withdraw", "GET"): Rule({"register_admin": REGISTER}),
     ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
-    ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
-    ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),
@@ -105,6 +103,7 @@ PUBLIC = {
     ("clinician.logout", "POST"),
     ("clinician.second_factor", "GET"),
     ("clinician.second_factor", "POST"),
+    ("clinician.set_language", "GET"),  # sets the staff language cookie only
     # The FHIR API: bearer tokens per register, never a staff session (a cookie alone
     # gets 401); every route x token scope is tested in test_fhir_api.py.
     ("fhir.metadata", "GET"),
@@ -136,7 +135,6 @@ def _values(world, scope: str) -> dict[str, object]:
         "token": "x" * 22,
         "page": 0,
         "filename": "css/app.css",
-        "month": "2026-11",
     }
 
 

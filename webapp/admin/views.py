@@ -14,6 +14,7 @@ from webapp.auth import deny, guarded
 from webapp.extensions import db
 from webapp.models import ROLES, AuditEvent, Register, Unit, User
 from webapp.services import access, security_events, users
+from webapp.services.audit_words import action_words
 
 ADMIN_ROLES = ("sysadmin", "register_admin")
 
@@ -250,7 +251,7 @@ REASONS = {
 def _describe(event: AuditEvent, emails: dict[int, str]) -> tuple[str, str]:
     """A readable label and detail text for an audit event (security events in words)."""
     if not event.action.startswith("security."):
-        return event.action, event.subject
+        return action_words(event.action), event.subject
     name = event.action.removeprefix("security.")
     d = event.details if isinstance(event.details, dict) else {}
     parts = []

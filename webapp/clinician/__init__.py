@@ -7,6 +7,8 @@ bp = Blueprint("clinician", __name__, template_folder="../templates")
 from webapp.clinician import (  # noqa: E402,F401
     account_views,
     dashboard_views,
+    errors,
     export_views,
+    language,
     views,
 )

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from webapp.auth import guarded
 from webapp.clinician import bp
 from webapp.extensions import db
+from webapp.i18n import current_language
 from webapp.models import Register, Unit, User
 from webapp.services import access, unit_report
 from webapp.services.dashboard import MIN_CELL
+from webapp.services.funnel_view import indicator_funnels
 from webapp.services.indicators import LEVEL_TEXT, IndicatorConfigError
 from webapp.whole_numbers import parse_whole_number
 
@@ -57,6 +59,9 @@ def dashboard(unit_name: str):  # type: ignore[no-untyped-def]
     return render_template(
         "clinician/dashboard.html",
         report=report,
+        funnels=indicator_funnels(
+            report.indicators, highlight_unit_id=report.unit.id, lang=current_language()
+        ),
         min_cell=MIN_CELL,
         level_text=LEVEL_TEXT,
         may_see_register=access.can_view_register_indicators(g.user, report.register),
@@ -96,6 +101,7 @@ def indicators(register_name: str):  # type: ignore[no-untyped-def]
         "clinician/indicators.html",
         register=register,
         tables=tables,
+        funnels=indicator_funnels(tables, lang=current_language()),
         years=years,
         min_cell=MIN_CELL,
         level_text=LEVEL_TEXT,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
@@ -18,6 +20,7 @@ from webapp.auth import COOKIE, clear_session_cookie, guarded, public, set_sessi
 from webapp.clinician import bp
 from webapp.clinician.forms import LoginForm, PatientSearchForm, SecondFactorForm
 from webapp.extensions import db
+from webapp.i18n import current_language, long_date
 from webapp.models import Patient
 from webapp.services import access, audit, auth, patient_record, security_events
 from webapp.services.patients import find_patient
@@ -45,6 +48,7 @@ def _safe_next(target: str | None) -> str:
 
 
 WRONG_LOGIN = "Feil e-post eller passord."
+OSLO = ZoneInfo("Europe/Oslo")  # the printing date is the date in Norway
 
 
 def _wait_text(seconds: int) -> str:
@@ -235,13 +239,15 @@ def _patient_or_404(patient_id: int) -> Patient:
 def _record_page(patient_id: int, action: str, printable: bool):  # type: ignore[no-untyped-def]
     """The patient page (or its printable version), audited as ``action``."""
     p = _patient_or_404(patient_id)
-    record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES))
+    lang = current_language()
+    record = patient_record.build(p, access.unit_ids(g.user, access.PATIENT_ROLES), lang=lang)
     audit.record_by(g.user, action, patient_id=p.id)
     db.session.commit()
     return render_template(
         "clinician/patient.html",
         record=record,
         printable=printable,
+        printed_on=long_date(dt.datetime.now(OSLO), lang),
         withdrawable=[] if printable else withdrawable_registers(g.user, p.id),
     )
 

@@ -41,11 +41,22 @@ class DemoLogin:
 DEMO_USERS = (
     ("clinician@demo.openprom.no", "clinician", "demo-unit"),
     ("clinician-b@demo.openprom.no", "clinician", "demo-unit-b"),
+    ("clinician-c@demo.openprom.no", "clinician", "demo-unit-c"),  # the COPD unit
     ("lead@demo.openprom.no", "unit_lead", "demo-unit"),
     ("registeradmin@demo.openprom.no", "register_admin", DEMO_REGISTER),
     ("methodologist@demo.openprom.no", "methodologist", DEMO_REGISTER),
     ("sysadmin@demo.openprom.no", "sysadmin", "-"),
 )
+# Display names (made up; the patient's innsyn page names the person who looked).
+DEMO_NAMES = {
+    "clinician@demo.openprom.no": "Kari Nordmann, lege (demo)",
+    "clinician-b@demo.openprom.no": "Ola Hansen, fysioterapeut (demo)",
+    "clinician-c@demo.openprom.no": "Ingrid Berg, sykepleier lungerehabilitering (demo)",
+    "lead@demo.openprom.no": "Per Olsen, avdelingsleder (demo)",
+    "registeradmin@demo.openprom.no": "Anne Lie, registerkoordinator (demo)",
+    "methodologist@demo.openprom.no": "Jonas Bakke, metodestøtte (demo)",
+    "sysadmin@demo.openprom.no": "Driftsansvarlig (demo)",
+}
 
 DEMO_PROTOCOLS = (
     (
@@ -117,7 +128,7 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
         if user is None:
             user = User(
                 email=email,
-                display_name=email.split("@")[0],
+                display_name=DEMO_NAMES[email],
                 password_hash=hash_password(DEMO_PASSWORD),
             )
             unit = units.get(scope)
@@ -129,6 +140,8 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
                 )
             )
             db.session.add(user)
+        elif user.display_name == email.split("@")[0]:  # created before display names
+            user.display_name = DEMO_NAMES[email]
         logins.append(DemoLogin(email, DEMO_PASSWORD, role, scope))
     has_history = db.session.scalar(
         select(Enrolment.id).join(Unit).where(Unit.register_id == register.id).limit(1)

@@ -8,17 +8,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 import instruments
-from scoring.mid import Mid
 from scoring.mid import mid as lookup_mid
 from webapp.extensions import db
 from webapp.models import Enrolment, Invitation, Patient, Response, Unit, User, utcnow
-from webapp.services import access
-from webapp.services.charts import Point, line_chart
+from webapp.services import access, summary_panel
+from webapp.services.charts import Panel, Series, panel_chart
 from webapp.services.invitations import aware
-from webapp.services.score_info import ScoreInfo, score_info
+from webapp.services.score_info import score_info
+from webapp.services.summary_panel import InstrumentSummary, Measurement, ScoreLine
 from webapp.services.withdrawal import withdrawn_register_ids
 
 
@@ -45,18 +46,23 @@ class EnrolmentView:
 
 
 @dataclass
-class ScoreSeries:
-    """One score of one instrument over the time points, with MID and direction."""
+class ScoreRow:
+    """One score of an instrument chart's table: values by time point and the change."""
+
+    label: str
+    direction: str
+    values: list[str]
+    line: ScoreLine
+
+
+@dataclass
+class InstrumentChart:
+    """One instrument's scores over the time points: one chart, a table under it."""
 
     instrument: str
     instrument_title: str
-    scale: str
-    label: str
-    direction: str
-    mid: float | None
-    mid_source: str
-    points: list[Point]
-    change_text: str
+    time_points: list[str]
+    rows: list[ScoreRow]
     svg: str
 
 
@@ -83,6 +89,7 @@ class ResponseView:
     language: str
     answers: list[AnswerRow]
     scores: list[tuple[str, str]]
+    proxy_relation: str | None = None
 
 
 @dataclass
@@ -92,7 +99,8 @@ class PatientRecord:
     patient_id: int
     birth_year: int | None
     enrolments: list[EnrolmentView] = field(default_factory=list)
-    series: list[ScoreSeries] = field(default_factory=list)
+    summary: list[InstrumentSummary] = field(default_factory=list)
+    charts: list[InstrumentChart] = field(default_factory=list)
     responses: list[ResponseView] = field(default_factory=list)
     # titles of registers the patient has withdrawn from (their data is not shown)
     withdrawn: list[str] = field(default_factory=list)
@@ -124,27 +132,14 @@ def _text(text: Any, lang: str = "nb") -> str:
     return text[lang] if lang in text else next(iter(text.values()))
 
 
-def _change_text(points: list[Point], mid: Mid | None, info: ScoreInfo) -> str:
-    if len(points) < 2:
-        return "Bare én måling så langt."
-    change = points[-1].value - points[0].value
-    base = (
-        f"Endring fra {points[0].label.lower()} til {points[-1].label.lower()}: "
-        f"{'+' if change > 0 else ''}{info.format(change)}"
-    )
-    if mid is None:
-        return base + " (ingen minste viktige endring registrert)."
-    if mid.is_important_improvement(points[0].value, points[-1].value):
-        return base + f". BEDRING større enn minste viktige endring ({mid.value:g})."
-    if mid.is_important_improvement(points[-1].value, points[0].value):
-        return base + f". FORVERRING større enn minste viktige endring ({mid.value:g})."
-    return base + f". Mindre enn minste viktige endring ({mid.value:g}): ingen sikker endring."
-
-
 def build(
-    patient: Patient, allowed_units: set[int], now: dt.datetime | None = None
+    patient: Patient,
+    allowed_units: set[int],
+    now: dt.datetime | None = None,
+    lang: str = "nb",
 ) -> PatientRecord:
-    """The record of ``patient`` limited to enrolments at ``allowed_units``."""
+    """The record of ``patient`` limited to enrolments at ``allowed_units`` (texts and
+    numbers of the summary and charts in ``lang``)."""
     now = now or utcnow()
     record = PatientRecord(patient_id=patient.id, birth_year=patient.birth_year)
     enrolments = db.session.scalars(
@@ -158,7 +153,7 @@ def build(
         {e.unit.register.title for e in enrolments if e.unit.register_id in left}
     )
     enrolments = [e for e in enrolments if e.unit.register_id not in left]
-    series: dict[tuple[str, str], list[Point]] = {}
+    measurements: list[Measurement] = []
     for enr in enrolments:
         by_tp = {inv.time_point_id: inv for inv in enr.invitations}
         tps = []
@@ -180,44 +175,89 @@ def build(
             for resp in sorted(inv.responses, key=lambda r: r.instrument_id):
                 if resp.status != "complete":
                     continue
-                record.responses.append(_response_view(resp, tp.title))
-                for sc in resp.scores:
-                    if sc.value is not None and math.isfinite(sc.value):
-                        series.setdefault((resp.instrument_id, sc.scale), []).append(
-                            Point(tp.title, sc.value)
-                        )
+                record.responses.append(_response_view(resp, tp.title, lang))
+                measurements.append(
+                    Measurement(
+                        resp.instrument_id,
+                        tp.title,
+                        resp.completed_at,
+                        resp.mode,
+                        resp.proxy_relation,
+                        resp.answers,
+                        {
+                            sc.scale: sc.value
+                            for sc in resp.scores
+                            if sc.value is not None and math.isfinite(sc.value)
+                        },
+                    )
+                )
         record.enrolments.append(
             EnrolmentView(enr.unit.title, enr.protocol.title, enr.index_date, tps)
         )
-    for (inst_id, scale), points in series.items():
-        info = score_info(inst_id, scale)
-        found = lookup_mid(inst_id, scale)
-        band = (points[0].value - found.value, points[0].value + found.value) if found else None
-        title = _instrument_title(inst_id)
-        record.series.append(
-            ScoreSeries(
-                inst_id,
-                title,
-                scale,
-                info.label,
-                info.direction_text,
-                found.value if found else None,
-                found.source if found else "",
-                points,
-                _change_text(points, found, info),
-                line_chart(
-                    points,
-                    title=f"{title}, {info.label} over tid ({info.direction_text})",
-                    y_min=info.low,
-                    y_max=info.high,
-                    band=band,
-                    band_label=f"Utgangsverdi ± minste viktige endring ({found.value:g})"
-                    if found
-                    else "",
-                ),
-            )
-        )
+    record.summary = summary_panel.build(measurements, lang)
+    record.charts = _charts(measurements, lang)
     return record
+
+
+def _charts(measurements: list[Measurement], lang: str) -> list[InstrumentChart]:
+    """One chart per instrument: its scores in panels by display range, in time order."""
+    by_instrument: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        by_instrument.setdefault(m.instrument_id, []).append(m)
+    charts = []
+    for inst_id, ms in by_instrument.items():
+        labels = [m.time_point for m in ms]
+        scales = list(dict.fromkeys(scale for m in ms for scale in m.scores))
+        panels: dict[tuple[float, float], list[str]] = {}
+        for scale in scales:
+            info = score_info(inst_id, scale)
+            panels.setdefault((info.low, info.high), []).append(scale)
+        rows = []
+        chart_panels = []
+        for (low, high), members in panels.items():
+            series = []
+            for scale in members:
+                info = score_info(inst_id, scale)
+                label = summary_panel._label(inst_id, scale, lang)
+                values = tuple(m.scores.get(scale) for m in ms)
+                series.append(Series(label, values))
+                known = [
+                    (m.time_point, v) for m, v in zip(ms, values, strict=True) if v is not None
+                ]
+                rows.append(
+                    ScoreRow(
+                        label,
+                        _direction(info.better, lang),
+                        [info.display(v, lang) for v in values],
+                        summary_panel.score_line(inst_id, scale, known, lang),
+                    )
+                )
+            band, band_label = None, ""
+            if len(members) == 1:
+                found = lookup_mid(inst_id, members[0])
+                first = next((v for v in series[0].values if v is not None), None)
+                if found is not None and first is not None:
+                    band = (first - found.value, first + found.value)
+                    band_label = _("First measurement ± minimal important difference")
+            panel_info = score_info(inst_id, members[0])
+            chart_panels.append(
+                Panel(
+                    low,
+                    high,
+                    tuple(series),
+                    band,
+                    band_label,
+                    lambda v, _i=panel_info: _i.display(v, lang),
+                )
+            )
+        title = summary_panel._title(inst_id, lang)
+        svg = panel_chart(chart_panels, labels, title=_("%(title)s over time", title=title))
+        charts.append(InstrumentChart(inst_id, title, labels, rows, svg))
+    return charts
+
+
+def _direction(better: str, lang: str) -> str:
+    return _("higher is better") if better == "higher" else _("higher is worse")
 
 
 def _instrument_title(instrument_id: str) -> str:
@@ -227,7 +267,7 @@ def _instrument_title(instrument_id: str) -> str:
         return instrument_id
 
 
-def _response_view(resp: Response, time_point: str) -> ResponseView:
+def _response_view(resp: Response, time_point: str, lang: str = "nb") -> ResponseView:
     try:
         inst = instruments.load(resp.instrument_id)
     except KeyError:
@@ -249,7 +289,7 @@ def _response_view(resp: Response, time_point: str) -> ResponseView:
             s.scale,
             s.text_value
             if s.text_value is not None
-            else ("" if s.value is None else f"{s.value:.4g}"),
+            else score_info(resp.instrument_id, s.scale).display(s.value, lang),
         )
         for s in resp.scores
     ]
@@ -263,6 +303,7 @@ def _response_view(resp: Response, time_point: str) -> ResponseView:
         resp.language,
         rows,
         scores,
+        resp.proxy_relation,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from babel.numbers import format_decimal
+
 import instruments
 from scoring.mid import mid
 
@@ -23,6 +25,16 @@ LABELS = {
     ("rand36", "PCS"): "Fysisk sammendragsskår (PCS)",
     ("rand36", "MCS"): "Mental sammendragsskår (MCS)",
 }
+# Decimals a single patient's score is shown with (always the same for one score): whole
+# numbers where the score can only be whole (CAT sum of 0..5 items, the EQ VAS 0..100).
+SHOWN_DECIMALS = {
+    ("cat", "total"): 0,
+    ("eq5d5l", "vas"): 0,
+    ("eq5d3l", "vas"): 0,
+}
+# Babel locale for numbers in each UI language (decimal comma in bokmål and nynorsk).
+NUMBER_LOCALES = {"nb": "nb", "nn": "nn", "en": "en_GB"}
+
 # Display ranges (instrument manuals; the EQ-5D index goes down to about -0.6 in the value
 # sets shipped; PCS/MCS are norm-based with mean 50, SD 10).
 RANGES = {
@@ -45,6 +57,7 @@ class ScoreInfo:
     high: float
     better: str  # "higher" or "lower"
     decimals: int
+    shown_decimals: int = 1
 
     @property
     def direction_text(self) -> str:
@@ -57,6 +70,16 @@ class ScoreInfo:
             return ""
         text = f"{value:.{self.decimals}f}"
         return text.removesuffix(".0") if self.decimals == 1 else text
+
+    def display(self, value: float | None, lang: str, *, signed: bool = False) -> str:
+        """A patient's value for people to read: always :attr:`shown_decimals` decimals,
+        in the number format of ``lang`` (``"0,512"`` in nb/nn, ``"0.512"`` in en)."""
+        if value is None:
+            return ""
+        pattern = "#,##0" + ("." + "0" * self.shown_decimals if self.shown_decimals else "")
+        if signed:
+            pattern = f"+{pattern};-{pattern}"
+        return format_decimal(value, format=pattern, locale=NUMBER_LOCALES.get(lang, "nb"))
 
 
 @cache
@@ -76,4 +99,5 @@ def score_info(instrument_id: str, scale: str) -> ScoreInfo:
         better = "lower" if direction == "higher_worse" else "higher"
     low, high = RANGES.get((instrument_id, scale), (0.0, 100.0))
     decimals = 3 if scale == "index" else 1
-    return ScoreInfo(instrument_id, scale, label, low, high, better, decimals)
+    shown = SHOWN_DECIMALS.get((instrument_id, scale), decimals)
+    return ScoreInfo(instrument_id, scale, label, low, high, better, decimals, shown)

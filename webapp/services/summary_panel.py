@@ -1,0 +1,236 @@
+"""The summary panel at the top of a clinician's patient page: per instrument the latest
+scores with their severity band in words, the change since the first measurement against
+the minimal important difference (MID), the answers flagged for discussion and who
+answered.
+
+Bands: CAT impact levels (CAT user guide: < 10 low, 10-20 medium, 21-30 high, > 30 very
+high; :data:`scoring.cat.IMPACT`) and ODI disability bands (Fairbank & Pynsent 2000, Spine
+25:2940: 0-20 minimal, 21-40 moderate, 41-60 severe, 61-80 crippled, 81-100 bed-bound;
+:data:`scoring.odi.BANDS`). Flags: the ``flags`` rules of the instrument file
+(:mod:`instruments.flags`). No population norms are shown (see ``docs/clinician.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+import instruments
+from instruments import flags
+from scoring.cat import IMPACT
+from scoring.mid import Mid
+from scoring.mid import mid as lookup_mid
+from scoring.odi import BANDS
+from webapp.i18n import long_date
+from webapp.services.score_info import score_info
+
+# Scores shown in the panel per instrument (others: every numeric score the response has).
+HEADLINE = {
+    "cat": ("total",),
+    "odi": ("total",),
+    "eq5d5l": ("index", "vas"),
+    "eq5d3l": ("index", "vas"),
+    "rand36": ("PCS", "MCS"),
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One completed response as the panel needs it."""
+
+    instrument_id: str
+    time_point: str
+    completed_at: dt.datetime | None
+    mode: str
+    proxy_relation: str | None
+    answers: Mapping[str, Any]
+    scores: Mapping[str, float | None]
+
+
+@dataclass
+class ScoreLine:
+    """One score of the latest response: value, band and change in words."""
+
+    label: str
+    value: str
+    band: str
+    change: str
+    trend: str  # improved | worsened | unclear | first
+
+
+@dataclass
+class InstrumentSummary:
+    """The panel's block for one instrument."""
+
+    instrument_id: str
+    title: str
+    time_point: str
+    date: str
+    answered_by: str
+    lines: list[ScoreLine] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def band_key(instrument_id: str, scale: str, value: float | None) -> str | None:
+    """The severity band of a score (English key), None when the score has no bands.
+
+    CAT total: the first impact level whose inclusive upper bound holds the total; ODI
+    total: the first Fairbank band whose inclusive upper bound holds the percentage.
+    """
+    if value is None or math.isnan(value):
+        return None
+    if (instrument_id, scale) == ("cat", "total"):
+        table = IMPACT
+    elif (instrument_id, scale) == ("odi", "total"):
+        table = BANDS
+    else:
+        return None
+    return next((name for bound, name in table if value <= bound), table[-1][1])
+
+
+def band_words(key: str | None) -> str:
+    """A band key in the request's language."""
+    words = {
+        "low": _("low impact"),
+        "medium": _("medium impact"),
+        "high": _("high impact"),
+        "very high": _("very high impact"),
+        "minimal": _("minimal disability"),
+        "moderate": _("moderate disability"),
+        "severe": _("severe disability"),
+        "crippled": _("crippled: back pain affects all parts of life"),
+        "bed-bound": _("bed-bound"),
+    }
+    return words.get(key, "") if key else ""
+
+
+def change_trend(found: Mid | None, before: float, after: float) -> str:
+    """``improved`` / ``worsened`` by at least the MID, else ``unclear``; ``unclear`` too
+    when the score has no MID."""
+    if found is None:
+        return "unclear"
+    if found.is_important_improvement(before, after):
+        return "improved"
+    if found.is_important_improvement(after, before):
+        return "worsened"
+    return "unclear"
+
+
+def _label(instrument_id: str, scale: str, lang: str) -> str:
+    info = score_info(instrument_id, scale)
+    try:
+        for s in instruments.load(instrument_id).scales:
+            if s.id == scale and lang in s.label:
+                return s.label.get_text(lang)
+    except KeyError:
+        pass
+    if scale == "index":
+        return _("EQ-5D index")
+    if scale == "vas":
+        return _("EQ VAS (0–100)")
+    return info.label
+
+
+def _title(instrument_id: str, lang: str) -> str:
+    try:
+        title = instruments.load(instrument_id).title
+    except KeyError:
+        return instrument_id
+    return title[lang] if lang in title else title.get("nb", instrument_id)
+
+
+def _answered_by(m: Measurement) -> str:
+    if m.mode == "proxy":
+        relation = {
+            "parent": _("a parent or guardian"),
+            "relative": _("a relative"),
+            "carer": _("a carer"),
+        }.get(m.proxy_relation or "", _("someone else"))
+        return _("Answered for the patient by %(who)s (proxy)", who=relation)
+    if m.mode == "paper":
+        return _("Answered on paper, entered by staff")
+    return ""
+
+
+def score_line(
+    instrument_id: str, scale: str, series: Sequence[tuple[str, float]], lang: str
+) -> ScoreLine:
+    """The latest of ``series`` ((time point, value) in time order) in words: value, band
+    and change since the first against the MID."""
+    info = score_info(instrument_id, scale)
+    first_tp, first = series[0]
+    last_tp, last = series[-1]
+    key = band_key(instrument_id, scale, last)
+    if len(series) < 2:
+        return ScoreLine(
+            _label(instrument_id, scale, lang),
+            info.display(last, lang),
+            band_words(key),
+            _("First measurement; no change yet."),
+            "first",
+        )
+    found = lookup_mid(instrument_id, scale)
+    trend = change_trend(found, first, last)
+    numbers = _(
+        "%(change)s since %(first)s (%(before)s)",
+        change=info.display(last - first, lang, signed=True),
+        first=first_tp[:1].lower() + first_tp[1:],
+        before=info.display(first, lang),
+    )
+    if found is None:
+        words = _("no minimal important difference recorded")
+    else:
+        mid_text = info.display(found.value, lang)
+        words = {
+            "improved": _("better by at least the MID (%(mid)s)", mid=mid_text),
+            "worsened": _("worse by at least the MID (%(mid)s)", mid=mid_text),
+            "unclear": _("less than the MID (%(mid)s): no certain change", mid=mid_text),
+        }[trend]
+    return ScoreLine(
+        _label(instrument_id, scale, lang),
+        info.display(last, lang),
+        band_words(key),
+        f"{numbers}: {words}",
+        trend,
+    )
+
+
+def build(measurements: Sequence[Measurement], lang: str) -> list[InstrumentSummary]:
+    """One block per instrument (in order of first appearance), from its latest response.
+
+    ``measurements`` must be in time order; change is latest against the first.
+    """
+    by_instrument: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        by_instrument.setdefault(m.instrument_id, []).append(m)
+    out = []
+    for instrument_id, ms in by_instrument.items():
+        latest = ms[-1]
+        block = InstrumentSummary(
+            instrument_id,
+            _title(instrument_id, lang),
+            latest.time_point,
+            long_date(latest.completed_at, lang) if latest.completed_at else "",
+            _answered_by(latest),
+        )
+        wanted = HEADLINE.get(instrument_id) or tuple(latest.scores)
+        for scale in wanted:
+            value = latest.scores.get(scale)
+            if value is None or not math.isfinite(value):
+                continue
+            series = [
+                (m.time_point, v)
+                for m in ms
+                if (v := m.scores.get(scale)) is not None and math.isfinite(v)
+            ]
+            block.lines.append(score_line(instrument_id, scale, series, lang))
+        block.flags = [
+            f"{f.reason(lang)}: {f.code}" for f in flags.flagged(instrument_id, latest.answers)
+        ]
+        out.append(block)
+    return out
