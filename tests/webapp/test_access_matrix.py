@@ -72,6 +72,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # withdrawal from a register: its register admin only (POST unconfirmed: 400, no change)
     ("clinician.patient_withdraw", "GET"): Rule({"register_admin": REGISTER}),
     ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
+    ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),
@@ -135,6 +137,7 @@ def _values(world, scope: str) -> dict[str, object]:
         "token": "x" * 22,
         "page": 0,
         "filename": "css/app.css",
+        "month": "2026-11",
     }
 
 
