@@ -64,6 +64,7 @@ class CFAResult:
     rmsea_ci_low_scaled: float | None = None
     rmsea_ci_high_scaled: float | None = None
     test: str = "standard"
+    admissible: bool = True
 
     @property
     def rmsea_ci(self) -> tuple[float, float]:
@@ -112,6 +113,7 @@ class CFAResult:
         """A JSON-friendly dict (fit indices, loadings, factor correlations)."""
         out = self.fit_indices()
         out["converged"] = self.converged
+        out["admissible"] = self.admissible
         out["identification"] = self.identification
         out["warnings"] = list(self.warnings)
         out["loadings"] = _clean(self.loadings.to_dict(orient="records"))
@@ -256,12 +258,74 @@ def _rmsea_ci(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[float,
     return (float(np.sqrt(lo / (n * df))), float(np.sqrt(hi / (n * df))))
 
 
+def numeric_values(data: pd.DataFrame, columns: Sequence[str], what: str = "item") -> np.ndarray:
+    """The columns as a float array; ValueError for text that is not a number or for inf.
+
+    Numbers stored as text ("3") are accepted; any other text (e.g. "n/a") is an error
+    naming the column and the value, never silently turned into a missing value.
+    """
+    out = np.empty((len(data), len(columns)))
+    for k, col in enumerate(columns):
+        series = data[col]
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            converted = pd.to_numeric(series, errors="coerce")
+            bad = series.notna() & converted.isna()
+            if bad.any():
+                example = series[bad].iloc[0]
+                raise ValueError(
+                    f"{what} column {col!r} has non-numeric values (e.g. {example!r} in "
+                    f"{int(bad.sum())} rows); recode or blank them first"
+                )
+            values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(f"{what} column {col!r} has infinite values")
+        out[:, k] = values
+    return out
+
+
+def check_not_collinear(x: np.ndarray, items: Sequence[str]) -> None:
+    """ValueError naming the items when the correlation matrix is (numerically) singular."""
+    sd = x.std(axis=0)
+    const = [items[j] for j in np.flatnonzero(sd == 0)]
+    if const:
+        raise ValueError(f"constant items (no variance): {', '.join(const)}")
+    corr = np.corrcoef(x, rowvar=False)
+    vals, vecs = np.linalg.eigh(corr)
+    if vals[0] < 1e-10:
+        involved = [items[j] for j in np.flatnonzero(np.abs(vecs[:, 0]) > 0.05)]
+        raise ValueError(
+            "the items are perfectly collinear (one is a linear combination of others: "
+            f"{', '.join(involved)}); the covariance matrix is singular, as lavaan refuses"
+        )
+
+
 def _complete_cases(data: pd.DataFrame, items: list[str], missing: str) -> np.ndarray:
     if missing != "listwise":
         raise ValueError(f"missing={missing!r} is not supported (use 'listwise')")
-    frame = data[items].apply(pd.to_numeric, errors="coerce")
-    x = frame.to_numpy(dtype=np.float64)
+    x = numeric_values(data, items)
     return x[~np.isnan(x).any(axis=1)]
+
+
+def _admissibility(
+    phi: np.ndarray, theta: np.ndarray, factors: list[str], items: list[str]
+) -> list[str]:
+    """Warnings for an inadmissible solution (as lavaan's post-fit checks)."""
+    out = []
+    if (theta < 0).any():
+        bad = ", ".join(np.asarray(items)[theta < 0])
+        out.append(f"negative residual variance (Heywood case): {bad}")
+    if len(factors) > 1:
+        low = float(np.min(np.linalg.eigvalsh(phi)))
+        off = np.abs(phi[np.tril_indices(len(factors), -1)])
+        if low <= 1e-8 or (off >= 1.0).any():
+            out.append(
+                "the factor correlation matrix is not positive definite (smallest "
+                f"eigenvalue {low:.2e}, largest |r| {off.max():.4f}): the solution is not "
+                "admissible"
+            )
+    return out
 
 
 def _resid_pairs(
@@ -339,6 +403,7 @@ def cfa(
     n, p = x.shape
     if n <= p:
         raise ValueError(f"too few complete rows for CFA ({n} rows, {p} items)")
+    check_not_collinear(x, items)
     if est == "WLSMV":
         return _cfa_wlsmv(x, factors, items, pattern, resid_pairs)
     return _cfa_ml(x, factors, items, pattern, resid_pairs)
@@ -407,13 +472,12 @@ def _cfa_ml(
     loadings = pd.DataFrame(rows).sort_values(["factor", "item"], key=_order(factors, items))
     loadings = loadings.reset_index(drop=True)
     resvar = pd.DataFrame({"item": items, "estimate": theta, "std_all": theta / np.diag(sigma)})
-    warnings: list[str] = []
-    if (theta < 0).any():
-        bad = ", ".join(np.asarray(items)[theta < 0])
-        warnings.append(f"negative residual variance (Heywood case): {bad}")
+    warnings = _admissibility(phi, theta, factors, items)
+    admissible = not warnings
     if not converged:
         warnings.append(f"optimizer did not converge: {res.message}")
     return CFAResult(
+        admissible=admissible,
         n=int(n),
         chi2=float(chi2),
         df=int(df),
@@ -535,13 +599,12 @@ def _cfa_wlsmv(
         for name, taus in zip(items, st.thresholds, strict=True)
         for t, v in enumerate(taus)
     ]
-    warnings: list[str] = []
-    if (theta < 0).any():
-        bad = ", ".join(np.asarray(items)[theta < 0])
-        warnings.append(f"negative residual variance (Heywood case): {bad}")
+    warnings = _admissibility(phi, theta, factors, items)
+    admissible = not warnings
     if not fit.converged:
         warnings.append(f"optimizer did not converge: {fit.message}")
     return CFAResult(
+        admissible=admissible,
         n=int(n),
         chi2=fit.chi2,
         df=int(df),

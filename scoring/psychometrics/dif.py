@@ -32,6 +32,7 @@ from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.numdiff import approx_fprime
 
+from scoring.psychometrics.cfa import numeric_values
 from scoring.psychometrics.results import _clean
 
 PseudoR2 = Literal["mcfadden", "nagelkerke"]
@@ -164,8 +165,7 @@ def _patterns(
     return y_values[rest // s_values.size], s_values[rest % s_values.size], g, counts
 
 
-def _item_dif(y: np.ndarray, score: np.ndarray, g_idx: np.ndarray, n_groups: int
-              ) -> dict[str, Any]:
+def _item_dif(y: np.ndarray, score: np.ndarray, g_idx: np.ndarray, n_groups: int) -> dict[str, Any]:
     """Fit the three models for one item; returns LR statistics and pseudo-R^2 values."""
     yy, sc, g, counts = _patterns(y, score, g_idx, n_groups)
     centred = sc - float(score.mean())
@@ -236,7 +236,7 @@ def dif(
     group = pd.Series(group)
     if len(group) != len(items):
         raise ValueError(f"group has {len(group)} rows, items have {len(items)}")
-    x = items.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    x = numeric_values(items, list(items.columns))
     g = group.to_numpy()
     keep = ~np.isnan(x).any(axis=1) & pd.notna(g)
     x, g = x[keep], g[keep]
