@@ -16,6 +16,8 @@ multi-language forms. Compared with the plain export (:func:`to_questionnaire`):
   option per step, the end labels as ``SliderLabels`` LabelLeft/LabelRight item codes and
   ``SliderDisplayType`` so the step shows its number. A marker extension lets the import
   turn it back into the integer item;
+* a calculatedExpression is also written as Helsenorge's ``sdf-calculatedExpression``
+  (the one refero evaluates; the FHIRPath is copied as is);
 * the sdf metadata structor writes for Helsenorge publishing (profile, language tag,
   security label, sidebar/information message, presentation buttons, authentication
   requirement, who may answer, save capability).
@@ -37,6 +39,7 @@ from instruments.fhir_terms import (
     EXT_STEP_ADDED,
     ITEM_CONTROL,
     ORDINAL_VALUE,
+    SDF_CALCULATED,
     SLIDER_DISPLAY_TYPE,
     SLIDER_LABELS,
     TRANSLATION,
@@ -132,6 +135,10 @@ def to_helsenorge_questionnaire(inst: Instrument, lang: str) -> dict[str, Any]:
             item["readOnly"] = True
         if source is None:
             continue
+        if source.calculated_expression is not None:
+            # refero evaluates Helsenorge's own extension (valueString), not the SDC one
+            calculated = {"url": SDF_CALCULATED, "valueString": source.calculated_expression}
+            item["extension"] = [*item.get("extension", []), calculated]
         if source.type == "integer" and {"min", "max"} <= set(source.anchors):
             _as_slider(item, source, lang, inst)
         for option, model in zip(item.get("answerOption", []), source.options, strict=False):
