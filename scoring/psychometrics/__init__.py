@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "cronbach_alpha": "scoring.psychometrics.reliability",
     "omega": "scoring.psychometrics.reliability",
     "icc": "scoring.psychometrics.agreement",
+    "kappa": "scoring.psychometrics.rater_agreement",
+    "bland_altman": "scoring.psychometrics.rater_agreement",
     "sem": "scoring.psychometrics.agreement",
     "sdc": "scoring.psychometrics.agreement",
     "efa": "scoring.psychometrics.factor",

@@ -68,12 +68,23 @@ class ResponsivenessResult:
     guyatt: Estimate | None = None
     roc: ROCMIC | None = None
     groups: dict[str, Any] = field(default_factory=dict)
+    mic_half_sd: Estimate | None = None
+    mic_sem: Estimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         out: dict[str, Any] = {"n": self.n}
-        for name in ("mean_change", "effect_size", "srm", "mic_mean_change", "mic_difference",
-                     "guyatt", "roc"):
+        for name in (
+            "mean_change",
+            "effect_size",
+            "srm",
+            "mic_mean_change",
+            "mic_difference",
+            "guyatt",
+            "roc",
+            "mic_half_sd",
+            "mic_sem",
+        ):
             value = getattr(self, name)
             out[name] = None if value is None else value.to_dict()
         out["groups"] = _clean(self.groups)
@@ -179,6 +190,7 @@ def responsiveness(
     ci: float = 0.95,
     n_boot: int = 2000,
     seed: int = 20061,
+    reliability: float | None = None,
 ) -> ResponsivenessResult:
     """Responsiveness of a score between two time points (paired rows).
 
@@ -187,7 +199,14 @@ def responsiveness(
     Guyatt's responsiveness statistic and the ROC-based MIC. Rows missing baseline or
     follow-up are dropped. CIs of ES and SRM: percentile bootstrap, ``n_boot`` resamples,
     ``seed`` fixed for reproducibility.
+
+    Distribution-based MIC, reported next to the anchor-based one: ``mic_half_sd`` = 0.5 x
+    SD at baseline (Norman, Sloan & Wyrwich 2003) always, ``mic_sem`` = 1 SEM = SD at
+    baseline x sqrt(1 - ``reliability``) (Wyrwich et al. 1999) when a reliability (e.g.
+    the test-retest ICC) is given.
     """
+    if reliability is not None and not 0 <= reliability <= 1:
+        raise ValueError(f"reliability must be between 0 and 1, got {reliability!r}")
     base = _as_array(baseline, "baseline")
     follow = _as_array(followup, "followup")
     if base.size != follow.size:
@@ -206,14 +225,30 @@ def responsiveness(
         "n": n,
         "mean_change": _t_mean(change, ci, "mean change (t CI)"),
         "effect_size": Estimate(
-            mean_change / sd_base if sd_base > 0 else float("nan"), n, *es_ci, ci,
+            mean_change / sd_base if sd_base > 0 else float("nan"),
+            n,
+            *es_ci,
+            ci,
             method=f"mean change / SD baseline; {boot}",
         ),
         "srm": Estimate(
-            mean_change / sd_change if sd_change > 0 else float("nan"), n, *srm_ci, ci,
+            mean_change / sd_change if sd_change > 0 else float("nan"),
+            n,
+            *srm_ci,
+            ci,
             method=f"mean change / SD change; {boot}",
         ),
     }
+    result["mic_half_sd"] = Estimate(
+        0.5 * sd_base, n, method="distribution-based MIC: 0.5 SD at baseline (Norman 2003)"
+    )
+    if reliability is not None:
+        result["mic_sem"] = Estimate(
+            sd_base * float(np.sqrt(1.0 - reliability)),
+            n,
+            method="distribution-based MIC: 1 SEM = SD baseline x sqrt(1 - reliability)",
+            extra={"reliability": float(reliability)},
+        )
     if anchor is not None:
         if improved is None or unchanged is None:
             raise ValueError("with an anchor, name the anchor values of improved and unchanged")
