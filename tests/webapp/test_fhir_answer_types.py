@@ -21,7 +21,7 @@ from webapp.services.patients import get_or_create_patient
 from webapp.services.protocols import enrol
 
 FIXTURE = Path(__file__).parent / "fixtures" / "answer_types.yaml"
-IID = "answer-types"
+IID = "answertypes"  # no hyphen: SPSS variable names allow none
 PAGE_1 = {
     "feeling": "LA6569-3",
     "symptoms": ["a", "c"],
@@ -184,3 +184,47 @@ def test_enable_when_on_a_boolean_of_the_same_page(app, client, token):
     non_smoker = {**missing_packs, "smoker": "false"}
     assert _post(client, token, 0, non_smoker).status_code == 302
     assert _stored(app).answers["smoker"] is False
+
+
+def test_tabular_export_of_every_type_without_free_text(app, client, token, tmp_path):
+    import pandas as pd
+    import pyreadstat
+
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    _post(client, token, 0, {**PAGE_1, "other": "Ingen"})  # an option's label: its code
+    _post(client, token, 1, PAGE_2)
+    client.post(f"/s/{token}/submit")
+    with app.app_context():
+        export_register("types", tmp_path, formats=("csv", "parquet", "sav", "dta"))
+    frame = pd.read_parquet(tmp_path / f"{IID}.parquet")
+    columns = [c for c in frame.columns if c.startswith(IID)]
+    exported = ("feeling", "symptoms", "other", "smoker", "packs", "weight", "temp", "born", "seen")
+    assert columns == [f"{IID}_{i}" for i in exported]
+    row = frame.iloc[0]
+    assert row[f"{IID}_feeling"] == "LA6569-3" and row[f"{IID}_symptoms"] == "a;c"
+    assert row[f"{IID}_other"] == "none"  # the option's code
+    assert row[f"{IID}_smoker"] == 1.0 and row[f"{IID}_packs"] == 2.0
+    assert row[f"{IID}_weight"] == 72.5 and row[f"{IID}_temp"] == 37.2
+    assert row[f"{IID}_born"] == "2025-02-01"
+    assert row[f"{IID}_seen"] == "2025-03-01T14:30:00+01:00"
+    csv = pd.read_csv(tmp_path / f"{IID}.csv")
+    assert csv[f"{IID}_symptoms"].tolist() == ["a;c"]
+    sav, _ = pyreadstat.read_sav(str(tmp_path / f"{IID}.sav"))
+    assert sav[f"{IID}_feeling"].tolist() == ["LA6569-3"]
+    book = json.loads((tmp_path / "codebook.json").read_text("utf-8"))
+    kinds = {v["name"]: v["type"] for v in book["instruments"][IID]["variables"]}
+    assert kinds[f"{IID}_feeling"] == "string" and kinds[f"{IID}_weight"] == "number"
+    for path in tmp_path.iterdir():
+        if path.suffix in (".csv", ".md", ".json"):
+            assert not any(s in path.read_text("utf-8") for s in FREE_TEXTS)
+
+
+def test_an_open_choice_text_is_not_exported(app, client, token, tmp_path):
+    client.post(f"/s/{token}/start", data={"mode": "self"})
+    _post(client, token, 0, PAGE_1)
+    _post(client, token, 1, PAGE_2)
+    client.post(f"/s/{token}/submit")
+    with app.app_context():
+        export_register("types", tmp_path, formats=("csv",))
+    text = (tmp_path / f"{IID}.csv").read_text("utf-8")
+    assert "Svimmelhet" not in text

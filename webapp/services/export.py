@@ -45,6 +45,7 @@ from webapp.models import (
     TimePoint,
     Unit,
 )
+from webapp.services import export_values
 from webapp.services.patients import cipher
 from webapp.services.withdrawal import withdrawn_patients
 
@@ -97,6 +98,7 @@ class InstrumentColumns:
     items: tuple[str, ...]
     scores: tuple[str, ...]
     text_scores: frozenset[str]
+    text_items: frozenset[str] = frozenset()  # text codes, dates (export_values.py)
 
     def item_column(self, item: str) -> str:
         return f"{self.instrument_id}_{item}"
@@ -117,7 +119,10 @@ class InstrumentColumns:
         fields = []
         for name, kind, _ in META_COLUMNS:
             fields.append(pa.field(name, pa.int64() if kind == "int" else pa.string()))
-        fields += [pa.field(self.item_column(i), pa.float64()) for i in self.items]
+        fields += [
+            pa.field(self.item_column(i), pa.string() if i in self.text_items else pa.float64())
+            for i in self.items
+        ]
         for s in self.scores:
             kind = pa.string() if s in self.text_scores else pa.float64()
             fields.append(pa.field(self.score_column(s), kind))
@@ -127,13 +132,15 @@ class InstrumentColumns:
 def instrument_columns(instrument_id: str) -> InstrumentColumns:
     """Item ids (answerable items of the definition) and score names of an instrument."""
     definition = instruments.load(instrument_id)
-    items = tuple(i.id for i in definition.items if i.type != "display")
+    items = export_values.exported_items(definition)  # free text never has a column
     try:
         algorithm = scoring_registry.get(instrument_id)
         scores, text_scores = algorithm.scores, frozenset(algorithm.text_scores)
     except KeyError:
         scores, text_scores = (), frozenset()
-    return InstrumentColumns(instrument_id, items, scores, text_scores)
+    return InstrumentColumns(
+        instrument_id, items, scores, text_scores, export_values.text_items(definition)
+    )
 
 
 def find_register(name: str) -> Register:
@@ -200,6 +207,7 @@ def _number(value: Any) -> float | None:
 def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dict[str, Any]]]:
     """Chunks of export rows (dicts) for one instrument, read with a server-side cursor."""
     columns = instrument_columns(instrument_id)
+    by_id = {i.id: i for i in instruments.load(instrument_id).items}
     query = (
         select(
             Response.id,
@@ -269,7 +277,10 @@ def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dic
             }
             answers = answers or {}
             for item in columns.items:
-                row[columns.item_column(item)] = _number(answers.get(item))
+                value = answers.get(item)
+                if type(value) is not int:  # the bundled instruments: int codes
+                    value = export_values.cell(by_id[item], value)
+                row[columns.item_column(item)] = value if isinstance(value, str) else _number(value)
             own = scores.get(rid, {})
             for scale in columns.scores:
                 value = own.get(scale)
@@ -381,7 +392,8 @@ def codebook(
             variables.append({"name": name, "type": kind, "label": text})
         for item in columns.items:
             col = columns.item_column(item)
-            entry: dict[str, Any] = {"name": col, "type": "number", "label": vars_[col]}
+            kind = "string" if item in columns.text_items else "number"
+            entry: dict[str, Any] = {"name": col, "type": kind, "label": vars_[col]}
             if col in vlabels:
                 entry["codes"] = {str(k): v for k, v in vlabels[col].items()}
             variables.append(entry)
@@ -444,7 +456,9 @@ def _write_stats_files(
 
     frame = pq.read_table(parquet_path).to_pandas()
     vlabels = {
-        k: {float(c): v for c, v in codes.items()} for k, codes in value_labels(iid, lang).items()
+        k: {float(c): v for c, v in codes.items()}
+        for k, codes in value_labels(iid, lang).items()
+        if all(isinstance(c, int) for c in codes)  # text codes: a text column, no labels
     }
     vars_ = variable_labels(iid, lang)
     labels = [vars_.get(c, c) for c in frame.columns]
