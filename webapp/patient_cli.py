@@ -214,6 +214,11 @@ def register_patient_commands(app: Flask) -> None:
         db.session.commit()
         link = link_for(token)
         click.echo(link)
+        click.echo(
+            "note: this link replaces any earlier link to this time point; an earlier link"
+            " no longer opens (run invite again only when the patient needs a new link)",
+            err=True,
+        )
         if aware(invitation.opens_at) > utcnow():
             click.echo(f"note: this link opens on {invitation.opens_at.date()}", err=True)
         if queued:
