@@ -216,12 +216,13 @@ def _check_link_ids(data: Mapping[str, Any], file: str) -> list[Problem]:
     entries = [(str(i.get("id", "?")), i) for i in _maps(data.get("items"))]
     entries += [(f"page {p.get('id')}", p) for p in _maps(data.get("pages"))]
     for where, entry in entries:
-        link_id = entry.get("link_id")
-        if link_id is None:
-            continue
-        if link_id in seen:
-            problems.append(Problem(file, where, f"duplicate link_id {link_id!r}"))
-        seen.add(link_id)
+        for key in ("link_id", "help_link_id"):
+            link_id = entry.get(key)
+            if link_id is None:
+                continue
+            if link_id in seen:
+                problems.append(Problem(file, where, f"duplicate link_id {link_id!r}"))
+            seen.add(link_id)
     return problems
 
 
@@ -515,11 +516,25 @@ def load_all() -> dict[str, Instrument]:
     return result
 
 
+@cache
+def load_banks() -> dict[str, Instrument]:
+    """Every bundled item bank (``instruments/banks/*.yaml``, kind ``item-bank``), by id.
+
+    Not part of :func:`load_all` (banks are asked adaptively, not as fixed forms), but
+    :func:`load` finds them, so stored responses to a bank resolve like any instrument.
+    """
+    return {inst.id: inst for inst in map(load_file, definition_files(DEFINITIONS_DIR / "banks"))}
+
+
 def load(instrument_id: str) -> Instrument:
-    """The bundled instrument with ``instrument_id``; KeyError names the known ids."""
+    """The bundled instrument (or item bank) with ``instrument_id``; KeyError names the
+    known ids."""
     instruments = load_all()
     try:
         return instruments[instrument_id]
     except KeyError:
+        bank = load_banks().get(instrument_id)
+        if bank is not None:
+            return bank
         known = ", ".join(sorted(instruments))
         raise KeyError(f"unknown instrument {instrument_id!r} (known: {known})") from None
