@@ -51,6 +51,7 @@ STORED = {
     "seen": "2025-03-01T14:30:00+01:00",  # typed in Norwegian (winter) time
 }
 FREE_TEXTS = ("Svimmelhet", "Kari", "Vondt i ryggen")
+LOINC = "http://loinc.org"
 
 
 @pytest.fixture
@@ -228,3 +229,65 @@ def test_an_open_choice_text_is_not_exported(app, client, token, tmp_path):
         export_register("types", tmp_path, formats=("csv",))
     text = (tmp_path / f"{IID}.csv").read_text("utf-8")
     assert "Svimmelhet" not in text
+
+
+def test_import_of_every_answer_type(app, token, monkeypatch):
+    """A QuestionnaireResponse with every value[x] is checked against the fixture and stored
+    like web answers (texts sealed); wrong value types are refused per linkId."""
+    from webapp.services import fhir_resources as fr
+    from webapp.services.fhir_import import Actor, ImportRefused, import_responses
+
+    monkeypatch.setattr(instruments, "load_all", instruments.loader.load_all)
+    with app.app_context():
+        inst = instruments.load(IID)
+        canonical = fr.canonical(inst)
+        enrolled = db.session.scalars(select(Invitation)).one()
+        authored = (enrolled.opens_at.replace(tzinfo=None).isoformat()) + "+00:00"
+
+    def item(link: str, *answers: dict) -> dict:
+        return {"linkId": link, "answer": list(answers)}
+
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": canonical,
+        "status": "completed",
+        "subject": {"identifier": {"system": fr.FNR_SYSTEM, "value": PATIENT_ID}},
+        "authored": authored,
+        "item": [
+            {"linkId": "p1", "item": [
+                item("feeling", {"valueCoding": {"system": LOINC, "code": "LA6569-3"}}),
+                item("symptoms", {"valueCoding": {"code": "a"}}, {"valueCoding": {"code": "c"}}),
+                item("other", {"valueString": "Svimmelhet om morgenen"}),
+                item("smoker", {"valueBoolean": True}),
+                item("packs", {"valueInteger": 2}),
+            ]},
+            {"linkId": "p2", "item": [
+                item("weight", {"valueQuantity": {"value": 72.5, "unit": "kg"}}),
+                item("temp", {"valueDecimal": 37.2}),
+                item("name", {"valueString": "Kari"}),
+                item("comment", {"valueString": "Vondt i ryggen\netter operasjonen"}),
+                item("born", {"valueDate": "2025-02-01"}),
+                item("seen", {"valueDateTime": "2025-03-01T14:30:00+01:00"}),
+            ]},
+        ],
+    }  # fmt: skip
+    wrong = json.loads(json.dumps(resource))
+    wrong["item"][0]["item"][3] = item("smoker", {"valueString": "yes"})
+    wrong["item"][1]["item"][0] = item("weight", {"valueQuantity": {"value": 72.5, "unit": "lb"}})
+    snomed = {"code": "LA6569-3", "system": "http://snomed.info/sct"}
+    wrong["item"][0]["item"][0] = item("feeling", {"valueCoding": snomed})
+    with app.app_context():
+        register = db.session.scalars(select(Register)).one()
+        actor = Actor("cli", label="test")
+        with pytest.raises(ImportRefused) as refused:
+            import_responses([(1, wrong)], register, mode="paper", actor=actor)
+        links = sorted(p.link_id for p in refused.value.problems)
+        # packs: its condition (smoker = yes) fails with smoker's answer refused
+        assert links == ["feeling", "packs", "smoker", "weight"]
+        report = import_responses([(1, resource)], register, mode="paper", actor=actor)
+        assert report.stored == 1
+    assert _stored(app).answers == STORED
+    with app.app_context():
+        raw = db.session.execute(text("SELECT answers FROM response")).scalar_one()
+    raw = raw if isinstance(raw, str) else json.dumps(raw)
+    assert not any(secret in raw for secret in FREE_TEXTS)
