@@ -3,7 +3,8 @@
 A register declares its legal basis (consent or reservation); consents and withdrawals
 are recorded per patient and register; coverage counts from the national patient
 register are stored per unit and year. (The patient's phone number column exists since
-0001: ``patient.phone_encrypted``.)
+0001: ``patient.phone_encrypted``.) report_notice: the monthly e-mail to unit leads that
+a unit's report is ready, once per unit, lead and month.
 
 Revision ID: 0007
 Revises: 0006
@@ -58,9 +59,19 @@ def upgrade() -> None:
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("register_id", "unit_id", "year"),
     )
+    op.create_table(
+        "report_notice",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("unit_id", sa.Integer(), sa.ForeignKey("unit.id"), nullable=False),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=False),
+        sa.Column("month", sa.String(7), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("unit_id", "user_id", "month"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("report_notice")
     op.drop_table("coverage_count")
     op.drop_index("ix_register_withdrawal_patient_id", table_name="register_withdrawal")
     op.drop_table("register_withdrawal")

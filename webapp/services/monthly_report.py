@@ -143,3 +143,86 @@ def build(unit: Unit, month: str, now: dt.datetime | None = None) -> MonthlyRepo
         completeness=coverage.completeness(unit.register, moment, mine),
         funnels=_funnels(dashboard),
     )
+
+
+NOTICE_KIND = "unit-report"
+NOTICE_TEXT = (
+    "Hei!\n\nMånedsrapporten for {unit} for {month} er klar i openprom.\n"
+    "Logg inn for å lese den:\n{link}\n\n"
+    "Denne e-posten inneholder ingen pasientdata.\n"
+)
+
+
+def previous_month(now: dt.datetime) -> str:
+    """``YYYY-MM`` of the month before ``now``."""
+    last = now.date().replace(day=1) - dt.timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+def queue_monthly_notices(now: dt.datetime | None = None) -> int:
+    """Queue, once per unit, unit lead and month, an e-mail saying that last month's report
+    is ready, with a link to it behind login (no health data); returns how many.
+
+    The (unit, lead, month) row is inserted first in a savepoint: of two workers running at
+    once only one queues the e-mail.
+    """
+    from flask import current_app
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from webapp.extensions import db
+    from webapp.models import OutboxMessage, ReportNotice, RoleAssignment, User
+    from webapp.services.outbox import BODY_CONTEXT, RECIPIENT_CONTEXT
+    from webapp.services.patients import cipher
+
+    now = now or utcnow()
+    month = previous_month(now)
+    first, _ = parse_month(month, now)
+    leads = db.session.execute(
+        select(RoleAssignment.unit_id, User.id, User.email)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(
+            RoleAssignment.role == "unit_lead",
+            RoleAssignment.unit_id.is_not(None),
+            User.active.is_(True),
+            ~select(ReportNotice.id)
+            .where(
+                ReportNotice.unit_id == RoleAssignment.unit_id,
+                ReportNotice.user_id == User.id,
+                ReportNotice.month == month,
+            )
+            .exists(),
+        )
+    ).all()
+    base = current_app.config["OPENPROM_BASE_URL"]
+    c = cipher()
+    count = 0
+    for unit_id, user_id, email in leads:
+        unit = db.session.get(Unit, unit_id)
+        savepoint = db.session.begin_nested()
+        try:
+            db.session.add(
+                ReportNotice(unit_id=unit_id, user_id=user_id, month=month, queued_at=now)
+            )
+            db.session.flush()
+        except IntegrityError:  # another worker queued it
+            savepoint.rollback()
+            continue
+        link = f"{base}/clinician/units/{unit.name}/report/{month}.pdf"
+        body = NOTICE_TEXT.format(unit=unit.title, month=month_title(first), link=link)
+        db.session.add(
+            OutboxMessage(
+                invitation_id=None,
+                kind=NOTICE_KIND,
+                channel="email",
+                recipient_encrypted=c.encrypt(email, RECIPIENT_CONTEXT),
+                subject=f"Månedsrapport for {unit.title}, {month_title(first)}"[:200],
+                body_encrypted=c.encrypt(body, BODY_CONTEXT),
+                state="queued",
+                send_after=now,
+            )
+        )
+        savepoint.commit()
+        count += 1
+    db.session.commit()
+    return count

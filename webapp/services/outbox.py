@@ -305,11 +305,17 @@ def _deliver_one(
 ) -> str:
     """Send one claimed message; returns ``sent``, ``failed``, ``dropped`` or ``lost``."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    invitation = db.session.get(Invitation, message.invitation_id)
-    if message.kind.endswith("reminder") and (
-        invitation.completed_at is not None
-        or invitation.state == "revoked"
-        or now >= aware(invitation.expires_at)
+    invitation = (
+        db.session.get(Invitation, message.invitation_id) if message.invitation_id else None
+    )
+    if (
+        invitation is not None
+        and message.kind.endswith("reminder")
+        and (
+            invitation.completed_at is not None
+            or invitation.state == "revoked"
+            or now >= aware(invitation.expires_at)
+        )
     ):
         outcome = "dropped" if _finish(message_id, lease, state="dropped") else "lost"
         db.session.commit()
@@ -345,7 +351,9 @@ def _deliver_one(
     if not _finish(message_id, lease, state="sent", sent_at=sent_at, last_error=None):
         db.session.rollback()
         return "lost"
-    if message.kind.endswith("invitation"):
+    if invitation is None:  # not about an invitation (e.g. the monthly report notice)
+        pass
+    elif message.kind.endswith("invitation"):
         invitation.sent_at = sent_at
         if invitation.state == "scheduled":
             invitation.state = "sent"
