@@ -65,6 +65,8 @@ class CFAResult:
     rmsea_ci_high_scaled: float | None = None
     test: str = "standard"
     admissible: bool = True
+    missing: str = "listwise"
+    intercepts: pd.DataFrame | None = None
 
     @property
     def rmsea_ci(self) -> tuple[float, float]:
@@ -125,6 +127,9 @@ class CFAResult:
             )
         if self.thresholds is not None:
             out["thresholds"] = _clean(self.thresholds.to_dict(orient="records"))
+        if self.intercepts is not None:
+            out["missing"] = self.missing
+            out["intercepts"] = _clean(self.intercepts.to_dict(orient="records"))
         return out
 
 
@@ -207,13 +212,16 @@ class _Model:
         logdet = 2.0 * np.log(np.diag(chol)).sum()
         inv = np.linalg.inv(sigma)
         f = logdet + float(np.sum(inv * self.s)) - self.logdet_s - self.p
-        w = inv - inv @ self.s @ inv
+        return f, self.grad_from_w(x, inv - inv @ self.s @ inv)
+
+    def grad_from_w(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Gradient of a loss with d loss = tr(W d Sigma) with respect to the parameters."""
+        lam, phi, _ = self.unpack(x)
         g_lam = 2.0 * w @ lam @ phi
         g_phi = 2.0 * lam.T @ w @ lam
-        grad = np.concatenate(
+        return np.concatenate(
             [g_lam[self.load_idx], g_phi[self.phi_idx], np.diag(w), 2.0 * w[self.rc_idx]]
         )
-        return f, grad
 
     def start(self) -> np.ndarray:
         """Starting values: one-factor principal axis per factor, unit-weighted correlations."""
@@ -302,9 +310,11 @@ def check_not_collinear(x: np.ndarray, items: Sequence[str]) -> None:
 
 
 def _complete_cases(data: pd.DataFrame, items: list[str], missing: str) -> np.ndarray:
-    if missing != "listwise":
-        raise ValueError(f"missing={missing!r} is not supported (use 'listwise')")
+    if missing not in ("listwise", "fiml"):
+        raise ValueError(f"missing={missing!r} is not supported (use 'listwise' or 'fiml')")
     x = numeric_values(data, items)
+    if missing == "fiml":  # every row with at least one answer (lavaan missing = "ml")
+        return x[~np.isnan(x).all(axis=1)]
     return x[~np.isnan(x).any(axis=1)]
 
 
@@ -403,6 +413,10 @@ def cfa(
     n, p = x.shape
     if n <= p:
         raise ValueError(f"too few complete rows for CFA ({n} rows, {p} items)")
+    if missing == "fiml":
+        if est != "ML":
+            raise ValueError("missing='fiml' needs estimator='ML' (lavaan missing = 'ml')")
+        return _cfa_ml(x, factors, items, pattern, resid_pairs, fiml=True)
     check_not_collinear(x, items)
     if est == "WLSMV":
         return _cfa_wlsmv(x, factors, items, pattern, resid_pairs)
@@ -415,22 +429,42 @@ def _cfa_ml(
     items: list[str],
     pattern: np.ndarray,
     resid_pairs: list[tuple[int, int]],
+    fiml: bool = False,
 ) -> CFAResult:
     n, p = x.shape
-    s = np.cov(x, rowvar=False, ddof=0)
+    if fiml:
+        from scoring.psychometrics import fiml as fm
+
+        pats = fm.patterns(x)
+        with single_thread_blas():
+            mu_sat, s, f_sat = fm.saturated(x, pats)
+    else:
+        s = np.cov(x, rowvar=False, ddof=0)
     mdl = _Model(s, pattern, resid_pairs)
     df = p * (p + 1) // 2 - mdl.n_par
     if df < 0:
         raise ValueError(f"the model is not identified (df = {df})")
     with single_thread_blas():
-        res = optimize.minimize(
-            mdl.fun_grad,
-            mdl.start(),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
-        )
-    xhat = res.x
+        if fiml:
+
+            def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+                xm, mu = theta[: mdl.n_par], theta[mdl.n_par :]
+                f, w, g_mu = fm.loss_grad(mdl.sigma(xm), mu, pats)
+                if not np.isfinite(f):
+                    return 1e10, np.zeros_like(theta)
+                # per respondent, so L-BFGS's tolerances mean what they mean for ML
+                return f / n, np.concatenate([mdl.grad_from_w(xm, w), g_mu]) / n
+
+            res = fm.minimize(fun, np.concatenate([mdl.start(), mu_sat]))
+        else:
+            res = optimize.minimize(
+                mdl.fun_grad,
+                mdl.start(),
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 30},
+            )
+    xhat = res.x[: mdl.n_par]
     fmin = float(res.fun)
     converged = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-5
     lam, phi, theta = mdl.unpack(xhat)
@@ -441,9 +475,15 @@ def _cfa_ml(
     theta_m = mdl.theta_matrix(xhat)
     sigma = lam @ phi @ lam.T + theta_m
 
-    chi2 = n * fmin
+    if fiml:  # -2 (log L_model - log L_saturated); baseline likewise
+        chi2 = n * fmin - f_sat
+        base_chi2 = fm.baseline(x) - f_sat
+        intercepts = pd.DataFrame({"item": items, "estimate": res.x[mdl.n_par :]})
+    else:
+        chi2 = n * fmin
+        base_chi2 = n * (float(np.sum(np.log(np.diag(s)))) - mdl.logdet_s)
+        intercepts = None
     pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
-    base_chi2 = n * (float(np.sum(np.log(np.diag(s)))) - mdl.logdet_s)
     base_df = p * (p - 1) // 2
     d_model = max(chi2 - df, 0.0)
     d_base = max(base_chi2 - base_df, 0.0)
@@ -456,7 +496,10 @@ def _cfa_ml(
     ci_lo, ci_hi = _rmsea_ci(chi2, df, n)
     sd_obs = np.sqrt(np.diag(s))
     resid = (s - sigma) / np.outer(sd_obs, sd_obs)
-    srmr = float(np.sqrt(np.mean(resid[np.tril_indices(p)] ** 2)))
+    squares = resid[np.tril_indices(p)] ** 2
+    if fiml:  # with a mean structure lavaan's SRMR also averages the standardized mean residuals
+        squares = np.concatenate([squares, ((mu_sat - res.x[mdl.n_par :]) / sd_obs) ** 2])
+    srmr = float(np.sqrt(np.mean(squares)))
 
     sd_model = np.sqrt(np.diag(sigma))
     rows = []
@@ -496,6 +539,8 @@ def _cfa_ml(
         converged=converged,
         warnings=tuple(warnings),
         residual_covariances=_resid_cov_table(items, resid_pairs, theta_m),
+        missing="fiml" if fiml else "listwise",
+        intercepts=intercepts,
     )
 
 
