@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 from instruments import Instrument, Item
@@ -70,10 +69,22 @@ def link_id(item: Item) -> str:
     return getattr(item, "fhir_link_id", None) or item.id
 
 
-@lru_cache(maxsize=64)
+# (instrument id, content hash, language) -> Questionnaire; keyed by the content hash, not
+# by the instrument object (hashing a whole frozen definition costs more than the lookup)
+_QUESTIONNAIRES: dict[tuple[str, str, str], dict[str, Any]] = {}
+_QUESTION_ITEMS: dict[tuple[str, str], dict[str, tuple[dict[str, Any], Item]]] = {}
+
+
 def questionnaire(inst: Instrument, lang: str) -> dict[str, Any]:
     """The instrument's Questionnaire in ``lang`` (or its first language), cached."""
-    return to_questionnaire(inst, lang=lang if lang in inst.languages else inst.languages[0])
+    lang = lang if lang in inst.languages else inst.languages[0]
+    key = (inst.id, inst.content_hash, lang)
+    found = _QUESTIONNAIRES.get(key)
+    if found is None:
+        if len(_QUESTIONNAIRES) > 256:
+            _QUESTIONNAIRES.clear()
+        found = _QUESTIONNAIRES[key] = to_questionnaire(inst, lang=lang)
+    return found
 
 
 def _walk(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -82,15 +93,21 @@ def _walk(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from _walk(q_item.get("item", []))
 
 
-@lru_cache(maxsize=64)
 def question_items(inst: Instrument) -> dict[str, tuple[dict[str, Any], Item]]:
     """linkId -> (Questionnaire item, model item) for every item that takes an answer."""
+    key = (inst.id, inst.content_hash)
+    cached = _QUESTION_ITEMS.get(key)
+    if cached is not None:
+        return cached
     by_link = {link_id(i): i for i in inst.questions}
     found = {}
     for q_item in _walk(questionnaire(inst, inst.languages[0])["item"]):
         model = by_link.get(q_item["linkId"])
         if model is not None and q_item.get("type") not in ("group", "display"):
             found[q_item["linkId"]] = (q_item, model)
+    if len(_QUESTION_ITEMS) > 256:
+        _QUESTION_ITEMS.clear()
+    _QUESTION_ITEMS[key] = found
     return found
 
 
