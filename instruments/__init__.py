@@ -5,9 +5,14 @@ This package is part of the domain core: it never imports Flask, SQLAlchemy or `
 
 from instruments.loader import InstrumentError, Problem, load, load_all, load_file, parse
 from instruments.model import (
+    ITEM_TYPES,
     LANGUAGES,
+    AnswerError,
+    Coding,
     EnableWhen,
+    FhirMeta,
     FrozenMap,
+    Identifier,
     Instrument,
     Item,
     Licence,
@@ -19,9 +24,14 @@ from instruments.model import (
 )
 
 __all__ = [
+    "ITEM_TYPES",
     "LANGUAGES",
+    "AnswerError",
+    "Coding",
     "EnableWhen",
+    "FhirMeta",
     "FrozenMap",
+    "Identifier",
     "Instrument",
     "InstrumentError",
     "Item",
