@@ -43,9 +43,14 @@ def _factor_analyzer(**kwargs: Any) -> Any:
 
 
 def extract(corr: np.ndarray, n_factors: int, method: str = "minres") -> np.ndarray:
-    """Unrotated loadings of a correlation matrix (factor_analyzer minres or ml)."""
+    """Unrotated loadings of a correlation matrix (minres: factor_analyzer; ml: best of
+    several starts of psych's ML objective, ``ml_factor.ml_extract``)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "ml":
+        from scoring.psychometrics.ml_factor import ml_extract
+
+        return ml_extract(corr, n_factors)[0]
     fa = _factor_analyzer(n_factors=n_factors, rotation=None, method=method,
                           is_corr_matrix=True)
     with warnings.catch_warnings():
