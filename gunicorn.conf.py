@@ -18,6 +18,7 @@ The access log never contains an invitation token or a query string
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -89,6 +90,10 @@ def when_ready(server: Any) -> None:
     from webapp.warmup import warm_up
 
     warm_up(app)
+    # everything loaded so far lives as long as the master: keep it out of the workers'
+    # garbage collections (a full collection no longer walks the imported modules, and
+    # its bookkeeping no longer copies the shared pages into every worker)
+    gc.freeze()
 
 
 def post_fork(server: Any, worker: Any) -> None:

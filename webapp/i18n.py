@@ -8,15 +8,16 @@ committed). Questionnaire texts never go through here: they come from the instru
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import support
+from babel import Locale, support
 from babel.dates import format_date
 from flask import Flask, g, request
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -39,13 +40,24 @@ def current_language() -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def current_locale() -> Locale:
+    """:func:`current_language` as a Babel locale (parsed once per language and process:
+    Flask-Babel parses whatever string its selector returns, on every request)."""
+    return _locale(current_language())
+
+
 def init_i18n(app: Flask) -> None:
     """Set up Flask-Babel on ``app`` (locale from :func:`current_language`)."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     if "babel" not in app.extensions:
         babel.init_app(
             app,
-            locale_selector=current_language,
+            locale_selector=current_locale,
             default_translation_directories=str(TRANSLATIONS),
         )
         app.before_request(_share_wtforms_translations)
@@ -62,14 +74,16 @@ class _WTFormsTranslations:
 
     Flask-WTF (1.3) reads the WTForms catalogue from disk on every request unless
     ``request.wtforms_translations`` is set; this object is set there instead and serves
-    every request from a catalogue loaded once per locale and process.
+    every request from a catalogue loaded once per locale and process. The locale is
+    :func:`current_language` (what Flask-Babel's locale selector returns), read directly:
+    WTForms translates a default label for every field bound without one.
     """
 
     def ugettext(self, string: str) -> str:
-        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+        return _wtforms_catalogue(current_language()).ugettext(string)
 
     def ungettext(self, singular: str, plural: str, n: int) -> str:
-        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+        return _wtforms_catalogue(current_language()).ungettext(singular, plural, n)
 
 
 _SHARED_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
@@ -88,16 +102,29 @@ def template_gettext() -> Callable[..., str]:
     locals). Context processors put it into a template's context, where it wins over the
     environment's ``_``.
     """
-    ugettext = get_translations().ugettext
+    translations = get_translations()
+    ugettext = translations.ugettext
+    plain = _plain_texts.setdefault(translations, {})
 
     @pass_context
     def gettext(context: Context, string: str, **variables: Any) -> str:
+        autoescape = context.eval_ctx.autoescape
+        if not variables and autoescape:  # most calls: the same Markup every time
+            done = plain.get(string)
+            if done is None:
+                done = plain[string] = Markup(ugettext(string)) % {}  # noqa: S704
+            return done
         text = ugettext(string)
-        if context.eval_ctx.autoescape:
+        if autoescape:
             text = Markup(text)  # noqa: S704 (our catalogue, as Jinja's i18n does)
         return text % variables
 
     return gettext
+
+
+# catalogue -> message id -> its translation as Markup, for ``_`` calls without variables
+# (a catalogue holds a finite set of messages; an id it lacks is kept as given)
+_plain_texts: weakref.WeakKeyDictionary[Any, dict[str, Markup]] = weakref.WeakKeyDictionary()
 
 
 def long_date(day: dt.date | dt.datetime, lang: str) -> str:

@@ -25,6 +25,7 @@ from flask import Flask, current_app, g
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 
 MAX_ENTRIES = 20_000  # per process; the cache is emptied when full (never grows unbounded)
@@ -74,42 +75,24 @@ def _peek(field: str) -> Any:
     return dict.get(current, field) if isinstance(current, dict) else None
 
 
-def _reusable() -> bool:
-    return current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600) is None
-
-
 def reuse_csrf_token() -> None:
-    """Before a request: the signed CSRF token of this session, if one was made before."""
-    app = current_app
-    if not _reusable():
+    """Before a request: the signed CSRF token of this session, signed once per process."""
+    config = current_app.config
+    if config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None:
         return
-    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     raw = _peek(field)
-    if not isinstance(raw, str):
+    if not isinstance(raw, str):  # no session yet: Flask-WTF makes the token on first use
         return
-    secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-    signed = _csrf_tokens.get((secret, raw))
-    if signed is not None:
-        setattr(g, field, signed)
-
-
-def remember_csrf_token(response: Any) -> Any:
-    """After a request: keep the signed CSRF token Flask-WTF made for this session."""
-    app = current_app
-    if not _reusable():
-        return response
-    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    signed = g.get(field)
-    raw = _peek(field)
-    if isinstance(signed, str) and isinstance(raw, str):
-        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
-        if (secret, raw) not in _csrf_tokens:
-            _remember(_csrf_tokens, (secret, raw), signed)
-    return response
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
+    signed = _csrf_tokens.get(key)
+    if signed is None:
+        signed = generate_csrf()  # the key and field Flask-WTF uses, from the same config
+        _remember(_csrf_tokens, key, signed)
+    setattr(g, field, signed)
 
 
 def init_signed_tokens(app: Flask) -> None:
     """Install the verified-once session and the CSRF token reuse on ``app``."""
     app.session_interface = VerifiedSessionInterface()
     app.before_request(reuse_csrf_token)
-    app.after_request(remember_csrf_token)
