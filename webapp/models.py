@@ -79,6 +79,11 @@ class Unit(Timestamped, db.Model):
     # Who invitations say they come from: a name that reveals no diagnosis or specialty
     # (e.g. "Sykehuset Innlandet", not "... ryggkirurgisk poliklinikk"). None = the title.
     invitation_sender: Mapped[str | None] = mapped_column(String(200))
+    # How patients reach the unit (insight and thank-you pages); None = not given.
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_hours: Mapped[str | None] = mapped_column(String(200))  # e.g. "Hverdager 8–15"
+    contact_address: Mapped[str | None] = mapped_column(String(300))
     register: Mapped[Register] = relationship(back_populates="units")
 
 

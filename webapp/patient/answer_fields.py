@@ -69,6 +69,8 @@ def _raw_value(item: Item, raw: Any) -> Any:
     """The posted value in the form :meth:`Item.validate_answer` takes (None = no answer)."""
     if raw is None or raw == "" or raw == []:
         return None
+    if item.type == "text" and isinstance(raw, str):  # browsers post line breaks as CR LF
+        return raw.replace("\r\n", "\n").replace("\r", "\n")
     if item.type == "dateTime" and isinstance(raw, str):
         try:
             return _local_datetime(raw.strip())

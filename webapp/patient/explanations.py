@@ -157,32 +157,25 @@ MAIN_SCORES = {
     "rand36": ("PCS", "MCS"),
 }
 
-# A calm next step after a high score, keyed by the text score that names the band.
+# Why a high score is worth talking about, keyed by the text score that names the band; the
+# insight page joins the reasons into one calm next step with the unit's contact details.
 # CAT "high" (21-30) and "very high" (>30) impact: CAT user guide (GSK, 2016 revision);
 # ODI 41 % and more ("severe disability" and worse): Fairbank & Pynsent 2000, Spine 25:2940.
-NEXT_STEPS = {
+HIGH_SCORE_REASONS = {
     ("cat", "impact"): (
         frozenset({"high", "very high"}),
-        _l(
-            "Your score shows that your lung disease has a large effect on your daily life. "
-            "That is worth talking about: talk to your clinician at %(unit)s, who can go "
-            "through your treatment with you."
-        ),
+        _l("your lung disease has a large effect on your daily life"),
     ),
     ("odi", "band"): (
         frozenset({"severe", "crippled", "bed-bound"}),
-        _l(
-            "Your score shows that back or leg pain limits your everyday life a lot. That is "
-            "worth talking about: talk to your clinician at %(unit)s, who can go through "
-            "what may help with you."
-        ),
+        _l("back or leg pain limits your everyday life a lot"),
     ),
 }
 
 
-def next_step(instrument_id: str, scale: str, text_value: str | None, unit: str) -> str | None:
-    """The calm next step after a high score (None when the score is not high)."""
-    rule = NEXT_STEPS.get((instrument_id, scale))
+def high_score_reason(instrument_id: str, scale: str, text_value: str | None) -> str | None:
+    """What a high score says, as a clause for the next step (None: the score is not high)."""
+    rule = HIGH_SCORE_REASONS.get((instrument_id, scale))
     if rule is None or text_value not in rule[0]:
         return None
-    return str(rule[1]) % {"unit": unit}
+    return str(rule[1])

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask import g
 from flask_babel import gettext as _
@@ -14,13 +15,13 @@ from sqlalchemy import select
 from instruments import Instrument, Item
 from webapp.extensions import db
 from webapp.i18n import FORMAT_LOCALES, long_date
-from webapp.models import AuditEvent, Invitation, Score, User
+from webapp.models import AuditEvent, Invitation, Score, Unit, User
 from webapp.patient.answer_fields import is_new_type, shown_answer
 from webapp.patient.explanations import (
     MAIN_SCORES,
     SCORE_NAMES,
     action_text,
-    next_step,
+    high_score_reason,
     score_explanation,
     score_name,
     text_value,
@@ -159,10 +160,47 @@ def review_view(invitation: Invitation) -> dict[str, Any]:
 
 
 def insight_view(invitation: Invitation) -> dict[str, Any]:
-    """The patient's own submitted answers, scores with explanations, a calm next step
-    after a high score (naming the unit: it holds no contact details), and who looked."""
+    """The patient's own submitted answers, scores with explanations, one calm next step
+    after high scores with the unit's contact details, and who looked."""
     stored = responses.responses_of(invitation)
-    unit = invitation.enrolment.unit.title
+@dataclass(frozen=True)
+class UnitContact:
+    """How the patient reaches the unit (each part None when the unit gave none)."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    hours: str | None
+    address: str | None
+
+    @property
+    def tel(self) -> str | None:
+        """The number for a ``tel:`` link ("+4722118000")."""
+        return self.phone.replace(" ", "") if self.phone else None
+
+
+def unit_contact(unit: Unit) -> UnitContact:
+    """The unit's name and contact details for the patient pages."""
+    return UnitContact(
+        unit.title, unit.contact_phone, unit.contact_email, unit.contact_hours, unit.contact_address
+    )
+
+
+def next_step_text(reasons: list[str], unit: str) -> str | None:
+    """One calm next step for all high scores ("Your answers show that A and B. …")."""
+    if not reasons:
+        return None
+    return _(
+        "Your answers show that %(reasons)s. That is worth talking about with your "
+        "clinician at %(unit)s.",
+        reasons=format_list(reasons, locale=_format_locale()),
+        unit=unit,
+    )
+
+
+    contact = unit_contact(invitation.enrolment.unit)
+    unit = contact.name
+    reasons: list[str] = []
     sections = []
     for instrument in responses.instruments_of(invitation):
         response = stored.get(instrument.id)
@@ -181,7 +219,11 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
             for s in scores
         ]
         main = MAIN_SCORES.get(instrument.id, ())
-        steps = (next_step(instrument.id, s.scale, s.text_value, unit) for s in scores)
+        reasons += [
+            reason
+            for s in scores
+            if (reason := high_score_reason(instrument.id, s.scale, s.text_value))
+        ]
         sections.append(
             {
                 "instrument": instrument,
@@ -191,7 +233,6 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
                 "headline": sorted(
                     (s for s in shown if s["id"] in main), key=lambda s: main.index(s["id"])
                 ),
-                "next_step": next((step for step in steps if step), None),
                 "completed_at": response.completed_at,
             }
         )
@@ -212,6 +253,8 @@ def insight_view(invitation: Invitation) -> dict[str, Any]:
 
 
 def _who(event: AuditEvent) -> str:
+        "contact": contact,
+        "next_step": next_step_text(reasons, unit),
     """The user's display name (else the label recorded with the event)."""
     user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
     if user is not None and user.display_name:

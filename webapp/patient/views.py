@@ -40,6 +40,7 @@ from webapp.patient.presenters import (
     local_date,
     page_position,
     review_view,
+    unit_contact,
 )
 from webapp.services import invitations, page_links, responses
 from webapp.services.invitations import Access
@@ -408,3 +409,4 @@ def thanks(token: str):  # type: ignore[no-untyped-def]
         until=access.invitation.innsyn_until,
         who=access.invitation.enrolment.unit.title,
     )
+        contact=unit_contact(access.invitation.enrolment.unit),

@@ -25,6 +25,16 @@ DEMO_UNITS = (  # name, title (staff pages), sender named in invitations (no spe
     ("demo-unit-b", "Demo sykehus B, nevrokirurgisk avdeling", "Demo sykehus B"),
     ("demo-unit-c", "Demo sykehus C, ryggpoliklinikk og lungerehabilitering", "Demo sykehus C"),
 )
+# How patients reach each demo unit: made up. No Norwegian 8-digit number starts with 0,
+# so these numbers reach nobody.
+DEMO_CONTACTS = {
+    "demo-unit": ("+47 00 00 01 01", "post@demo-a.openprom.no", "Hverdager kl. 8–15",
+                  "Demoveien 1, Demoby"),
+    "demo-unit-b": ("+47 00 00 02 02", "post@demo-b.openprom.no", "Hverdager kl. 8–15",
+                    "Demoveien 2, Demoby"),
+    "demo-unit-c": ("+47 00 00 03 03", "post@demo-c.openprom.no", "Hverdager kl. 8–14",
+                    "Demoveien 3, Demoby"),
+}  # fmt: skip
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (demo only; printed and documented)
 
 
@@ -114,6 +124,10 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
         )
         for name, title, sender in DEMO_UNITS
     }
+    for name, unit in units.items():
+        phone, email, hours, address = DEMO_CONTACTS[name]
+        unit.contact_phone, unit.contact_email = phone, email
+        unit.contact_hours, unit.contact_address = hours, address
     protocols = {}
     for name, title, time_points in DEMO_PROTOCOLS:
         protocol = db.session.scalar(

@@ -3,13 +3,14 @@
 ``flask --app wsgi load-register FILE.yaml`` reads a file like
 ``docs/examples/register.yaml``, checks it against :data:`SCHEMA` and the instrument
 library, and creates what is missing. Loading the same file again changes nothing.
-Titles and invitation senders may change; a protocol's schedule (time points, days,
-instruments, window) may not once it exists, because enrolled patients follow it: give
-the new schedule a new protocol name.
+Titles, invitation senders and contact details may change; a protocol's schedule (time
+points, days, instruments, window) may not once it exists, because enrolled patients
+follow it: give the new schedule a new protocol name.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,20 @@ from webapp.models import Protocol, Register, Unit
 from webapp.services.protocols import ProtocolError, TimePointSpec, define_protocol
 
 NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 80}
+# How patients reach a unit (shown on their insight and thank-you pages).
+CONTACT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "phone": {"type": "string", "maxLength": 40},
+        "email": {"type": "string", "maxLength": 254},
+        "hours": {"type": "string", "minLength": 1, "maxLength": 200},
+        "address": {"type": "string", "minLength": 1, "maxLength": 300},
+    },
+}
+PHONE = re.compile(r"\+?[0-9]( ?[0-9]){2,19}")  # "+47 22 11 80 00", "116117"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+CONTACT_FIELDS = ("phone", "email", "hours", "address")
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["register"],
@@ -49,6 +64,7 @@ SCHEMA: dict[str, Any] = {
                     "name": NAME,
                     "title": {"type": "string", "maxLength": 200},
                     "invitation_sender": {"type": "string", "maxLength": 200},
+                    "contact": CONTACT,
                 },
             },
         },
@@ -116,7 +132,37 @@ def read(path: Path) -> dict[str, Any]:
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise RegisterFileError(f"{path}:{kind}: {', '.join(twice)} given twice")
+    for entry in data.get("units", []):
+        if problem := contact_problem(entry.get("contact", {})):
+            raise RegisterFileError(f"{path}:units/{entry['name']}/contact: {problem}")
     return data
+
+
+def contact_problem(contact: dict[str, str]) -> str | None:
+    """What is wrong with a unit's contact details (None: nothing)."""
+    phone, email = contact.get("phone"), contact.get("email")
+    if phone is not None and not PHONE.fullmatch(phone):
+        return (
+            f"phone {phone!r} is not a telephone number: digits with single spaces, "
+            "optionally starting with + (e.g. '+47 22 11 80 00')"
+        )
+    if email is not None and not EMAIL.fullmatch(email):
+        return f"email {email!r} is not an e-mail address (e.g. 'post@sykehus.no')"
+    return None
+
+
+def _contact_values(entry: dict[str, Any]) -> tuple[str | None, ...]:
+    contact = entry.get("contact", {})
+    return tuple(contact.get(name) for name in CONTACT_FIELDS)
+
+
+def _unit_values(unit: Unit) -> tuple[str | None, ...]:
+    return tuple(getattr(unit, f"contact_{name}") for name in CONTACT_FIELDS)
+
+
+def _set_contact(unit: Unit, values: tuple[str | None, ...]) -> None:
+    for name, value in zip(CONTACT_FIELDS, values, strict=True):
+        setattr(unit, f"contact_{name}", value)
 
 
 def _schedule(protocol: Protocol) -> list[tuple[str, int, tuple[str, ...]]]:
@@ -141,20 +187,26 @@ def load(path: Path) -> SetupResult:
     for entry in data.get("units", []):
         unit = db.session.scalar(select(Unit).where(Unit.name == entry["name"]))
         sender = entry.get("invitation_sender")
+        contact = _contact_values(entry)
         if unit is None:
-            db.session.add(
-                Unit(
-                    name=entry["name"],
-                    title=entry["title"],
-                    invitation_sender=sender,
-                    register_id=register.id,
-                )
+            unit = Unit(
+                name=entry["name"],
+                title=entry["title"],
+                invitation_sender=sender,
+                register_id=register.id,
             )
+            _set_contact(unit, contact)
+            db.session.add(unit)
             result.created.append(f"unit {entry['name']}")
         elif unit.register_id != register.id:
             raise RegisterFileError(f"{path}:units: unit {unit.name} belongs to another register")
-        elif (unit.title, unit.invitation_sender) != (entry["title"], sender):
+        elif (unit.title, unit.invitation_sender, _unit_values(unit)) != (
+            entry["title"],
+            sender,
+            contact,
+        ):
             unit.title, unit.invitation_sender = entry["title"], sender
+            _set_contact(unit, contact)
             result.updated.append(f"unit {unit.name}")
     for entry in data.get("protocols", []):
         points = [
