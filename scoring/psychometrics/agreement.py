@@ -144,6 +144,8 @@ class ICCResult:
     table: pd.DataFrame
     mean_squares: MeanSquares
     ci_level: float
+    lmer: bool = False
+    variance_components: dict[str, float] | None = None
 
     @property
     def n(self) -> int:
@@ -178,22 +180,40 @@ class ICCResult:
             "mean_squares": {"between_subjects": ms.msb, "between_raters": ms.msj,
                              "residual": ms.mse, "within_subjects": ms.msw},
             "forms": {t: row.to_dict() for t, row in self.table.iterrows()},
+            **({"lmer": True, "variance_components": self.variance_components}
+               if self.lmer else {}),
         })
 
 
-def icc(data: pd.DataFrame, model: str | None = None, *, ci: float = 0.95
-        ) -> ICCResult | Estimate:
+def icc(data: pd.DataFrame, model: str | None = None, *, ci: float = 0.95,
+        lmer: bool = False) -> ICCResult | Estimate:
     """Intraclass correlations of wide data (rows = subjects, columns = raters/occasions).
 
     ``model=None`` returns an :class:`ICCResult` with all six forms; a form name (``"ICC2"``,
     or an alias such as ``"ICC(A,1)"``) returns that form as an ``Estimate`` with its CI.
-    Rows with missing values are dropped.
+    ``lmer=False`` (default; ``psych::ICC(lmer = FALSE)``): two-way ANOVA mean squares of
+    the complete rows (rows with a missing value are dropped). ``lmer=True``
+    (``psych::ICC(lmer = TRUE)``, psych's default): REML variance components of the crossed
+    random-effects model on every observed value, so subjects with a missing occasion
+    count (``icc_reml.py``).
     """
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
     form = None if model is None else _canonical_form(model)
-    ms = mean_squares(_complete(data))
-    result = ICCResult(table=_icc_table(ms, ci), mean_squares=ms, ci_level=ci)
+    if lmer:
+        from scoring.psychometrics.icc_reml import reml_mean_squares
+
+        frame = as_item_frame(data, min_items=2, min_rows=2, what="data")
+        values = frame.to_numpy()
+        values = values[~np.isnan(values).all(axis=1)]
+        ms, (s_a2, s_b2, s_e2) = reml_mean_squares(values)
+        result = ICCResult(
+            table=_icc_table(ms, ci), mean_squares=ms, ci_level=ci, lmer=True,
+            variance_components={"subjects": s_a2, "raters": s_b2, "residual": s_e2},
+        )
+    else:
+        ms = mean_squares(_complete(data))
+        result = ICCResult(table=_icc_table(ms, ci), mean_squares=ms, ci_level=ci)
     return result if form is None else result.get(form)
 
 

@@ -96,3 +96,24 @@ def test_distribution_based_mic_next_to_anchor_based():
     assert res.to_dict()["mic_sem"]["extra"]["reliability"] == 0.85
     with pytest.raises(ValueError, match="reliability"):
         responsiveness(base, follow, reliability=1.5)
+
+
+@pytest.mark.parametrize(
+    "key,cols", [("icc_lmer_retest", ["t1", "t2", "t3"]), ("icc_lmer_retest_t1t2", ["t1", "t2"])]
+)
+def test_icc_lmer_matches_psych_icc_lmer_true(key, cols):
+    # psych::ICC(x, lmer = TRUE) (lme4 1.1-31 REML) on all 150 subjects of
+    # simulated_retest.csv, including those with a missing occasion
+    from scoring.psychometrics import icc
+
+    ref = REF[key]
+    res = icc(pd.read_csv(DATA / "simulated_retest.csv")[cols], lmer=True)
+    assert res.n == ref["n"] == 150 and res.k == ref["k"]
+    vc = res.variance_components
+    got = [vc["subjects"], vc["raters"], vc["residual"]]
+    np.testing.assert_allclose(got, ref["variance"], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(res.table["icc"], ref["icc"], atol=2e-6)
+    np.testing.assert_allclose(res.table["ci_low"], ref["lower"], atol=2e-6)
+    np.testing.assert_allclose(res.table["ci_high"], ref["upper"], atol=2e-6)
+    # the default (lmer=False) keeps complete rows only
+    assert icc(pd.read_csv(DATA / "simulated_retest.csv")[cols]).n < 150
