@@ -159,10 +159,6 @@ def review_view(invitation: Invitation) -> dict[str, Any]:
     return {"sections": sections, "instruments": [s["instrument"] for s in sections]}
 
 
-def insight_view(invitation: Invitation) -> dict[str, Any]:
-    """The patient's own submitted answers, scores with explanations, one calm next step
-    after high scores with the unit's contact details, and who looked."""
-    stored = responses.responses_of(invitation)
 @dataclass(frozen=True)
 class UnitContact:
     """How the patient reaches the unit (each part None when the unit gave none)."""
@@ -198,6 +194,10 @@ def next_step_text(reasons: list[str], unit: str) -> str | None:
     )
 
 
+def insight_view(invitation: Invitation) -> dict[str, Any]:
+    """The patient's own submitted answers, scores with explanations, one calm next step
+    after high scores with the unit's contact details, and who looked."""
+    stored = responses.responses_of(invitation)
     contact = unit_contact(invitation.enrolment.unit)
     unit = contact.name
     reasons: list[str] = []
@@ -249,12 +249,12 @@ def next_step_text(reasons: list[str], unit: str) -> str | None:
         "looks": [{"at": e.at, "who": _who(e), "what": action_text(e.action)} for e in looks],
         "until": invitation.innsyn_until,
         "unit": unit,
+        "contact": contact,
+        "next_step": next_step_text(reasons, unit),
     }
 
 
 def _who(event: AuditEvent) -> str:
-        "contact": contact,
-        "next_step": next_step_text(reasons, unit),
     """The user's display name (else the label recorded with the event)."""
     user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
     if user is not None and user.display_name:

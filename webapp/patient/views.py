@@ -408,5 +408,5 @@ def thanks(token: str):  # type: ignore[no-untyped-def]
         token=token,
         until=access.invitation.innsyn_until,
         who=access.invitation.enrolment.unit.title,
-    )
         contact=unit_contact(access.invitation.enrolment.unit),
+    )
