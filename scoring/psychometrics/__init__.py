@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "item_analysis": "scoring.psychometrics.items",
     "cronbach_alpha": "scoring.psychometrics.reliability",
     "omega": "scoring.psychometrics.reliability",
+    "ordinal_alpha": "scoring.psychometrics.reliability",
     "icc": "scoring.psychometrics.agreement",
     "kappa": "scoring.psychometrics.rater_agreement",
     "bland_altman": "scoring.psychometrics.rater_agreement",
