@@ -187,6 +187,9 @@ class Protocol(Timestamped, db.Model):
     title: Mapped[str] = mapped_column(String(200))
     window_days: Mapped[int] = mapped_column(Integer, default=30)
     reminder_days: Mapped[int | None] = mapped_column(Integer, default=7)
+    # The ``adaptive:`` block (scoring.irt.cat.CatSettings fields) for the item banks its
+    # time points ask; None = the engine's defaults.
+    adaptive: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     register: Mapped[Register] = relationship(back_populates="protocols")
     time_points: Mapped[list[TimePoint]] = relationship(
         back_populates="protocol", order_by="TimePoint.position", cascade="all, delete-orphan"
@@ -317,6 +320,23 @@ class PageSubmission(db.Model):
     # SHA-256 of the page's answers: a replay of the key with other answers is a conflict.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AdaptiveStep(db.Model):
+    """One step of an adaptive (item-bank) response: the item chosen for a page, then the
+    answer and the EAP theta and SE after it. A step without an answer is the open page."""
+
+    __tablename__ = "adaptive_step"
+    __table_args__ = (UniqueConstraint("response_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id"))
+    position: Mapped[int] = mapped_column(Integer)  # 0-based order asked
+    item_id: Mapped[str] = mapped_column(String(40))
+    answer: Mapped[int | None] = mapped_column(Integer)
+    theta: Mapped[float | None] = mapped_column(Float)
+    se: Mapped[float | None] = mapped_column(Float)
+    chosen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Score(db.Model):

@@ -25,3 +25,4 @@ def _setup(state) -> None:  # type: ignore[no-untyped-def]
 
 
 from webapp.patient import views  # noqa: E402,F401
+from webapp.patient import adaptive  # noqa: E402,F401

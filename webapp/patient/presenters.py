@@ -61,7 +61,7 @@ def page_position(invitation: Invitation, instrument_id: str, page: int) -> tupl
     """(1-based number of this page, number of pages) across the invitation's instruments."""
     before, total = 0, 0
     for instrument in responses.instruments_of(invitation):
-        n = len(instrument.screen_pages())
+        n = responses.page_count(instrument)  # an item bank's adaptive items count as one
         if instrument.id == instrument_id:
             before = total + page
         total += n
@@ -78,6 +78,8 @@ def answer_rows(instrument: Instrument, answers: dict[str, Any]) -> list[AnswerR
             if item.type == "display":
                 continue
             value = answers.get(item_id)
+            if value is None and instrument.kind == "item-bank":
+                continue  # asked adaptively: only the items the engine chose
             if value is None:
                 shown = _("Not answered")
             elif is_new_type(item):  # answer types of FHIR Questionnaires
@@ -152,7 +154,9 @@ def review_view(invitation: Invitation) -> dict[str, Any]:
                 "instrument": instrument,
                 "text_lang": _text_lang(instrument),
                 "groups": answer_groups(instrument, answers),
-                "questions": len(instrument.questions),
+                "questions": len(answers)
+                if instrument.kind == "item-bank"  # asked adaptively: the items chosen
+                else len(instrument.questions),
                 "answered": sum(answers.get(i) is not None for i in instrument.item_ids),
             }
         )

@@ -191,6 +191,10 @@ def _go(step: responses.Step, token: str):  # type: ignore[no-untyped-def]
         return redirect(
             url_for("patient.page", token=token, instrument_id=step.instrument_id, page=step.page)
         )
+    if step.kind == "adaptive":  # an item bank, one adaptive item a page (patient/adaptive.py)
+        return redirect(
+            url_for("patient.adaptive_item", token=token, instrument_id=step.instrument_id)
+        )
     return redirect(url_for("patient.review", token=token))
 
 

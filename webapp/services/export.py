@@ -46,6 +46,7 @@ from webapp.models import (
     Unit,
 )
 from webapp.services import export_values
+from webapp.services.adaptive import SCORE_NAMES
 from webapp.services.patients import cipher
 from webapp.services.withdrawal import withdrawn_patients
 
@@ -136,8 +137,9 @@ def instrument_columns(instrument_id: str) -> InstrumentColumns:
     try:
         algorithm = scoring_registry.get(instrument_id)
         scores, text_scores = algorithm.scores, frozenset(algorithm.text_scores)
-    except KeyError:
-        scores, text_scores = (), frozenset()
+    except KeyError:  # an item bank: its adaptive scores; else raw answers only
+        scores = SCORE_NAMES if definition.kind == "item-bank" else ()
+        text_scores = frozenset()
     return InstrumentColumns(
         instrument_id, items, scores, text_scores, export_values.text_items(definition)
     )

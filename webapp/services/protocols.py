@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
 import instruments
 from webapp.extensions import db
 from webapp.models import Enrolment, Invitation, Patient, Protocol, Register, TimePoint, Unit
+from webapp.services.adaptive import AdaptiveError, check_settings
 
 
 class ProtocolError(ValueError):
@@ -39,8 +41,14 @@ def define_protocol(
     *,
     window_days: int = 30,
     reminder_days: int | None = 7,
+    adaptive: dict[str, Any] | None = None,
 ) -> Protocol:
-    """Create a protocol after checking it (instruments exist, names unique, days sane)."""
+    """Create a protocol after checking it (instruments exist, names unique, days sane).
+
+    ``adaptive``: the CAT settings its item banks are asked with (the ``adaptive:`` block:
+    start_theta, select, stop_se, max_items, min_items, exposure, ...); engine defaults
+    when None; an error when given for a protocol that asks no item bank.
+    """
     if window_days < 1:
         raise ProtocolError("window_days must be at least 1")
     if reminder_days is not None and not 0 < reminder_days < window_days:
@@ -50,20 +58,29 @@ def define_protocol(
     names = [tp.name for tp in time_points]
     if len(set(names)) != len(names):
         raise ProtocolError(f"time point names must be unique (got {', '.join(names)})")
+    banks = 0
     for tp in time_points:
         if not tp.instruments:
             raise ProtocolError(f"time point {tp.name!r} has no instruments")
         for instrument_id in tp.instruments:
             try:
-                instruments.load(instrument_id)
+                banks += instruments.load(instrument_id).kind == "item-bank"
             except KeyError as exc:
                 raise ProtocolError(f"time point {tp.name!r}: {exc.args[0]}") from None
+    if adaptive is not None:
+        if not banks:
+            raise ProtocolError("adaptive: is given, but no time point asks an item bank")
+        try:
+            check_settings(adaptive)
+        except AdaptiveError as exc:
+            raise ProtocolError(str(exc)) from None
     protocol = Protocol(
         register_id=register.id,
         name=name,
         title=title,
         window_days=window_days,
         reminder_days=reminder_days,
+        adaptive=dict(adaptive) if adaptive is not None else None,
     )
     protocol.time_points = [
         TimePoint(

@@ -79,6 +79,8 @@ SCHEMA: dict[str, Any] = {
                     "title": {"type": "string", "maxLength": 200},
                     "window_days": {"type": "integer", "minimum": 1},
                     "reminder_days": {"type": ["integer", "null"], "minimum": 1},
+                    # CAT settings of the item banks asked (webapp.services.adaptive)
+                    "adaptive": {"type": "object"},
                     "time_points": {
                         "type": "array",
                         "minItems": 1,
@@ -229,17 +231,19 @@ def load(path: Path) -> SetupResult:
                     points,
                     window_days=window,
                     reminder_days=reminder,
+                    adaptive=entry.get("adaptive"),
                 )
             except ProtocolError as exc:
                 raise RegisterFileError(f"{path}:protocols/{entry['name']}: {exc}") from None
             result.created.append(f"protocol {entry['name']}")
             continue
         wanted = sorted((p.name, p.offset_days, p.instruments) for p in points)
-        if sorted(_schedule(protocol)) != wanted or protocol.window_days != window:
+        changed = (protocol.window_days, protocol.adaptive) != (window, entry.get("adaptive"))
+        if sorted(_schedule(protocol)) != wanted or changed:
             raise RegisterFileError(
                 f"{path}:protocols/{entry['name']}: the stored protocol has another schedule "
-                "(time points, days, instruments or window); patients already follow it, so "
-                "give the new schedule a new protocol name"
+                "(time points, days, instruments, window or adaptive settings); patients "
+                "already follow it, so give the new schedule a new protocol name"
             )
         if (protocol.title, protocol.reminder_days) != (entry["title"], reminder):
             protocol.title, protocol.reminder_days = entry["title"], reminder

@@ -32,7 +32,7 @@ import scoring
 from instruments import Instrument, Item
 from webapp.extensions import db
 from webapp.models import Invitation, PageSubmission, Response, Score, utcnow
-from webapp.services import audit
+from webapp.services import adaptive, audit
 from webapp.services.invitations import innsyn_until
 from webapp.services.page_links import DraftRow
 
@@ -60,6 +60,12 @@ class Step:
 def instruments_of(invitation: Invitation) -> list[Instrument]:
     """The instruments of the invitation's time point, in protocol order."""
     return [instruments.load(i) for i in invitation.time_point.instruments]
+
+
+def page_count(instrument: Instrument) -> int:
+    """Pages of an instrument in the flow; an item bank (asked adaptively) counts as one
+    (its ``current_page`` becomes 1 when the adaptive test is complete)."""
+    return 1 if adaptive.is_item_bank(instrument) else len(instrument.screen_pages())
 
 
 @cache
@@ -144,8 +150,9 @@ def next_step(invitation: Invitation) -> Step:
         response = responses.get(instrument.id)
         if response is None:
             return Step("start")
-        if response.current_page < len(instrument.screen_pages()):
-            return Step("page", instrument.id, response.current_page)
+        if response.current_page < page_count(instrument):
+            kind = "adaptive" if adaptive.is_item_bank(instrument) else "page"
+            return Step(kind, instrument.id, response.current_page)
     return Step("review")
 
 
@@ -164,8 +171,10 @@ def reachable(
         response = responses.get(instrument.id)
         if response is None:
             return False
-        n_pages = len(instrument.screen_pages())
+        n_pages = page_count(instrument)
         if instrument.id == instrument_id:
+            if adaptive.is_item_bank(instrument):  # asked on its own page (patient/adaptive)
+                return False
             return 0 <= page < n_pages and page <= response.current_page
         if response.current_page < n_pages:
             return False
@@ -407,6 +416,8 @@ def dashboard_keys(invitation: Invitation) -> dict[str, Any]:
 def _score_rows(
     response_id: int, instrument_id: str, answers: dict[str, Any], keys: dict[str, Any]
 ) -> list[Score]:
+    if adaptive.is_bank_id(instrument_id):  # final theta, T-score and SE
+        return adaptive.score_rows(response_id, instrument_id, answers, keys)
     try:
         algorithm = scoring.get(instrument_id)
     except KeyError:  # an instrument without a scoring algorithm: raw answers only
@@ -459,6 +470,7 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
                     Response.revision,
                     Response.completed_at,
                     Response.mode,
+                    Response.current_page,
                 ).where(Response.invitation_id == invitation_id)
             )
         }
@@ -466,7 +478,10 @@ def submit(invitation: Invitation, now: dt.datetime | None = None) -> bool:
             row = rows.get(instrument.id)
             if row is None:
                 raise SubmitError("not started", instrument.id, 0)
-            gap = missing_required(instrument, row.answers or {})
+            if adaptive.is_item_bank(instrument):  # complete when the engine stopped
+                gap = None if row.current_page >= 1 else (instrument.id, 0)
+            else:
+                gap = missing_required(instrument, row.answers or {})
             if gap is not None:
                 raise SubmitError(
                     f"{instrument.id}: {gap[0]} is not answered", instrument.id, gap[1]

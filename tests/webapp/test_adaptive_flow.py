@@ -1,0 +1,288 @@
+"""Adaptive administration of an item bank in the patient flow (issue 14, point 5).
+
+The time point asks the synthetic demonstration bank adaptively (one item a page, chosen
+by the CAT engine after each answer), then EQ-5D-5L as usual. Stored theta values are
+checked against an EAP computed here from the bank file's GRM parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from sqlalchemy import select
+
+import instruments
+from scoring.irt.bank import BANKS_DIR
+from tests.webapp.adaptive_support import (
+    BANK,
+    answer_for,
+    make_adaptive_world,
+    shown_item,
+)
+from tests.webapp.patient_support import EQ5D_ANSWERS, idem_from
+from webapp.extensions import db
+from webapp.models import AdaptiveStep, Invitation, Response, Score
+from webapp.services import adaptive
+
+
+def reference_eap(answers: list[tuple[str, int]]) -> tuple[float, float]:
+    """EAP theta and posterior SD under Samejima's graded response model (Samejima 1969,
+    Psychometrika Monograph 17) with a N(0, 1) prior on 61 equally spaced nodes on
+    [-6, 6] (Bock & Mislevy 1982, Appl Psychol Meas 6:431, EAP by quadrature), written
+    here from the bank file's parameters, independently of scoring.irt."""
+    raw = yaml.safe_load((BANKS_DIR / "demo-physical-function.yaml").read_text("utf-8"))
+    params = raw["irt"]["params"]
+    codes = {item["id"]: [o["code"] for o in item["options"]] for item in raw["items"]}
+    nodes = np.linspace(-6.0, 6.0, 61)
+    log_post = -0.5 * nodes**2
+    for item_id, code in answers:
+        a, b = params[item_id]["a"], params[item_id]["b"]
+        category = codes[item_id].index(code)
+        star = np.vstack(
+            [np.ones_like(nodes)]
+            + [1 / (1 + np.exp(-a * (nodes - bk))) for bk in b]
+            + [np.zeros_like(nodes)]
+        )
+        log_post = log_post + np.log(star[category] - star[category + 1])
+    weights = np.exp(log_post - log_post.max())
+    weights /= weights.sum()
+    theta = float(weights @ nodes)
+    return theta, float(math.sqrt(weights @ nodes**2 - theta**2))
+
+
+def start(client, token: str) -> str:  # type: ignore[no-untyped-def]
+    reply = client.post(f"/s/{token}/start", data={"mode": "self"})
+    assert reply.status_code == 302
+    return reply.headers["Location"]
+
+
+def answer_bank(client, url: str) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Answer adaptive pages until the flow leaves the bank; (next URL, items shown)."""
+    asked = []
+    while f"/a/{BANK}" in url:
+        page = client.get(url)
+        assert page.status_code == 200
+        item, step = shown_item(page.text)
+        assert step == len(asked)
+        asked.append(item)
+        reply = client.post(url, data={item: str(answer_for(item)), "step": str(step)})
+        assert reply.status_code == 302
+        url = reply.headers["Location"]
+    return url, asked
+
+
+def answer_eq5d(client, token: str) -> None:  # type: ignore[no-untyped-def]
+    for index, (item, value) in enumerate(EQ5D_ANSWERS.items()):
+        page = client.get(f"/s/{token}/q/eq5d5l/{index}")
+        assert page.status_code == 200
+        client.post(
+            f"/s/{token}/q/eq5d5l/{index}", data={item: str(value), "idem": idem_from(page.text)}
+        )
+
+
+def bank_response(invitation_id: int) -> Response:
+    return db.session.scalars(
+        select(Response).where(
+            Response.invitation_id == invitation_id, Response.instrument_id == BANK
+        )
+    ).one()
+
+
+def steps(invitation_id: int) -> list[AdaptiveStep]:
+    return adaptive.steps_of(bank_response(invitation_id).id)
+
+
+def test_adaptive_time_point_from_start_to_scores(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    assert url.endswith(f"/s/{world.token}/a/{BANK}")
+    url, asked = answer_bank(client, url)
+    assert url.endswith(f"/s/{world.token}/q/eq5d5l/0")  # the rest of the time point as usual
+    assert 4 <= len(asked) <= 12 and len(set(asked)) == len(asked)
+    answer_eq5d(client, world.token)
+    review = client.get(f"/s/{world.token}/review")
+    assert review.status_code == 200
+    bank = instruments.load(BANK)
+    first = bank.item(asked[0]).text.get_text("nb")
+    assert first in review.text
+    unasked = next(i for i in bank.item_ids if i not in asked)
+    assert bank.item(unasked).text.get_text("nb") not in review.text  # only the items asked
+    assert client.post(f"/s/{world.token}/submit").status_code == 302
+    with app.app_context():
+        rows = steps(world.invitation_id)
+        answers = [(s.item_id, s.answer) for s in rows]
+        assert [s.item_id for s in rows] == asked
+        assert all(s.answer == answer_for(s.item_id) for s in rows)
+        for k, step in enumerate(rows, start=1):  # stored theta = recomputed from answers
+            theta, se = reference_eap(answers[:k])
+            assert step.theta == pytest.approx(theta, abs=1e-9)
+            assert step.se == pytest.approx(se, abs=1e-9)
+        response = bank_response(world.invitation_id)
+        assert response.status == "complete"
+        assert response.instrument_hash == bank.content_hash
+        assert response.instrument_version == bank.version
+        assert response.answers == dict(answers)
+        scores = {
+            s.scale: s
+            for s in db.session.scalars(select(Score).where(Score.response_id == response.id))
+        }
+        assert set(scores) == {"theta", "theta_se", "t_score", "t_score_se", "n_items"}
+        theta, se = reference_eap(answers)
+        assert scores["theta"].value == pytest.approx(theta, abs=1e-9)
+        assert scores["theta_se"].value == pytest.approx(se, abs=1e-9)
+        # the bank file's transform: T = 50 + 10 theta, SE on the T scale 10 * SE
+        assert scores["t_score"].value == pytest.approx(50 + 10 * theta, abs=1e-8)
+        assert scores["t_score_se"].value == pytest.approx(10 * se, abs=1e-8)
+        assert scores["n_items"].value == len(asked)
+        assert {s.algorithm_version for s in scores.values()} == {"irt-eap-1"}
+        assert rows[-1].theta == scores["theta"].value
+        # the engine stopped by its rule: SE <= 0.3 after >= 4 items, or 12 items
+        assert (len(asked) >= 4 and rows[-1].se <= 0.3) or len(asked) == 12
+        assert len(asked) == 4 or rows[-2].se > 0.3
+        invitation = db.session.get(Invitation, world.invitation_id)
+        assert invitation.completed_at is not None
+    insight = client.get(f"/s/{world.token}")
+    assert insight.status_code == 200
+    t_text = f"{scores['t_score'].value:.3f}".rstrip("0").replace(".", ",")
+    assert t_text in insight.text
+
+
+def test_resume_shows_the_same_item_and_continues_where_the_patient_stopped(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    first = shown_item(client.get(url).text)
+    assert shown_item(client.get(url).text) == first  # a reload: the same item
+    item, step = first
+    client.post(url, data={item: str(answer_for(item)), "step": "0"})
+    second = shown_item(client.get(url).text)
+    assert second[1] == 1 and second[0] != item
+    other = app.test_client()  # the link opened again later (another device)
+    reply = other.get(f"/s/{world.token}")
+    assert reply.status_code == 302 and reply.headers["Location"].endswith(f"/a/{BANK}")
+    assert shown_item(other.get(reply.headers["Location"]).text) == second
+    with app.app_context():
+        rows = steps(world.invitation_id)
+        assert [(s.item_id, s.answer) for s in rows] == [
+            (item, answer_for(item)),
+            (second[0], None),
+        ]
+        assert rows[1].theta is None and rows[0].theta is not None
+
+
+def test_bad_posts_are_refused_and_lose_nothing(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    item, _ = shown_item(client.get(url).text)
+    client.post(url, data={item: str(answer_for(item)), "step": "0"})
+    item, step = shown_item(client.get(url).text)
+    with app.app_context():
+        before = [(s.item_id, s.answer, s.theta) for s in steps(world.invitation_id)]
+        revision = bank_response(world.invitation_id).revision
+    for data in (
+        {"step": str(step)},  # no answer
+        {item: "9", "step": str(step)},  # not an option
+        {item: "x", "step": str(step)},
+        {item: "3", "step": "7"},  # not the open step
+        {item: "3"},  # no step
+    ):
+        reply = client.post(url, data=data)
+        assert reply.status_code == 422, data
+        assert shown_item(reply.text) == (item, step)  # the same question again
+        assert 'role="alert"' in reply.text
+    assert client.post(url, data={item: "3", "step": str(step), "evil": "1"}).status_code == 400
+    with app.app_context():
+        assert [(s.item_id, s.answer, s.theta) for s in steps(world.invitation_id)] == before
+        assert bank_response(world.invitation_id).revision == revision
+    # and the patient can still answer it
+    reply = client.post(url, data={item: "3", "step": str(step)})
+    assert reply.status_code == 302
+    with app.app_context():
+        assert steps(world.invitation_id)[step].answer == 3
+
+
+def test_double_submit_of_a_step_stores_one_step(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    item, _ = shown_item(client.get(url).text)
+    first = client.post(url, data={item: "4", "step": "0"})
+    again = client.post(url, data={item: "4", "step": "0"})  # the same post, sent twice
+    other = client.post(url, data={item: "2", "step": "0"})  # a second tab, another answer
+    assert first.status_code == again.status_code == other.status_code == 302
+    with app.app_context():
+        rows = steps(world.invitation_id)
+        assert [(s.position, s.item_id, s.answer) for s in rows[:1]] == [(0, item, 4)]
+        assert len(rows) == 2 and rows[1].answer is None
+        response = bank_response(world.invitation_id)
+        assert response.answers == {item: 4}
+        assert response.revision == 1
+
+
+def test_submit_before_the_bank_is_complete_is_refused(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    item, _ = shown_item(client.get(url).text)
+    client.post(url, data={item: "4", "step": "0"})
+    reply = client.post(f"/s/{world.token}/submit")
+    assert reply.status_code == 302
+    assert client.get(reply.headers["Location"]).status_code in (200, 302)
+    assert client.get(f"/s/{world.token}/review").headers["Location"].endswith(f"/a/{BANK}")
+    with app.app_context():
+        assert db.session.get(Invitation, world.invitation_id).completed_at is None
+        assert bank_response(world.invitation_id).status == "draft"
+        assert db.session.scalars(select(Score)).all() == []
+
+
+def test_an_item_page_works_without_javascript_and_in_nynorsk(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    url = start(client, world.token)
+    page = client.get(url + "?lang=nn")
+    assert page.status_code == 200
+    assert "<script" not in page.text.split("<main")[-1]  # nothing needed in the page body
+    item, _ = shown_item(page.text)
+    bank = instruments.load(BANK)
+    assert bank.item(item).text.get_text("nn") in page.text
+    assert 'type="radio"' in page.text and 'type="submit"' in page.text
+    assert "Spørsmål 1 (høgst 12)" in page.text
+
+
+def test_clinician_patient_page_and_export_show_the_adaptive_result(app, client, tmp_path):
+    from webapp.models import RoleAssignment, Unit, User
+    from webapp.services.auth import start_session
+    from webapp.services.export import export_register
+
+    with app.app_context():
+        world = make_adaptive_world()
+    url, asked = answer_bank(client, start(client, world.token))
+    answer_eq5d(client, world.token)
+    assert client.post(f"/s/{world.token}/submit").status_code == 302
+    with app.app_context():
+        unit = db.session.scalars(select(Unit)).one()
+        user = User(email="clin@unit.test", display_name="Clin", password_hash="x")
+        user.roles.append(RoleAssignment(role="clinician", unit_id=unit.id))
+        db.session.add(user)
+        db.session.commit()
+        token = start_session(user, None)
+        t_score = db.session.scalars(select(Score).where(Score.scale == "t_score")).one().value
+    staff = app.test_client()
+    staff.set_cookie("openprom_session", token)
+    page = staff.get(f"/clinician/patients/{world.patient_id}")
+    assert page.status_code == 200
+    assert "t_score" in page.text or "T-score" in page.text
+    assert f"{t_score:.1f}".replace(".", ",") in page.text or f"{t_score:.1f}" in page.text
+    assert staff.get(f"/clinician/patients/{world.patient_id}/summary").status_code == 200
+    with app.app_context():
+        result = export_register("reg", tmp_path / "out", formats=("csv",))
+    bank_file = next(p for p in map(str, result.files) if BANK in p and p.endswith(".csv"))
+    text = Path(bank_file).read_text(encoding="utf-8")
+    assert "t_score" in text and "theta_se" in text and "n_items" in text
+    assert asked[0] in text
