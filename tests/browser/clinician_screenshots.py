@@ -5,8 +5,9 @@ Run from the repository root::
     python -m tests.browser.clinician_screenshots [--out DIR]
 
 It builds a throwaway app with the demo register (temporary SQLite database, CSRF on),
-signs in with the demo logins and saves each view at desktop width (1280 px) and the
-patient page and dashboard also at tablet width (768 px), in Debian's headless Chromium.
+signs in with the demo logins and saves each view at desktop size (1280 x 800) and the
+patient page and dashboard also at tablet width (768 px), in Debian's headless Chromium;
+also a COPD patient's page (bokmål and English) and the staff 404 page.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def take(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         app = walk.demo_app(Path(tmp))
         _, national_id = walk.first_patient_number(app)
+        _, copd_id = walk.copd_patient_number(app)
         with walk.serve(app) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=walk.CHROMIUM_ARGS)
 
@@ -78,6 +80,15 @@ def take(out: Path) -> list[Path]:
             shot(sysadmin, "clinician-10-users")
             sysadmin.goto(f"{base}/clinician/account")
             shot(sysadmin, "clinician-11-account-totp")
+            copd = session("clinician-c@demo.openprom.no", walk.DESKTOP)
+            walk.look_up(copd, copd_id)
+            shot(copd, "clinician-12-copd-patient-desktop")
+            copd.get_by_role("link", name="English").click()
+            copd.get_by_role("heading", name="Summary").wait_for()
+            shot(copd, "clinician-13-copd-patient-english")
+            copd.get_by_role("link", name="Bokmål").click()
+            copd.goto(f"{base}/clinician/no-such-page")
+            shot(copd, "clinician-14-not-found")
             browser.close()
     return written
 

@@ -133,6 +133,12 @@ def _label(instrument_id: str, scale: str, lang: str) -> str:
         return _("EQ-5D index")
     if scale == "vas":
         return _("EQ VAS (0–100)")
+    if (instrument_id, scale) == ("rand36", "PCS"):
+        return _("Physical component summary (PCS)")
+    if (instrument_id, scale) == ("rand36", "MCS"):
+        return _("Mental component summary (MCS)")
+    if (instrument_id, scale) == ("rand36", "HT"):
+        return _("Health change in the last year")
     return info.label
 
 
