@@ -9,7 +9,8 @@ every time. Neither cache changes what is accepted:
   its data and signing time. The same value is accepted again only while it is within
   ``PERMANENT_SESSION_LIFETIME`` of that time (as itsdangerous checks it); a value never
   seen is verified in full. Only flat sessions (strings, numbers) are remembered, and
-  every request gets its own copy.
+  every request gets its own copy. A session nobody read or changed is not written back
+  (Flask would only look at it to decide that).
 * :func:`reuse_csrf_token` gives a request the signed CSRF token made earlier for the
   same session token and key, when ``WTF_CSRF_TIME_LIMIT`` is None (openprom's setting:
   a signed token never expires, so an earlier one is worth exactly a new one). With a
@@ -67,6 +68,18 @@ class VerifiedSessionInterface(SecureCookieSessionInterface):
         if isinstance(data, dict) and all(isinstance(v, FLAT) for v in data.values()):
             _remember(_sessions, key, (dict(data), stamp.timestamp()))
         return self.session_class(data)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        """As Flask does; a session nobody read or changed (not permanent) needs nothing:
+        no ``Set-Cookie``, no ``Vary: Cookie``."""
+        if (
+            isinstance(session, SecureCookieSession)
+            and not session.modified
+            and not session.accessed
+            and not dict.get(session, "_permanent", False)
+        ):
+            return
+        super().save_session(app, session, response)
 
 
 def _peek(field: str) -> Any:
