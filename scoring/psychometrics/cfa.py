@@ -67,6 +67,9 @@ class CFAResult:
     admissible: bool = True
     missing: str = "listwise"
     intercepts: pd.DataFrame | None = None
+    cfi_robust: float | None = None
+    tli_robust: float | None = None
+    rmsea_robust: float | None = None
 
     @property
     def rmsea_ci(self) -> tuple[float, float]:
@@ -109,6 +112,15 @@ class CFAResult:
             "rmsea_scaled": self.rmsea_scaled,
             "rmsea_ci_low_scaled": self.rmsea_ci_low_scaled,
             "rmsea_ci_high_scaled": self.rmsea_ci_high_scaled,
+            **(
+                {
+                    "cfi_robust": self.cfi_robust,
+                    "tli_robust": self.tli_robust,
+                    "rmsea_robust": self.rmsea_robust,
+                }
+                if self.cfi_robust is not None
+                else {}
+            ),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -367,8 +379,8 @@ def _resolve_estimator(
     elif ordered not in (None, False):
         ordered_items = [str(c) for c in ordered]  # type: ignore[union-attr]
     est = (estimator or ("WLSMV" if ordered_items else "ML")).upper()
-    if est not in ("ML", "WLSMV"):
-        raise ValueError(f"unknown estimator {estimator!r} (use 'ML' or 'WLSMV')")
+    if est not in ("ML", "MLR", "WLSMV"):
+        raise ValueError(f"unknown estimator {estimator!r} (use 'ML', 'MLR' or 'WLSMV')")
     if est == "WLSMV":
         if ordered_items and set(items) - set(ordered_items):
             rest = ", ".join(sorted(set(items) - set(ordered_items)))
@@ -414,13 +426,13 @@ def cfa(
     if n <= p:
         raise ValueError(f"too few complete rows for CFA ({n} rows, {p} items)")
     if missing == "fiml":
-        if est != "ML":
+        if est != "ML":  # MLR with FIML (lavaan's default for MLR + missing = "ml") not done
             raise ValueError("missing='fiml' needs estimator='ML' (lavaan missing = 'ml')")
         return _cfa_ml(x, factors, items, pattern, resid_pairs, fiml=True)
     check_not_collinear(x, items)
     if est == "WLSMV":
         return _cfa_wlsmv(x, factors, items, pattern, resid_pairs)
-    return _cfa_ml(x, factors, items, pattern, resid_pairs)
+    return _cfa_ml(x, factors, items, pattern, resid_pairs, robust=est == "MLR")
 
 
 def _cfa_ml(
@@ -430,6 +442,7 @@ def _cfa_ml(
     pattern: np.ndarray,
     resid_pairs: list[tuple[int, int]],
     fiml: bool = False,
+    robust: bool = False,
 ) -> CFAResult:
     n, p = x.shape
     if fiml:
@@ -512,6 +525,10 @@ def _cfa_ml(
                 "std_all": float(lam[i, j] / sd_model[i]),
             }
         )
+    extra: dict[str, Any] = {}
+    if robust:
+        extra = _mlr(x, mdl, xhat, df, chi2, base_chi2, base_df)
+        rows = [dict(r, se=float(se)) for r, se in zip(rows, extra.pop("se"), strict=True)]
     loadings = pd.DataFrame(rows).sort_values(["factor", "item"], key=_order(factors, items))
     loadings = loadings.reset_index(drop=True)
     resvar = pd.DataFrame({"item": items, "estimate": theta, "std_all": theta / np.diag(sigma)})
@@ -520,6 +537,7 @@ def _cfa_ml(
     if not converged:
         warnings.append(f"optimizer did not converge: {res.message}")
     return CFAResult(
+        **extra,
         admissible=admissible,
         n=int(n),
         chi2=float(chi2),
@@ -542,6 +560,50 @@ def _cfa_ml(
         missing="fiml" if fiml else "listwise",
         intercepts=intercepts,
     )
+
+
+def _mlr(
+    x: np.ndarray,
+    mdl: _Model,
+    xhat: np.ndarray,
+    df: int,
+    chi2: float,
+    base_chi2: float,
+    base_df: int,
+) -> dict[str, Any]:
+    """Yuan–Bentler (Mplus) scaled test, robust indices and sandwich SEs (lavaan MLR)."""
+    from scoring.psychometrics import mlr
+
+    n = x.shape[0]
+    jac = mlr.numeric_jacobian(mdl.sigma, xhat)
+    info = mlr.hessian_half(lambda t: mdl.fun_grad(t)[1], xhat)
+    c, j = mlr.mlr_terms(x, mdl.sigma(xhat), jac, info, df)
+    c_base = mlr.baseline_scaling_factor(x)
+    inv = np.linalg.inv(info)
+    se = np.sqrt(np.clip(np.diag(inv @ j @ inv) / n, 0.0, None))[: mdl.n_load]
+    t_s, b_s = chi2 / c, base_chi2 / c_base
+    p_s, cfi_s, tli_s, rmsea_s, _, _ = _fit_measures(t_s, df, b_s, base_df, n)
+    lo_s, hi_s = _rmsea_ci(chi2, c * df, n)  # lavaan: unscaled chi2 on df * c
+    robust = mlr.robust_indices(chi2, df, c, base_chi2, base_df, c_base, n)
+    # SEs follow the pattern order (np.nonzero of the pattern), as the loading rows do
+    return {
+        "se": se,
+        "estimator": "MLR",
+        "test": "yuan.bentler.mplus",
+        "chi2_scaled": float(t_s),
+        "p_scaled": p_s,
+        "scaling_factor": float(c),
+        "shift_parameter": None,
+        "baseline_chi2_scaled": float(b_s),
+        "cfi_scaled": cfi_s,
+        "tli_scaled": tli_s,
+        "rmsea_scaled": rmsea_s,
+        "rmsea_ci_low_scaled": lo_s,
+        "rmsea_ci_high_scaled": hi_s,
+        "cfi_robust": robust["cfi_robust"],
+        "tli_robust": robust["tli_robust"],
+        "rmsea_robust": robust["rmsea_robust"],
+    }
 
 
 def _resid_cov_table(
