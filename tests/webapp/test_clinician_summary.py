@@ -227,6 +227,7 @@ def test_numbers_follow_the_staff_language(app, copd):
     panel = _panel(en)
     assert re.search(r'<td class="num">0\.\d{3}</td>', panel)  # decimal point in English
     assert "high impact" in panel and "better by at least the MID (2)" in panel
+    assert "Time points" in en and "Answered</td>" in en and "Sign out" in en
     nn = _client(app, copd["user"], "nn").get(f"/clinician/patients/{copd['patient']}").text
     assert "Samandrag" in nn and "Svart for pasienten av ein pårørande" in nn
     assert re.search(r'<td class="num">0,\d{3}</td>', _panel(nn))

@@ -106,12 +106,14 @@ class PatientRecord:
     withdrawn: list[str] = field(default_factory=list)
 
 
-STATUS_TEXT = {
-    "scheduled": "Planlagt",
-    "due": "Venter på svar",
-    "answered": "Besvart",
-    "expired": "Utløpt uten svar",
-}
+def _status_text(status: str) -> str:
+    """A time point's status in the request's language."""
+    return {
+        "scheduled": _("Planned"),
+        "due": _("Waiting for an answer"),
+        "answered": _("Answered"),
+        "expired": _("Expired without an answer"),
+    }[status]
 
 
 def _status(inv: Invitation | None, now: dt.datetime) -> str:
@@ -167,7 +169,7 @@ def build(
                     aware(inv.opens_at) if inv else None,
                     aware(inv.expires_at) if inv else None,
                     status,
-                    STATUS_TEXT[status],
+                    _status_text(status),
                 )
             )
             if inv is None:
