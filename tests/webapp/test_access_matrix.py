@@ -74,6 +74,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
     ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
+    ("clinician.analysis_page", "GET"): Rule({"register_admin": ALL, "methodologist": ALL}),
+    # aggregate query without a register chosen: 400 once past the access rule
+    ("clinician.analysis_page", "POST"): Rule(
+        {"register_admin": ALL, "methodologist": ALL}, ok=400
+    ),
     ("admin.instruments", "GET"): Rule(ADMINS),
     ("admin.instrument", "GET"): Rule(ADMINS),
     ("admin.audit_log", "GET"): Rule(ADMINS),

@@ -1,5 +1,6 @@
 """Register administration: withdrawing a patient from a register (confirm, then POST),
-the register's coverage and PROM completeness page, and the monthly unit report (PDF)."""
+the register's coverage and PROM completeness page, the monthly unit report (PDF) and
+aggregate questions with disclosure control (/clinician/analysis)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from webapp.auth import guarded
 from webapp.clinician import bp
 from webapp.extensions import db
 from webapp.models import Enrolment, Patient, Register, Unit, User
-from webapp.services import access, coverage, monthly_report
+from webapp.services import access, analysis, audit, coverage, monthly_report
 from webapp.services.dashboard import MIN_CELL
 from webapp.services.withdrawal import (
     WithdrawalError,
@@ -135,3 +136,57 @@ def unit_month_report(unit_name: str, month: str):  # type: ignore[no-untyped-de
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{unit.name}-{month}.pdf"'},
     )
+
+
+def _may_analyse(user: User) -> bool:
+    return bool(access.register_ids(user, access.EXPORT_ROLES))
+
+
+@bp.route("/analysis", methods=["GET", "POST"])
+@guarded("methodologist or register admin", _may_analyse)
+def analysis_page():  # type: ignore[no-untyped-def]
+    """Counts, means and quartiles of a score by unit, year, sex, age band: no rows, small
+    cells suppressed (also from the margins); every query audited."""
+    registers = access.registers(g.user, access.EXPORT_ROLES)
+    form = {"instrument": "", "scale": "", "time_point": "", "by": [], "register_id": ""}
+    table, error = None, None
+    if request.method == "POST":
+        form = {
+            "register_id": request.form.get("register_id", ""),
+            "instrument": request.form.get("instrument", "").strip(),
+            "scale": request.form.get("scale", "").strip(),
+            "time_point": request.form.get("time_point", "").strip(),
+            "by": [b for b in request.form.getlist("by") if b in analysis.DIMENSIONS],
+        }
+        register = next((r for r in registers if str(r.id) == form["register_id"]), None)
+        query = {"instrument": form["instrument"], "scale": form["scale"], "by": form["by"]}
+        if form["time_point"]:
+            query["time_point"] = form["time_point"]
+        if register is None:
+            error = "Velg et register."
+        else:
+            try:
+                table = analysis.analyse(register, query)
+            except analysis.AnalysisError as exc:
+                error = str(exc)
+            else:
+                audit.record_by(
+                    g.user,
+                    "analysis.query",
+                    subject=f"register {register.name}",
+                    details={
+                        "query": table.query,
+                        "cells": len(table.cells),
+                        "suppressed": sum(c.suppressed for c in table.cells.values()),
+                    },
+                )
+                db.session.commit()
+    return render_template(
+        "admin/analysis.html",
+        registers=registers,
+        form=form,
+        dimensions=analysis.DIMENSIONS,
+        table=table,
+        error=error,
+        all_label=analysis.ALL,
+    ), (400 if error else 200)
