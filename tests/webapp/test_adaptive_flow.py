@@ -150,6 +150,7 @@ def test_adaptive_time_point_from_start_to_scores(app, client):
     assert insight.status_code == 200
     t_text = f"{scores['t_score'].value:.3f}".rstrip("0").replace(".", ",")
     assert t_text in insight.text
+    assert "T-skår" in insight.text and "Antall spørsmål stilt" in insight.text
 
 
 def test_resume_shows_the_same_item_and_continues_where_the_patient_stopped(app, client):
@@ -277,7 +278,8 @@ def test_clinician_patient_page_and_export_show_the_adaptive_result(app, client,
     staff.set_cookie("openprom_session", token)
     page = staff.get(f"/clinician/patients/{world.patient_id}")
     assert page.status_code == 200
-    assert "t_score" in page.text or "T-score" in page.text
+    assert "T-skår" in page.text and "SE (T-skår)" in page.text
+    assert "Antall spørsmål stilt" in page.text
     assert f"{t_score:.1f}".replace(".", ",") in page.text or f"{t_score:.1f}" in page.text
     assert staff.get(f"/clinician/patients/{world.patient_id}/summary").status_code == 200
     with app.app_context():

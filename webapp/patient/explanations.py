@@ -96,6 +96,11 @@ SCORE_NAMES = {
     "HT": _l("Health compared with a year ago"),
     "PCS": _l("Physical health summary (PCS)"),
     "MCS": _l("Mental health summary (MCS)"),
+    # an item bank asked adaptively (webapp.services.adaptive)
+    "theta_se": _l("Standard error of theta"),
+    "t_score": _l("T-score"),
+    "t_score_se": _l("Standard error of the T-score"),
+    "n_items": _l("Questions asked"),
 }
 
 # Words of text scores (ODI bands: Fairbank & Pynsent 2000; CAT impact levels: CAT guide).

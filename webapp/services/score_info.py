@@ -25,6 +25,13 @@ LABELS = {
     ("rand36", "PCS"): "Fysisk sammendragsskår (PCS)",
     ("rand36", "MCS"): "Mental sammendragsskår (MCS)",
 }
+# Scores of an item bank asked adaptively (webapp.services.adaptive; theta has a scale).
+ADAPTIVE_LABELS = {
+    "theta_se": "SE (theta)",
+    "t_score": "T-skår",
+    "t_score_se": "SE (T-skår)",
+    "n_items": "Antall spørsmål stilt",
+}
 # Decimals a single patient's score is shown with (always the same for one score): whole
 # numbers where the score can only be whole (CAT sum of 0..5 items, the EQ VAS 0..100).
 SHOWN_DECIMALS = {
@@ -85,7 +92,7 @@ class ScoreInfo:
 @cache
 def score_info(instrument_id: str, scale: str) -> ScoreInfo:
     """Label, range, direction and decimals of ``scale`` of ``instrument_id``."""
-    label, direction = LABELS.get((instrument_id, scale), scale), None
+    label, direction = LABELS.get((instrument_id, scale), ADAPTIVE_LABELS.get(scale, scale)), None
     try:
         for s in instruments.load(instrument_id).scales:
             if s.id == scale:
@@ -99,5 +106,5 @@ def score_info(instrument_id: str, scale: str) -> ScoreInfo:
         better = "lower" if direction == "higher_worse" else "higher"
     low, high = RANGES.get((instrument_id, scale), (0.0, 100.0))
     decimals = 3 if scale == "index" else 1
-    shown = SHOWN_DECIMALS.get((instrument_id, scale), decimals)
+    shown = SHOWN_DECIMALS.get((instrument_id, scale), 0 if scale == "n_items" else decimals)
     return ScoreInfo(instrument_id, scale, label, low, high, better, decimals, shown)
