@@ -123,6 +123,16 @@ def test_summary_text_uses_the_score_decimals():
     assert d.summarise([30, 40, 44, 50, 52, 60]).text() == "47 (41–51.5), n=6"
 
 
+@pytest.mark.parametrize(("lang", "median"), [("nb", "51,5"), ("nn", "51,5"), ("en", "51.5")])
+def test_dashboard_medians_in_the_staff_language(app, qi, lang, median):
+    # Q3 of 30 40 44 50 52 60 is 51.5 (hand-worked above); the page writes it in the
+    # staff language's number format (CLDR: decimal comma in nb/nn, point in en_GB)
+    client = _client(app, qi, "lead_1")
+    client.set_cookie("openprom_staff_lang", lang)
+    html = client.get("/clinician/units/qi-1/dashboard").get_data(as_text=True)
+    assert f"47 (41–{median}), n=6" in html
+
+
 def test_response_rates_count_closed_invitations(app, qi):
     with app.app_context():
         stats, units = _stats()
@@ -257,7 +267,7 @@ def test_unit_dashboard_page(app, qi):
     page = _client(app, qi, "lead_1").get("/clinician/units/qi-1/dashboard")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "47 (41–51.5), n=6" in html  # baseline median of the unit
+    assert "47 (41–51,5), n=6" in html  # baseline median of the unit, decimal comma in nb
     assert "50 (44–60), n=9" in html  # baseline median of the whole register
     assert "60 %" in html and "Moderat måloppnåelse" in html
     assert "<svg" in html  # histograms

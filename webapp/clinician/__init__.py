@@ -10,5 +10,6 @@ from webapp.clinician import (  # noqa: E402,F401
     errors,
     export_views,
     language,
+    numbers,
     views,
 )

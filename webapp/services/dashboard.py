@@ -121,7 +121,8 @@ class Summary:
         return self.n < MIN_CELL
 
     def text(self) -> str:
-        """``28 (16–40), n=57`` or ``n<5``."""
+        """``28 (16–40), n=57`` or ``n<5``, with a decimal point (plain text for reports;
+        the staff pages format the numbers in the staff language, ``|decimal``)."""
         if self.suppressed:
             return SUPPRESSED
         return f"{self._num(self.median)} ({self._num(self.q1)}–{self._num(self.q3)}), n={self.n}"
