@@ -73,6 +73,8 @@ def test_pdf_report_reads_back_with_the_dashboards_numbers(demo, tmp_path):
         assert report.funnels  # every indicator of the demo unit has enough patients
         for f in report.funnels:
             assert _words(f.text) in text
+        # one funnel plot per indicator (its legend is drawn as text)
+        assert text.count("99,8 % kontrollgrense") == len(report.funnels)
         # suppression: completeness cells with fewer than 5 due invitations
         small = [c for c in report.completeness if c.due < 5]
         big = [c for c in report.completeness if c.due >= 5]

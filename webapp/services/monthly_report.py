@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from scoring.funnel import funnel
 from webapp.models import Unit, utcnow
 from webapp.services import coverage, unit_report
+from webapp.services.charts import funnel_chart
 from webapp.services.dashboard import MIN_CELL
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -61,6 +62,7 @@ class FunnelRow:
     lower998: float
     upper998: float
     position: str
+    svg: str = ""  # the funnel plot of every unit, this unit labelled
 
     @property
     def text(self) -> str:
@@ -99,18 +101,34 @@ def month_title(first: dt.date) -> str:
     return f"{MONTHS_NB[first.month - 1]} {first.year}"
 
 
+FUNNEL_WORDS = {
+    **POSITION_TEXT,
+    "target": "registerets gjennomsnitt",
+    "limit95": "95 % kontrollgrense",
+    "limit998": "99,8 % kontrollgrense",
+    "cases": "antall pasienter",
+}
+
+
 def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
     rows = []
     for table in report.indicators:
+        # units with n below 5 are left out of the funnel, as they are suppressed
         points = [
-            (str(r.unit_id), r.cells[-1][0].k, r.cells[-1][0].n)
+            (r.label, r.cells[-1][0].k, r.cells[-1][0].n)
             for r in table.rows
             if r.unit_id is not None and r.cells[-1][0].n >= MIN_CELL
         ]
-        if not any(label == str(report.unit.id) for label, _, _ in points):
+        if not any(label == report.unit.title for label, _, _ in points):
             continue  # the unit itself is suppressed: no position shown
         found = funnel(points)
-        own = next(p for p in found.points if p.label == str(report.unit.id))
+        own = next(p for p in found.points if p.label == report.unit.title)
+        svg = funnel_chart(
+            found,
+            title=f"Traktplott: {table.indicator.title}, alle år",
+            highlight=report.unit.title,
+            words=FUNNEL_WORDS,
+        )
         limits = own.limits
         rows.append(
             FunnelRow(
@@ -123,6 +141,7 @@ def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
                 limits.lower998,
                 limits.upper998,
                 own.position,
+                svg,
             )
         )
     return rows
