@@ -9,6 +9,7 @@ and that nothing else changes, is tested on the demo register on SQLite and Post
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -222,3 +223,29 @@ def test_patient_page_hides_a_withdrawn_register(app, world, login_as):
     assert page.status_code == 200
     assert "har trukket seg fra Register A" in text
     assert "Ingen registreringer i dine enheter" in text
+
+
+def test_register_file_declares_the_legal_basis(app, tmp_path):
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "register.yaml"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["load-register", str(example)]).exit_code == 0
+    with app.app_context():
+        register = db.session.scalar(select(Register).where(Register.name == "ryggregister"))
+        assert register.legal_basis == "reservation"
+    changed = tmp_path / "register.yaml"
+    changed.write_text(
+        example.read_text("utf-8").replace("legal_basis: reservation", "legal_basis: consent"),
+        "utf-8",
+    )
+    result = runner.invoke(args=["load-register", str(changed)])
+    assert result.exit_code == 0 and "updated register ryggregister" in result.output
+    with app.app_context():
+        register = db.session.scalar(select(Register).where(Register.name == "ryggregister"))
+        assert register.legal_basis == "consent"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        example.read_text("utf-8").replace("legal_basis: reservation", "legal_basis: opt-out"),
+        "utf-8",
+    )
+    refused = runner.invoke(args=["load-register", str(bad)])
+    assert refused.exit_code != 0 and "legal_basis" in refused.output
