@@ -64,6 +64,12 @@ class IdCipher:
         return hmac.new(self._index_key, national_id.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def content_digest_key(master_key: bytes) -> bytes:
+    """Key of keyed digests of stored contents (page idempotency hashes of answers, which
+    may hold free text): an HKDF-SHA256 subkey of ``OPENPROM_ID_KEY``."""
+    return _subkey(master_key, b"openprom content digest v1")
+
+
 def register_pseudonym_key(master_key: bytes, register_name: str) -> bytes:
     """The pseudonym key of one register: HKDF-SHA256 (RFC 5869; no salt, 32 bytes) of
     ``OPENPROM_PSEUDONYM_KEY`` with the register name (UTF-8) as ``info``."""

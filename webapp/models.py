@@ -317,7 +317,8 @@ class PageSubmission(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
     page: Mapped[int] = mapped_column(Integer)
-    # SHA-256 of the page's answers: a replay of the key with other answers is a conflict.
+    # Keyed digest (HMAC-SHA256) of the page's answers: a replay of the key with other answers
+    # is a conflict (responses.content_hash).
     content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

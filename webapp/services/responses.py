@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import json
 import random
 import time
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 import instruments
 import scoring
 from instruments import Instrument, Item
+from webapp.crypto import content_digest_key
 from webapp.extensions import db
 from webapp.models import Invitation, PageSubmission, Response, Score, utcnow
 from webapp.services import adaptive, audit
@@ -197,8 +199,26 @@ class ConcurrentEdit(RuntimeError):
 MAX_ATTEMPTS = 8
 
 
-def content_hash(answers: dict[str, int | None]) -> str:
-    """SHA-256 of a page's answers in canonical JSON (sorted keys, None kept)."""
+@cache
+def _digest_key(master_key: bytes) -> bytes:
+    return content_digest_key(master_key)
+
+
+def content_hash(answers: dict[str, Any], key: bytes | None = None) -> str:
+    """Keyed HMAC-SHA256 of a page's answers in canonical JSON (sorted keys, None kept).
+
+    Keyed (default: :func:`webapp.crypto.content_digest_key` of ``OPENPROM_ID_KEY``) so
+    a short free-text answer cannot be guessed from the stored digest; the same answers
+    give the same digest within one installation.
+    """
+    canonical = json.dumps(answers, sort_keys=True, separators=(",", ":"))
+    if key is None:
+        key = _digest_key(current_app.config["OPENPROM_ID_KEY"])
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _legacy_content_hash(answers: dict[str, Any]) -> str:
+    """The unkeyed SHA-256 that rows written before the keyed digest still hold."""
     canonical = json.dumps(answers, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -302,8 +322,8 @@ def save_page(
 ) -> SaveResult:
     """Save one page's answers into the draft, atomically (no lost update, never after submit).
 
-    One transaction per attempt: insert the idempotency key (bound to the SHA-256 of the
-    answers), merge into the draft as read, and ``UPDATE ... WHERE revision = read AND
+    One transaction per attempt: insert the idempotency key (bound to the keyed digest of
+    the answers), merge into the draft as read, and ``UPDATE ... WHERE revision = read AND
     completed_at IS NULL``. The first attempt merges into the draft as the caller's
     session read it (when it did, earlier in the request) or as ``response`` holds it (a
     :class:`DraftRow`); every retry reads it fresh. A concurrent save bumps the revision:
@@ -322,7 +342,7 @@ def save_page(
                 )
             )
             db.session.rollback()
-            if stored is not None and stored != digest:
+            if stored is not None and stored not in (digest, _legacy_content_hash(answers)):
                 return SaveResult.CONFLICT
             return SaveResult.REPLAYED
         if draft is None:
