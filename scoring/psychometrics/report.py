@@ -680,8 +680,13 @@ def _matched_scores(
     return info, scores
 
 
-def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]:
-    """Distribution-based responsiveness (no anchor in the report): not rated."""
+def _responsiveness(
+    baseline: pd.Series, followup: np.ndarray, reliability: float | None = None
+) -> dict[str, Any]:
+    """Distribution-based responsiveness (no anchor in the report): not rated.
+
+    Adds the distribution-based MIC: 0.5 SD at baseline and, with a test-retest ICC,
+    1 SEM = SD sqrt(1 - ICC)."""
     from scoring.psychometrics.responsiveness import responsiveness
 
     base = baseline.to_numpy(float)
@@ -695,7 +700,8 @@ def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]
         out["note"] = "fewer than 3 complete pairs"
         return out
     try:
-        r = responsiveness(base, followup, n_boot=1000)
+        rel = reliability if reliability is not None and 0 <= reliability <= 1 else None
+        r = responsiveness(base, followup, n_boot=1000, reliability=rel)
     except Exception as exc:
         out["error"] = _error_text(exc)
         return out
@@ -708,6 +714,8 @@ def _responsiveness(baseline: pd.Series, followup: np.ndarray) -> dict[str, Any]
             "followup_mean": float(np.mean(followup[ok])),
             "baseline_sd": float(np.std(base[ok], ddof=1)),
             "change_sd": float(np.std(followup[ok] - base[ok], ddof=1)),
+            "mic_half_sd": r.mic_half_sd.value,
+            "mic_sem": None if r.mic_sem is None else r.mic_sem.value,
         }
     )
     return out
@@ -976,7 +984,12 @@ def build_report(
         else:
             entry["test_retest"] = {"rating": "?", "note": "no retest data"}
         if followup_scores is not None:
-            entry["responsiveness"] = _responsiveness(score, followup_scores[s.id])
+            icc_value = (
+                (entry["test_retest"].get("icc") or {}).get("value")
+                if isinstance(entry["test_retest"].get("icc"), dict)
+                else None
+            )
+            entry["responsiveness"] = _responsiveness(score, followup_scores[s.id], icc_value)
         if groups is not None and len(items) >= 3:
             entry["dif"] = _dif(keyed, data[groups], lambda: tick())
         elif groups is not None:
@@ -1597,6 +1610,8 @@ def _responsiveness_section(d: dict[str, Any]) -> list[str]:
                 "change": _est(r.get("mean_change"), 2),
                 "es": _num((r.get("effect_size") or {}).get("value")),
                 "srm": _num((r.get("srm") or {}).get("value")),
+                "half_sd": r.get("mic_half_sd"),
+                "sem": r.get("mic_sem"),
                 "note": r.get("error") or ("" if r.get("mean_change") else r.get("note")),
             }
         )
@@ -1612,6 +1627,8 @@ def _responsiveness_section(d: dict[str, Any]) -> list[str]:
                 ("change", "Mean change (95 % CI)", str),
                 ("es", "Effect size", str),
                 ("srm", "SRM", str),
+                ("half_sd", "MIC 0.5 SD", _TWO),
+                ("sem", "MIC 1 SEM", _TWO),
                 ("note", "Note", _TEXT),
             ],
         )

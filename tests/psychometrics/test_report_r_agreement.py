@@ -107,6 +107,12 @@ def comparisons(js: dict, ref: dict) -> Iterator[tuple[str, str, float, float]]:
             )
             for key, ours in pairs:
                 yield f"responsiveness {key}", sid, ours, rr[key]
+            # distribution-based MIC from R's numbers: 0.5 SD (Norman et al. 2003) and
+            # 1 SEM = SD sqrt(1 - ICC(A,1)) (Wyrwich et al. 1999)
+            yield "MIC 0.5 SD", sid, o["mic_half_sd"], 0.5 * rr["baseline_sd"]
+            if "retest" in r:
+                sem_r = rr["baseline_sd"] * math.sqrt(1 - r["retest"]["icc"])
+                yield "MIC 1 SEM", sid, o["mic_sem"], sem_r
         if "dif" in r:
             rows = {row["item"]: row for row in s["dif"]["items"]}
             for item, ri in r["dif"].items():
