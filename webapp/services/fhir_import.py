@@ -508,7 +508,9 @@ class _Checker:
             if not values:
                 continue
             try:
-                converted = [fr.answer_from_fhir(q_item, model, v) for v in values]
+                converted = [
+                    fr.answer_from_fhir(q_item, model, v, instrument_id=inst.id) for v in values
+                ]
                 if len(converted) > 1 and not getattr(model, "repeats", False):
                     raise fr.AnswerProblem(link, "several answers to an item that does not repeat")
                 value = converted if getattr(model, "repeats", False) else converted[0]

@@ -227,11 +227,15 @@ _VALUE_KEYS = {
 }
 
 
-def answer_from_fhir(q_item: Mapping[str, Any], model: Item, answer: Any) -> Any:
+def answer_from_fhir(
+    q_item: Mapping[str, Any], model: Item, answer: Any, *, instrument_id: str | None = None
+) -> Any:
     """The stored value of one QuestionnaireResponse answer (before the model's own check).
 
-    Raises :class:`AnswerProblem` (with the linkId) when the answer's type does not fit
-    the item or names no option of it.
+    A VAS (integer item with both anchors) also takes the ``valueCoding`` that Helsenorge
+    sends for it (the Helsenorge profile writes it as a slider of codes "0".."100"): the
+    code is returned for the model to turn into the integer. Raises :class:`AnswerProblem`
+    (with the linkId) when the answer's type does not fit the item or names no option.
     """
     link = str(q_item["linkId"])
     if not isinstance(answer, Mapping):
@@ -245,6 +249,8 @@ def answer_from_fhir(q_item: Mapping[str, Any], model: Item, answer: Any) -> Any
     kind = q_item.get("type")
     if kind in ("choice", "open-choice"):
         return _option_code(q_item, model, key, value)
+    if kind == "integer" and key == "valueCoding" and _is_vas(model):
+        return _vas_code(link, model, value, instrument_id)
     expected = _VALUE_KEYS.get(str(kind), ())
     if key not in expected:
         wanted = " or ".join(expected) or "no answer"
@@ -256,6 +262,24 @@ def answer_from_fhir(q_item: Mapping[str, Any], model: Item, answer: Any) -> Any
             raise AnswerProblem(link, f"unit {sorted(given)} is not {unit.code!r}")
         return value.get("value")
     return value
+
+
+def _is_vas(model: Item) -> bool:
+    """An integer item with both anchors: written as a slider by the Helsenorge profile."""
+    return model.type == "integer" and {"min", "max"} <= set(model.anchors or {})
+
+
+def _vas_code(link: str, model: Item, value: Any, instrument_id: str | None) -> str:
+    """The code of a slider answer to a VAS ("57"); the model's check makes it an int."""
+    if not isinstance(value, Mapping):
+        raise AnswerProblem(link, "valueCoding must be a JSON object")
+    code, system = value.get("code"), value.get("system")
+    own = f"urn:openprom:{instrument_id}:{model.id}" if instrument_id else None
+    if system is not None and own is not None and system != own:
+        raise AnswerProblem(link, f"code system {system!r} is not this scale's ({own})")
+    if not isinstance(code, str) or not code.isdecimal():
+        raise AnswerProblem(link, f"code {code!r} is not a whole number on this scale")
+    return code
 
 
 def _option_code(q_item: Mapping[str, Any], model: Item, key: str, value: Any) -> Any:
