@@ -36,9 +36,18 @@ DESCRIPTIONS = {
     "ICC3k": "two-way mixed, mean of k raters, consistency",
 }
 ALIASES = {
-    "ICC(1)": "ICC1", "ICC(1,1)": "ICC1", "ICC(2,1)": "ICC2", "ICC(3,1)": "ICC3",
-    "ICC(A,1)": "ICC2", "ICC(C,1)": "ICC3", "ICC(K)": "ICC1k", "ICC(1,K)": "ICC1k",
-    "ICC(2,K)": "ICC2k", "ICC(3,K)": "ICC3k", "ICC(A,K)": "ICC2k", "ICC(C,K)": "ICC3k",
+    "ICC(1)": "ICC1",
+    "ICC(1,1)": "ICC1",
+    "ICC(2,1)": "ICC2",
+    "ICC(3,1)": "ICC3",
+    "ICC(A,1)": "ICC2",
+    "ICC(C,1)": "ICC3",
+    "ICC(K)": "ICC1k",
+    "ICC(1,K)": "ICC1k",
+    "ICC(2,K)": "ICC2k",
+    "ICC(3,K)": "ICC3k",
+    "ICC(A,K)": "ICC2k",
+    "ICC(C,K)": "ICC3k",
 }
 
 
@@ -50,8 +59,10 @@ def _canonical_form(model: str) -> str:
     try:
         return ALIASES[key.upper()]
     except KeyError:
-        raise ValueError(f"unknown ICC model {model!r}; use one of {', '.join(FORMS)} "
-                         f"or {', '.join(sorted(ALIASES))}") from None
+        raise ValueError(
+            f"unknown ICC model {model!r}; use one of {', '.join(FORMS)} "
+            f"or {', '.join(sorted(ALIASES))}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,12 @@ def mean_squares(values: np.ndarray) -> MeanSquares:
     ss_cols = n * float(col_dev @ col_dev)
     ss_error = max(ss_total - ss_rows - ss_cols, 0.0)
     return MeanSquares(
-        msb=ss_rows / (n - 1), msj=ss_cols / (k - 1), mse=ss_error / ((n - 1) * (k - 1)),
-        msw=(ss_total - ss_rows) / (n * (k - 1)), n=n, k=k,
+        msb=ss_rows / (n - 1),
+        msj=ss_cols / (k - 1),
+        mse=ss_error / ((n - 1) * (k - 1)),
+        msw=(ss_total - ss_rows) / (n * (k - 1)),
+        n=n,
+        k=k,
     )
 
 
@@ -116,8 +131,7 @@ def _icc_table(ms: MeanSquares, ci: float) -> pd.DataFrame:
         # ICC2: Satterthwaite df for the approximate F (McGraw & Wong 1996, as psych::ICC)
         fj = msj / mse
         a = n * (1 + (k - 1) * icc2) - k * icc2
-        v = (k - 1) * (n - 1) * (k * icc2 * fj + a) ** 2 / (
-            (n - 1) * k**2 * icc2**2 * fj**2 + a**2)
+        v = (k - 1) * (n - 1) * (k * icc2 * fj + a) ** 2 / ((n - 1) * k**2 * icc2**2 * fj**2 + a**2)
         fu2 = q(1 - tail, n - 1, v)
         fl2 = q(1 - tail, v, n - 1)
         denom = k * msj + (k * n - k - n) * mse
@@ -162,11 +176,20 @@ class ICCResult:
         form = _canonical_form(model)
         row = self.table.loc[form]
         return Estimate(
-            value=float(row["icc"]), n=self.n, ci_low=float(row["ci_low"]),
-            ci_high=float(row["ci_high"]), ci_level=self.ci_level,
+            value=float(row["icc"]),
+            n=self.n,
+            ci_low=float(row["ci_low"]),
+            ci_high=float(row["ci_high"]),
+            ci_level=self.ci_level,
             method=f"{form}: {row['description']} (Shrout & Fleiss 1979)",
-            extra={"model": form, "k": self.k, "F": float(row["F"]), "df1": float(row["df1"]),
-                   "df2": float(row["df2"]), "p": float(row["p"])},
+            extra={
+                "model": form,
+                "k": self.k,
+                "F": float(row["F"]),
+                "df1": float(row["df1"]),
+                "df2": float(row["df2"]),
+                "p": float(row["p"]),
+            },
         )
 
     def __getitem__(self, model: str) -> Estimate:
@@ -175,18 +198,30 @@ class ICCResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict: ``forms`` maps each form to its row."""
         ms = self.mean_squares
-        return _clean({
-            "n": self.n, "k": self.k, "ci_level": self.ci_level,
-            "mean_squares": {"between_subjects": ms.msb, "between_raters": ms.msj,
-                             "residual": ms.mse, "within_subjects": ms.msw},
-            "forms": {t: row.to_dict() for t, row in self.table.iterrows()},
-            **({"lmer": True, "variance_components": self.variance_components}
-               if self.lmer else {}),
-        })
+        return _clean(
+            {
+                "n": self.n,
+                "k": self.k,
+                "ci_level": self.ci_level,
+                "mean_squares": {
+                    "between_subjects": ms.msb,
+                    "between_raters": ms.msj,
+                    "residual": ms.mse,
+                    "within_subjects": ms.msw,
+                },
+                "forms": {t: row.to_dict() for t, row in self.table.iterrows()},
+                **(
+                    {"lmer": True, "variance_components": self.variance_components}
+                    if self.lmer
+                    else {}
+                ),
+            }
+        )
 
 
-def icc(data: pd.DataFrame, model: str | None = None, *, ci: float = 0.95,
-        lmer: bool = False) -> ICCResult | Estimate:
+def icc(
+    data: pd.DataFrame, model: str | None = None, *, ci: float = 0.95, lmer: bool = False
+) -> ICCResult | Estimate:
     """Intraclass correlations of wide data (rows = subjects, columns = raters/occasions).
 
     ``model=None`` returns an :class:`ICCResult` with all six forms; a form name (``"ICC2"``,
@@ -208,7 +243,10 @@ def icc(data: pd.DataFrame, model: str | None = None, *, ci: float = 0.95,
         values = values[~np.isnan(values).all(axis=1)]
         ms, (s_a2, s_b2, s_e2) = reml_mean_squares(values)
         result = ICCResult(
-            table=_icc_table(ms, ci), mean_squares=ms, ci_level=ci, lmer=True,
+            table=_icc_table(ms, ci),
+            mean_squares=ms,
+            ci_level=ci,
+            lmer=True,
             variance_components={"subjects": s_a2, "raters": s_b2, "residual": s_e2},
         )
     else:
@@ -239,7 +277,8 @@ def sem(
     if method not in SEM_METHODS:
         raise ValueError(f"method must be one of {', '.join(SEM_METHODS)}, got {method!r}")
     if isinstance(data_or_sd, (int, float, np.integer, np.floating)) and not isinstance(
-            data_or_sd, bool):
+        data_or_sd, bool
+    ):
         if method != "icc":
             raise ValueError(f"method={method!r} needs the wide data, not an SD")
         if icc_value is None:
@@ -252,13 +291,20 @@ def sem(
         ms = mean_squares(values)
         n = ms.n
         if method == "anova":
-            return Estimate(value=float(np.sqrt(ms.mse)), n=n, method="SEM = sqrt(MSE)",
-                            extra={"k": ms.k, "mse": ms.mse})
+            return Estimate(
+                value=float(np.sqrt(ms.mse)),
+                n=n,
+                method="SEM = sqrt(MSE)",
+                extra={"k": ms.k, "mse": ms.mse},
+            )
         if method == "anova_agreement":
             var_raters = max(0.0, (ms.msj - ms.mse) / ms.n)
-            return Estimate(value=float(np.sqrt(var_raters + ms.mse)), n=n,
-                            method="SEM = sqrt(var_raters + MSE) (agreement)",
-                            extra={"k": ms.k, "mse": ms.mse, "var_raters": var_raters})
+            return Estimate(
+                value=float(np.sqrt(var_raters + ms.mse)),
+                n=n,
+                method="SEM = sqrt(var_raters + MSE) (agreement)",
+                extra={"k": ms.k, "mse": ms.mse, "var_raters": var_raters},
+            )
         sd = float(np.sqrt(values.var(axis=0, ddof=1).mean()))
         source = "pooled SD of the occasions"
         if icc_value is None:
@@ -267,12 +313,17 @@ def sem(
     if not r <= 1:
         raise ValueError(f"ICC must be at most 1, got {r!r}")
     value = sd * np.sqrt(max(0.0, 1.0 - r))
-    return Estimate(value=float(value), n=n, method="SEM = SD * sqrt(1 - ICC)",
-                    extra={"sd": sd, "icc": r, "sd_source": source})
+    return Estimate(
+        value=float(value),
+        n=n,
+        method="SEM = SD * sqrt(1 - ICC)",
+        extra={"sd": sd, "icc": r, "sd_source": source},
+    )
 
 
-def sdc(sem_value: float | Estimate | pd.DataFrame, *, n: int | None = None,
-        z: float = 1.96) -> Estimate:
+def sdc(
+    sem_value: float | Estimate | pd.DataFrame, *, n: int | None = None, z: float = 1.96
+) -> Estimate:
     """Smallest detectable change SDC = z * sqrt(2) * SEM (z = 1.96 for 95 %).
 
     ``sem_value`` is a number, an ``Estimate`` from :func:`sem`, or wide test–retest data
@@ -294,5 +345,9 @@ def sdc(sem_value: float | Estimate | pd.DataFrame, *, n: int | None = None,
             raise ValueError(f"n must be a positive integer, got {n!r}")
         extra["sdc_group"] = float(z * np.sqrt(2.0) * value / np.sqrt(n))
         extra["n_group"] = int(n)
-    return Estimate(value=float(z * np.sqrt(2.0) * value), n=sem_n,
-                    method="SDC = z * sqrt(2) * SEM", extra=extra)
+    return Estimate(
+        value=float(z * np.sqrt(2.0) * value),
+        n=sem_n,
+        method="SDC = z * sqrt(2) * SEM",
+        extra=extra,
+    )

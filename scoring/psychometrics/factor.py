@@ -30,8 +30,18 @@ from scoring.psychometrics.items import (
 )
 from scoring.psychometrics.results import _clean
 
-ROTATIONS = ("oblimin", "quartimin", "geomin_obl", "promax", "varimax", "quartimax",
-             "geomin_ort", "equamax", "oblimax", "none")
+ROTATIONS = (
+    "oblimin",
+    "quartimin",
+    "geomin_obl",
+    "promax",
+    "varimax",
+    "quartimax",
+    "geomin_ort",
+    "equamax",
+    "oblimax",
+    "none",
+)
 OBLIQUE = ("oblimin", "quartimin", "geomin_obl", "promax", "oblimax")
 METHODS = ("minres", "ml")
 
@@ -51,8 +61,7 @@ def extract(corr: np.ndarray, n_factors: int, method: str = "minres") -> np.ndar
         from scoring.psychometrics.ml_factor import ml_extract
 
         return ml_extract(corr, n_factors)[0]
-    fa = _factor_analyzer(n_factors=n_factors, rotation=None, method=method,
-                          is_corr_matrix=True)
+    fa = _factor_analyzer(n_factors=n_factors, rotation=None, method=method, is_corr_matrix=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's force_all_finite deprecation notice
         fa.fit(corr)
@@ -123,8 +132,10 @@ def _prepare(items: pd.DataFrame, missing: str, min_items: int = 3) -> tuple:
     check_not_constant(frame)
     corr = correlation(frame, missing)
     if np.linalg.eigvalsh(corr)[0] <= 1e-10:
-        raise ValueError("correlation matrix is singular or not positive definite "
-                         "(collinear items, or too little pairwise overlap)")
+        raise ValueError(
+            "correlation matrix is singular or not positive definite "
+            "(collinear items, or too little pairwise overlap)"
+        )
     return frame, corr
 
 
@@ -143,12 +154,18 @@ class ParallelAnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
-        return _clean({
-            "n_factors": self.n_factors, "kind": self.kind, "quantile": self.quantile,
-            "n_iter": self.n_iter, "n": self.n, "observed": list(self.observed),
-            "simulated_mean": list(self.simulated_mean),
-            "simulated_quantile": list(self.simulated_quantile),
-        })
+        return _clean(
+            {
+                "n_factors": self.n_factors,
+                "kind": self.kind,
+                "quantile": self.quantile,
+                "n_iter": self.n_iter,
+                "n": self.n,
+                "observed": list(self.observed),
+                "simulated_mean": list(self.simulated_mean),
+                "simulated_quantile": list(self.simulated_quantile),
+            }
+        )
 
 
 def _eigenvalues(corr: np.ndarray, kind: str) -> np.ndarray:
@@ -197,8 +214,14 @@ def parallel_analysis(
     above = observed > threshold
     n_factors = int(p if above.all() else np.argmin(above))
     return ParallelAnalysisResult(
-        n_factors=n_factors, kind=kind, observed=observed, simulated_mean=sims.mean(axis=0),
-        simulated_quantile=threshold, quantile=quantile, n_iter=n_iter, n=n,
+        n_factors=n_factors,
+        kind=kind,
+        observed=observed,
+        simulated_mean=sims.mean(axis=0),
+        simulated_quantile=threshold,
+        quantile=quantile,
+        n_iter=n_iter,
+        n=n,
     )
 
 
@@ -229,19 +252,26 @@ class EFAResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         phi = self.factor_correlations
-        return _clean({
-            "n": self.n, "n_factors": self.n_factors, "rotation": self.rotation,
-            "method": self.method, "missing": self.missing,
-            "loadings": {i: row.to_dict() for i, row in self.loadings.iterrows()},
-            "communalities": self.communalities.to_dict(),
-            "variance": {k: row.to_dict() for k, row in self.variance.iterrows()},
-            "factor_correlations": None if phi is None else {
-                i: row.to_dict() for i, row in phi.iterrows()},
-            "kmo": self.kmo, "kmo_items": self.kmo_items.to_dict(),
-            "bartlett": self.bartlett,
-            "parallel": None if self.parallel is None else self.parallel.to_dict(),
-            "notes": list(self.notes),
-        })
+        return _clean(
+            {
+                "n": self.n,
+                "n_factors": self.n_factors,
+                "rotation": self.rotation,
+                "method": self.method,
+                "missing": self.missing,
+                "loadings": {i: row.to_dict() for i, row in self.loadings.iterrows()},
+                "communalities": self.communalities.to_dict(),
+                "variance": {k: row.to_dict() for k, row in self.variance.iterrows()},
+                "factor_correlations": None
+                if phi is None
+                else {i: row.to_dict() for i, row in phi.iterrows()},
+                "kmo": self.kmo,
+                "kmo_items": self.kmo_items.to_dict(),
+                "bartlett": self.bartlett,
+                "parallel": None if self.parallel is None else self.parallel.to_dict(),
+                "notes": list(self.notes),
+            }
+        )
 
 
 def efa(
@@ -275,8 +305,10 @@ def efa(
     notes: list[str] = []
     dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
     if dof < 0:
-        notes.append(f"{n_factors} factors for {p} items leave negative degrees of freedom "
-                     f"({dof:g}); the solution is not identified")
+        notes.append(
+            f"{n_factors} factors for {p} items leave negative degrees of freedom "
+            f"({dof:g}); the solution is not identified"
+        )
     unrotated = extract(corr, n_factors, method)
     communalities = (unrotated**2).sum(axis=1)
     loadings, phi = rotate(unrotated, rotation)
@@ -286,19 +318,25 @@ def efa(
     names = [f"F{j + 1}" for j in range(n_factors)]
     ss = np.diag(loadings.T @ loadings) if phi is None else np.diag(phi @ loadings.T @ loadings)
     variance = pd.DataFrame(
-        [ss, ss / p, np.cumsum(ss) / p], index=["ss_loadings", "proportion", "cumulative"],
-        columns=names)
+        [ss, ss / p, np.cumsum(ss) / p],
+        index=["ss_loadings", "proportion", "cumulative"],
+        columns=names,
+    )
     item_names = [str(c) for c in frame.columns]
     overall, per_item = kmo(corr)
     return EFAResult(
         loadings=pd.DataFrame(loadings, index=item_names, columns=names),
         communalities=pd.Series(communalities, index=item_names, name="communality"),
         variance=variance,
-        factor_correlations=None if phi is None else pd.DataFrame(phi, index=names,
-                                                                  columns=names),
+        factor_correlations=None if phi is None else pd.DataFrame(phi, index=names, columns=names),
         kmo=overall,
         kmo_items=pd.Series(per_item, index=item_names, name="kmo"),
         bartlett=bartlett(corr, len(frame)),
-        n=len(frame), n_factors=n_factors, rotation=rotation, method=method, missing=missing,
-        parallel=parallel, notes=tuple(notes),
+        n=len(frame),
+        n_factors=n_factors,
+        rotation=rotation,
+        method=method,
+        missing=missing,
+        parallel=parallel,
+        notes=tuple(notes),
     )

@@ -50,8 +50,7 @@ def feldt_interval(alpha: float, n: int, k: int, ci: float = 0.95) -> tuple[floa
     return float(low), float(high)
 
 
-def cronbach_alpha(items: pd.DataFrame, *, missing: str = "listwise", ci: float = 0.95
-                   ) -> Estimate:
+def cronbach_alpha(items: pd.DataFrame, *, missing: str = "listwise", ci: float = 0.95) -> Estimate:
     """Cronbach's alpha of keyed item scores (rows = respondents, columns = items).
 
     ``missing="listwise"`` uses complete rows; ``"pairwise"`` uses the pairwise-complete
@@ -70,9 +69,15 @@ def cronbach_alpha(items: pd.DataFrame, *, missing: str = "listwise", ci: float 
     low, high = feldt_interval(value, n, k, ci)
     sd = np.sqrt(np.diag(cov))
     std_alpha = alpha_from_covariance(cov / np.outer(sd, sd))
-    return Estimate(value=value, n=n, ci_low=low, ci_high=high, ci_level=ci,
-                    method="Cronbach's alpha (Feldt CI)",
-                    extra={"k": k, "std_alpha": std_alpha, "missing": missing})
+    return Estimate(
+        value=value,
+        n=n,
+        ci_low=low,
+        ci_high=high,
+        ci_level=ci,
+        method="Cronbach's alpha (Feldt CI)",
+        extra={"k": k, "std_alpha": std_alpha, "missing": missing},
+    )
 
 
 @dataclass(frozen=True)
@@ -101,17 +106,30 @@ class OmegaResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
-        return _clean({
-            "omega_total": self.omega_total, "omega_hierarchical": self.omega_hierarchical,
-            "alpha": self.alpha, "n": self.n, "n_factors": self.n_factors,
-            "rotation": self.rotation, "missing": self.missing,
-            "keys": self.keys.to_dict(), "notes": list(self.notes),
-            "loadings": {i: row.to_dict() for i, row in self.loadings.iterrows()},
-            **({"correlation": self.correlation} if self.correlation != "pearson" else {}),
-            **({"omega_total_ci": list(self.omega_total_ci),
-                "omega_hierarchical_ci": list(self.omega_hierarchical_ci),
-                "ci_method": self.ci_method} if self.omega_total_ci is not None else {}),
-        })
+        return _clean(
+            {
+                "omega_total": self.omega_total,
+                "omega_hierarchical": self.omega_hierarchical,
+                "alpha": self.alpha,
+                "n": self.n,
+                "n_factors": self.n_factors,
+                "rotation": self.rotation,
+                "missing": self.missing,
+                "keys": self.keys.to_dict(),
+                "notes": list(self.notes),
+                "loadings": {i: row.to_dict() for i, row in self.loadings.iterrows()},
+                **({"correlation": self.correlation} if self.correlation != "pearson" else {}),
+                **(
+                    {
+                        "omega_total_ci": list(self.omega_total_ci),
+                        "omega_hierarchical_ci": list(self.omega_hierarchical_ci),
+                        "ci_method": self.ci_method,
+                    }
+                    if self.omega_total_ci is not None
+                    else {}
+                ),
+            }
+        )
 
 
 def _general_on_groups(phi: np.ndarray) -> np.ndarray:
@@ -127,8 +145,9 @@ def _general_on_groups(phi: np.ndarray) -> np.ndarray:
     return g if g.sum() >= 0 else -g
 
 
-def _omega_core(corr: np.ndarray, n_factors: int) -> tuple[float, float, float, np.ndarray,
-                                                             np.ndarray, np.ndarray, np.ndarray]:
+def _omega_core(
+    corr: np.ndarray, n_factors: int
+) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """omega_t, omega_h, standardized alpha, g, group loadings, h2, keys of a correlation."""
     p = corr.shape[0]
     unrotated = extract(corr, int(n_factors))
@@ -171,8 +190,12 @@ def ordinal_alpha(items: pd.DataFrame, *, missing: str = "pairwise") -> Estimate
     frame = apply_missing(frame, missing, min_rows=frame.shape[1] + 1)
     corr = _corr_of(frame, missing, "polychoric")
     value = alpha_from_covariance(corr)
-    return Estimate(value=value, n=len(frame), method="ordinal alpha (polychoric correlations)",
-                    extra={"k": frame.shape[1], "missing": missing, "correlation": "polychoric"})
+    return Estimate(
+        value=value,
+        n=len(frame),
+        method="ordinal alpha (polychoric correlations)",
+        extra={"k": frame.shape[1], "missing": missing, "correlation": "polychoric"},
+    )
 
 
 def omega(
@@ -215,7 +238,8 @@ def omega(
         notes.append(
             f"{n_factors} factors for {p} items leave negative degrees of freedom ({dof:g}): "
             "the factor solution is not unique, so omega hierarchical depends on the "
-            "optimiser (it can differ from psych::omega); use fewer factors")
+            "optimiser (it can differ from psych::omega); use fewer factors"
+        )
     omega_t, omega_h, alpha_std, g, group, h2, keys = _omega_core(corr, int(n_factors))
     u2 = 1.0 - h2
     boot_t = boot_h = None
@@ -240,9 +264,17 @@ def omega(
     table.insert(0, "g", g)
     table["h2"], table["u2"] = h2, u2
     return OmegaResult(
-        omega_total=float(omega_t), omega_hierarchical=float(omega_h), alpha=float(alpha_std),
-        n=len(frame), n_factors=int(n_factors), loadings=table,
-        keys=pd.Series(keys.astype(int), index=names, name="key"), missing=missing,
-        notes=tuple(notes), correlation=correlation_type, omega_total_ci=boot_t,
-        omega_hierarchical_ci=boot_h, ci_method=ci_method,
+        omega_total=float(omega_t),
+        omega_hierarchical=float(omega_h),
+        alpha=float(alpha_std),
+        n=len(frame),
+        n_factors=int(n_factors),
+        loadings=table,
+        keys=pd.Series(keys.astype(int), index=names, name="key"),
+        missing=missing,
+        notes=tuple(notes),
+        correlation=correlation_type,
+        omega_total_ci=boot_t,
+        omega_hierarchical_ci=boot_h,
+        ci_method=ci_method,
     )
