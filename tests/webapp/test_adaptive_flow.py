@@ -288,3 +288,22 @@ def test_clinician_patient_page_and_export_show_the_adaptive_result(app, client,
     text = Path(bank_file).read_text(encoding="utf-8")
     assert "t_score" in text and "theta_se" in text and "n_items" in text
     assert asked[0] in text
+
+
+def test_verify_scores_rechecks_an_adaptive_response(app, client):
+    from webapp.services.integrity import verify_scores
+
+    with app.app_context():
+        world = make_adaptive_world()
+    answer_bank(client, start(client, world.token))
+    answer_eq5d(client, world.token)
+    assert client.post(f"/s/{world.token}/submit").status_code == 302
+    with app.app_context():
+        report = verify_scores()
+        assert report.checked == 2 and report.mismatches == [] and report.not_checkable == {}
+        row = db.session.scalars(select(Score).where(Score.scale == "t_score")).one()
+        row.value += 0.5  # a stored T-score that no longer matches the stored answers
+        db.session.commit()
+        report = verify_scores()
+        assert len(report.mismatches) == 1
+        assert "t_score" in str(report.mismatches[0])

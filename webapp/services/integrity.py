@@ -34,6 +34,7 @@ from webapp.models import (
     Unit,
     Withdrawal,
 )
+from webapp.services import adaptive
 
 TOLERANCE = 1e-9
 BATCH = 500
@@ -262,6 +263,8 @@ def _batches(query: Select[tuple[Response]]) -> Iterator[Response]:
 
 def check_response(response: Response) -> tuple[list[str], list[str]]:
     """``(problems, not_checkable)`` of one completed response's stored scores."""
+    if adaptive.is_bank_id(response.instrument_id):  # theta, T-score, SE from the answers
+        return _check_bank(response), []
     try:
         algorithm = scoring.get(response.instrument_id)
     except KeyError:  # no scoring algorithm: raw answers only, nothing to recompute
@@ -290,6 +293,19 @@ def check_response(response: Response) -> tuple[list[str], list[str]]:
             continue
         problems.extend(_compare(label, rows, expected, algorithm.text_scores))
     return problems, unchecked
+
+
+def _check_bank(response: Response) -> list[str]:
+    """Problems of an item-bank response's scores, recomputed from its stored answers."""
+    if not response.scores:
+        return [f"{response.instrument_id}: completed without scores"]
+    label = f"{response.instrument_id} {adaptive.ALGORITHM_VERSION}"
+    keys = {"protocol_id": response.scores[0].protocol_id}
+    expected = {
+        row.scale: row.value
+        for row in adaptive.score_rows(response.id, response.instrument_id, response.answers, keys)
+    }
+    return _compare(label, list(response.scores), expected, frozenset())
 
 
 def _compare(
