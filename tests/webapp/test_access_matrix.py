@@ -119,6 +119,8 @@ PUBLIC = {
     ("fhir.response_search", "GET"),
     ("fhir.response_read", "GET"),
     ("fhir.response_create", "POST"),
+    ("fhir.observation_search", "GET"),
+    ("fhir.observation_read", "GET"),
     *(("fhir.unknown", m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 }
 

@@ -1,4 +1,5 @@
-"""FHIR search parameters of QuestionnaireResponse -> :class:`SearchCriteria`."""
+"""FHIR search parameters of QuestionnaireResponse -> :class:`SearchCriteria` and of
+score Observations -> :class:`ObservationCriteria`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from werkzeug.datastructures import MultiDict
 
 import instruments
 from webapp.services import fhir_resources as fr
-from webapp.services.fhir_responses import SearchCriteria
+from webapp.services.fhir_responses import ObservationCriteria, SearchCriteria
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 PARAMS = {"questionnaire", "authored", "subject:identifier", "_count", "_offset", "_format"}
+OBSERVATION_PARAMS = {"code", "derived-from", "subject:identifier", "_count", "_offset", "_format"}
 _DATE = re.compile(r"(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}(-\d{2}(-\d{2}(T.+)?)?)?)")
 
 
@@ -83,6 +85,76 @@ def _whole(name: str, text: str, low: int, high: int) -> int:
     return int(text)
 
 
+def _pseudonym(args: MultiDict[str, str]) -> str | None:
+    """The pseudonym of ``subject:identifier`` (None: not given)."""
+    if "subject:identifier" not in args:
+        return None
+    system, sep, value = args["subject:identifier"].rpartition("|")
+    if not sep:
+        system, value = fr.PSEUDONYM_SYSTEM, args["subject:identifier"]
+    if system != fr.PSEUDONYM_SYSTEM:
+        raise SearchError(
+            f"subject:identifier: only the export pseudonym ({fr.PSEUDONYM_SYSTEM}) is"
+            " searchable; national IDs never appear in URLs"
+        )
+    return value
+
+
+def _paging(args: MultiDict[str, str]) -> tuple[int, int]:
+    count = _whole("_count", args.get("_count", str(DEFAULT_COUNT)), 0, MAX_COUNT)
+    offset = _whole("_offset", args.get("_offset", "0"), 0, 10**9)
+    return count, offset
+
+
+def _codes(values: list[str]) -> tuple[tuple[tuple[str | None, str], ...], bool]:
+    """(instrument id or None, score name) pairs of ``code`` tokens (``system|code`` or
+    ``code``, comma = or) and whether any of them can match (a foreign system cannot)."""
+    pairs: list[tuple[str | None, str]] = []
+    for value in values:
+        for token in value.split(","):
+            system, sep, code = token.rpartition("|")
+            if not code:
+                raise SearchError(f"code: {token!r} names no score (e.g. {fr.SCORE_SYSTEM}odi|odi)")
+            if not sep:
+                pairs.append((None, code))
+            elif system.startswith(fr.SCORE_SYSTEM) and len(system) > len(fr.SCORE_SYSTEM):
+                pairs.append((system[len(fr.SCORE_SYSTEM) :], code))
+    return tuple(pairs), bool(pairs)
+
+
+def _derived_from(values: list[str]) -> tuple[int, ...]:
+    found = []
+    for value in values:
+        for token in value.split(","):
+            rid = token.removeprefix("QuestionnaireResponse/")
+            if not (rid.isascii() and rid.isdigit()) or len(rid) > 12:
+                raise SearchError(
+                    f"derived-from: {token!r} is not QuestionnaireResponse/<id> (or <id>)"
+                )
+            found.append(int(rid))
+    return tuple(found)
+
+
+def parse_observation(
+    args: MultiDict[str, str],
+) -> tuple[ObservationCriteria, str | None, int, int, bool]:
+    """Observation search: (criteria without patients, pseudonym or None, count, offset,
+    can match anything). Unknown parameters are refused."""
+    unknown = sorted(set(args) - OBSERVATION_PARAMS)
+    if unknown:
+        raise SearchError(f"unknown search parameter(s): {', '.join(unknown)}")
+    codes, possible = (), True
+    if "code" in args:
+        codes, possible = _codes(args.getlist("code"))
+    response_ids = None
+    if "derived-from" in args:
+        response_ids = _derived_from(args.getlist("derived-from"))
+    alias = _pseudonym(args)
+    count, offset = _paging(args)
+    criteria = ObservationCriteria(codes=codes, response_ids=response_ids)
+    return criteria, alias, count, offset, possible
+
+
 def parse(args: MultiDict[str, str]) -> tuple[SearchCriteria, str | None, int, int, bool]:
     """(criteria without patients, pseudonym or None, count, offset, can match anything).
 
@@ -94,19 +166,8 @@ def parse(args: MultiDict[str, str]) -> tuple[SearchCriteria, str | None, int, i
     instrument_id, versions, possible = None, (), True
     if "questionnaire" in args:
         instrument_id, versions, possible = _questionnaire(args["questionnaire"])
-    alias = None
-    if "subject:identifier" in args:
-        system, sep, value = args["subject:identifier"].rpartition("|")
-        if not sep:
-            system, value = fr.PSEUDONYM_SYSTEM, args["subject:identifier"]
-        if system != fr.PSEUDONYM_SYSTEM:
-            raise SearchError(
-                f"subject:identifier: only the export pseudonym ({fr.PSEUDONYM_SYSTEM}) is"
-                " searchable; national IDs never appear in URLs"
-            )
-        alias = value
-    count = _whole("_count", args.get("_count", str(DEFAULT_COUNT)), 0, MAX_COUNT)
-    offset = _whole("_offset", args.get("_offset", "0"), 0, 10**9)
+    alias = _pseudonym(args)
+    count, offset = _paging(args)
     criteria = SearchCriteria(
         instrument_id=instrument_id,
         versions=versions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from webapp.fhir.http import (
     operation_outcome,
     requires_token,
 )
-from webapp.fhir.search import SearchError, parse
+from webapp.fhir.search import SearchError, parse, parse_observation
 from webapp.services import audit, fhir_responses
 from webapp.services import fhir_resources as fr
 from webapp.services.export import pseudonym_key
@@ -113,6 +114,32 @@ def capability_statement(base: str) -> dict[str, Any]:
                             },
                         ],
                     },
+                    {
+                        "type": "Observation",
+                        "profile": "http://hl7.org/fhir/StructureDefinition/Observation",
+                        "documentation": "Scores of completed responses (read-only), id"
+                        " <response id>-<score name>.",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {
+                                "name": "code",
+                                "type": "token",
+                                "documentation": "urn:openprom:score:<instrument>|<score>"
+                                " or <score>",
+                            },
+                            {
+                                "name": "derived-from",
+                                "type": "reference",
+                                "documentation": "QuestionnaireResponse/<id>",
+                            },
+                            {
+                                "name": "subject",
+                                "type": "reference",
+                                "documentation": "subject:identifier="
+                                "urn:openprom:pseudonym|<pseudonym>",
+                            },
+                        ],
+                    },
                 ],
             }
         ],
@@ -171,12 +198,20 @@ def questionnaire_read(qid: str) -> Response:
     return fhir_response(found[0])
 
 
-def _audit_reads(found: list[fhir_responses.FoundResponse], action: str) -> None:
+def _audit_reads(
+    found: list[fhir_responses.FoundResponse] | list[fhir_responses.FoundObservation],
+    action: str,
+) -> None:
+    """One audit event per patient read; Observation reads also name the observations."""
     token = g.api_token
-    by_patient: dict[int, list[int]] = {}
+    by_patient: dict[int, dict[str, list[Any]]] = {}
     for item in found:
-        by_patient.setdefault(item.patient_id, []).append(item.response_id)
-    for patient_id, response_ids in by_patient.items():
+        details = by_patient.setdefault(item.patient_id, {"responses": []})
+        if item.response_id not in details["responses"]:
+            details["responses"].append(item.response_id)
+        if isinstance(item, fhir_responses.FoundObservation):
+            details.setdefault("observations", []).append(item.resource["id"])
+    for patient_id, details in by_patient.items():
         audit.record(
             action,
             actor_type="api",
@@ -184,7 +219,7 @@ def _audit_reads(found: list[fhir_responses.FoundResponse], action: str) -> None
             actor_label=actor_label(token),
             patient_id=patient_id,
             subject=f"register:{token.register.name}",
-            details={"responses": response_ids},
+            details=details,
         )
     db.session.commit()
 
@@ -225,6 +260,51 @@ def response_search() -> Response:
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "_offset"]
         args.append(("_offset", str(offset + count)))
         links.append({"relation": "next", "url": f"{request.base_url}?{urlencode(args)}"})
+    return fhir_response(_bundle([f.resource for f in found], total, links))
+
+
+def _next_link(offset: int, count: int, shown: int, total: int) -> list[dict[str, str]]:
+    links = [{"relation": "self", "url": request.url}]
+    if offset + shown < total:
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "_offset"]
+        args.append(("_offset", str(offset + count)))
+        links.append({"relation": "next", "url": f"{request.base_url}?{urlencode(args)}"})
+    return links
+
+
+@bp.get("/Observation/<oid>")
+@requires_token("read")
+def observation_read(oid: str) -> Response:
+    """One score Observation (``<response id>-<score>``) of the token's register."""
+    key = pseudonym_key(g.api_token.register)
+    found = fhir_responses.read_observation(g.api_token.register_id, oid, key)
+    if found is None:
+        return error(404, "not-found", f"no Observation {oid[:80]}")
+    _audit_reads([found], "fhir.read")
+    return fhir_response(found.resource)
+
+
+@bp.get("/Observation")
+@requires_token("read")
+def observation_search() -> Response:
+    """Search the token's register's scores: code, derived-from, subject:identifier."""
+    try:
+        criteria, alias, count, offset, possible = parse_observation(request.args)
+    except SearchError as exc:
+        return error(400, "invalid", str(exc))
+    register_id = g.api_token.register_id
+    key = pseudonym_key(g.api_token.register)
+    if alias is not None:
+        patients = fhir_responses.patients_with_pseudonym(register_id, alias, key)
+        criteria = dataclasses.replace(criteria, patient_ids=patients)
+    found: list[fhir_responses.FoundObservation] = []
+    total = 0
+    if possible:
+        found, total = fhir_responses.search_observations(
+            register_id, criteria, key, count=count, offset=offset
+        )
+    _audit_reads(found, "fhir.search")
+    links = _next_link(offset, count, len(found), total)
     return fhir_response(_bundle([f.resource for f in found], total, links))
 
 

@@ -168,20 +168,22 @@ def resources_of(
         extensions=_extensions(row),
         free_text=free_text,
     )
-    observations = [
-        fr.score_observation(
-            response_id=row.response_id,
-            instrument_id=row.instrument_id,
-            scale=s.scale,
-            value=s.text_value if s.text_value is not None else s.value,
-            algorithm_version=s.algorithm_version,
-            value_set=s.value_set,
-            alias=alias,
-            effective=when,
-        )
-        for s in scores
-    ]
+    observations = [observation_of(row, s, alias, when) for s in scores]
     return qr, observations
+
+
+def observation_of(row: StoredResponse, score: Score, alias: str, effective: str) -> dict[str, Any]:
+    """The Observation of one score of a stored response."""
+    return fr.score_observation(
+        response_id=row.response_id,
+        instrument_id=row.instrument_id,
+        scale=score.scale,
+        value=score.text_value if score.text_value is not None else score.value,
+        algorithm_version=score.algorithm_version,
+        value_set=score.value_set,
+        alias=alias,
+        effective=effective,
+    )
 
 
 def _chunks(register_id: int) -> Iterator[list[StoredResponse]]:
@@ -326,3 +328,76 @@ def patients_with_pseudonym(register_id: int, alias: str, key: bytes) -> tuple[i
     return tuple(
         pid for pid, encrypted in db.session.execute(query) if aliases.of(encrypted) == alias
     )
+
+
+@dataclass(frozen=True)
+class ObservationCriteria:
+    """Score Observation search in one register (all None/empty: every score)."""
+
+    codes: tuple[tuple[str | None, str], ...] = ()  # (instrument id or any, score name): any
+    response_ids: tuple[int, ...] | None = None  # derived-from; None: any response
+    patient_ids: tuple[int, ...] | None = None  # None: any patient; (): nobody
+
+
+@dataclass(frozen=True)
+class FoundObservation:
+    """A score Observation read through the API, with its patient (for the audit)."""
+
+    resource: dict[str, Any]
+    patient_id: int
+    response_id: int
+
+
+def search_observations(
+    register_id: int, criteria: ObservationCriteria, key: bytes, *, count: int, offset: int
+) -> tuple[list[FoundObservation], int]:
+    """One page of score Observations of the register's completed responses and the total
+    (ordered by score; ``effectiveDateTime`` is the exact completion instant)."""
+    from sqlalchemy import and_, func, or_
+
+    query = completed_responses(register_id).add_columns(Score.id)
+    query = query.join(Score, Score.response_id == Response.id)
+    if criteria.codes:
+        query = query.where(
+            or_(
+                *(
+                    and_(Score.scale == scale, Response.instrument_id == iid)
+                    if iid is not None
+                    else Score.scale == scale
+                    for iid, scale in criteria.codes
+                )
+            )
+        )
+    if criteria.response_ids is not None:
+        query = query.where(Response.id.in_(criteria.response_ids))
+    if criteria.patient_ids is not None:
+        query = query.where(Enrolment.patient_id.in_(criteria.patient_ids))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(query.order_by(Score.id).limit(count).offset(offset)).all()
+    scores = {
+        s.id: s
+        for s in db.session.scalars(select(Score).where(Score.id.in_([r[-1] for r in rows])))
+    }
+    aliases = Pseudonyms(key)
+    found = []
+    for row in rows:
+        response = stored(row[:-1])
+        resource = observation_of(
+            response,
+            scores[row[-1]],
+            aliases.of(response.encrypted_id),
+            authored(response, exact=True),
+        )
+        found.append(FoundObservation(resource, response.patient_id, response.response_id))
+    return found, total
+
+
+def read_observation(register_id: int, observation_id: str, key: bytes) -> FoundObservation | None:
+    """The score Observation ``<response id>-<score>`` of the register, or None."""
+    rid, sep, _ = observation_id.partition("-")
+    if not sep or not (rid.isascii() and rid.isdigit()) or len(rid) > 12:
+        return None
+    criteria = ObservationCriteria(response_ids=(int(rid),))
+    found, _ = search_observations(register_id, criteria, key, count=1000, offset=0)
+    matches = [f for f in found if f.resource["id"] == observation_id]
+    return matches[0] if matches else None
