@@ -248,8 +248,8 @@ def test_an_edit_arriving_after_the_submit_is_refused_and_said(
     key = support.idem_from(client.get(f"{url}?ret=review").text)
     resolve = page_links.resolve_page
 
-    def resolve_then_submit_elsewhere(token: str):  # type: ignore[no-untyped-def]
-        access = resolve(token)
+    def resolve_then_submit_elsewhere(token: str, **options):  # type: ignore[no-untyped-def]
+        access = resolve(token, **options)
 
         def other_tab() -> None:
             with app.app_context():

@@ -168,7 +168,7 @@ def _open(token: str) -> Access | None:
 
 def _open_page(token: str) -> PageAccess | None:
     """:func:`_open` for the question page: the link as small rows, no ORM objects."""
-    access = page_links.resolve_page(token)
+    access = page_links.resolve_page(token, writing=request.method == "POST")
     if access is None:
         g.token_blocked = invitations.count_failure(request.remote_addr or "unknown")
     return access
@@ -245,7 +245,9 @@ def start(token: str):  # type: ignore[no-untyped-def]
         token=token,
         who=invitation.enrolment.unit.title,
         child=child,
-        steps=sum(len(i.screen_pages()) for i in responses.instruments_of(invitation)),
+        steps=sum(
+            responses.shown_pages(invitation, i) for i in responses.instruments_of(invitation)
+        ),
     )
 
 

@@ -6,8 +6,8 @@ progress and revision. :func:`resolve_page` reads them with one prebuilt ``SELEC
 (invitation ⨝ time point ⟕ response) into frozen rows (:class:`PageLink`,
 :class:`DraftRow`) that carry the attribute names the response services read from an
 :class:`~webapp.models.Invitation` (``id``, ``time_point.instruments``, ``responses``), so
-the same services serve both. The lookup runs on its own connection in autocommit mode:
-on PostgreSQL a GET costs one round trip (no ``BEGIN`` and ``ROLLBACK``), and the
+the same services serve both. For a GET the lookup runs on its own connection in
+autocommit mode: on PostgreSQL one round trip (no ``BEGIN`` and ``ROLLBACK``), and the
 session is never opened unless the request writes. Whether the link may be used is
 decided exactly as :func:`webapp.services.invitations.resolve` decides it.
 
@@ -120,13 +120,21 @@ def _autocommit(engine: Engine) -> Engine:
     return found
 
 
-def resolve_page(token: str, now: dt.datetime | None = None) -> PageAccess | None:
+def resolve_page(
+    token: str, now: dt.datetime | None = None, *, writing: bool = False
+) -> PageAccess | None:
     """The invitation a token opens and for what, or None (unknown, expired, used, revoked).
 
-    One indexed query on an autocommit connection of its own.
+    One indexed query: on an autocommit connection of its own for a read (a GET), in the
+    session's transaction when the request goes on to write (``writing``: a POST saves
+    on the same connection, without a second checkout).
     """
-    with _autocommit(db.engine).connect() as connection:
-        rows = connection.execute(_by_token(), {"digest": token_hash(token)}).all()
+    params = {"digest": token_hash(token)}
+    if writing:
+        rows = db.session.connection().execute(_by_token(), params).all()
+    else:
+        with _autocommit(db.engine).connect() as connection:
+            rows = connection.execute(_by_token(), params).all()
     if not rows:
         return None
     first = rows[0]
