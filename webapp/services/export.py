@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,6 +373,63 @@ def variable_labels(instrument_id: str, lang: str) -> dict[str, str]:
     return labels
 
 
+SPSS_NAME_LIMIT = 64
+STATA_NAME_LIMIT = 32
+# Reserved words (IBM SPSS Statistics Command Syntax Reference, "Variable names"; Stata
+# manual [U] 11.3 "Naming conventions"); names starting with "_" are mangled anyway.
+RESERVED_NAMES = {
+    "sav": frozenset(
+        {"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"}
+    ),
+    "dta": frozenset(
+        {"byte", "double", "float", "if", "in", "int", "long", "str", "strl", "using", "with"}
+    ),
+}
+NAME_LIMITS = {"sav": SPSS_NAME_LIMIT, "dta": STATA_NAME_LIMIT}
+_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _valid_stats_name(name: str, fmt: str) -> bool:
+    return (
+        len(name) <= NAME_LIMITS[fmt]
+        and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None
+        and name.lower() not in RESERVED_NAMES[fmt]
+    )
+
+
+def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
+    """Column -> SPSS (``fmt`` "sav") or Stata ("dta") variable name: ASCII letters,
+    digits and ``_``, starting with a letter, within the length limit, no reserved word,
+    unique ignoring case. Valid names stay; others are mangled (``-`` and other characters
+    become ``_``, cut to the limit, ``_2``, ``_3`` ... on a clash)."""
+    limit = NAME_LIMITS[fmt]
+    names = {c: c for c in columns if _valid_stats_name(c, fmt)}
+    taken = {n.lower() for n in names.values()}
+    if len(taken) < len(names):  # same name but for case: keep only the first
+        seen: set[str] = set()
+        for column in list(names):
+            if column.lower() in seen:
+                del names[column]
+            seen.add(column.lower())
+        taken = seen
+    for column in columns:
+        if column in names:
+            continue
+        base = _INVALID_NAME_CHARS.sub("_", column)
+        if not base[:1].isalpha():
+            base = "v" + base
+        if base.lower() in RESERVED_NAMES[fmt]:
+            base += "_"
+        candidate, number = base[:limit], 1
+        while candidate.lower() in taken:
+            number += 1
+            suffix = f"_{number}"
+            candidate = base[: limit - len(suffix)] + suffix
+        names[column] = candidate
+        taken.add(candidate.lower())
+    return {c: names[c] for c in columns}
+
+
 def codebook(
     register: Register, instrument_ids: list[str], lang: str, rows: dict[str, int]
 ) -> dict[str, Any]:
@@ -403,6 +461,11 @@ def codebook(
             col = columns.score_column(scale)
             kind = "string" if scale in columns.text_scores else "number"
             variables.append({"name": col, "type": kind, "label": vars_[col]})
+        renamed = {fmt: stats_names(columns.names, fmt) for fmt in NAME_LIMITS}
+        for variable in variables:
+            for fmt, key in (("sav", "spss_name"), ("dta", "stata_name")):
+                if renamed[fmt][variable["name"]] != variable["name"]:
+                    variable[key] = renamed[fmt][variable["name"]]
         book["instruments"][iid] = {
             "title": definition.title[lang],
             "current_version": definition.version,
@@ -445,7 +508,11 @@ def codebook_markdown(book: dict[str, Any]) -> str:
         for var in info["variables"]:
             codes = "; ".join(f"{k} = {v}" for k, v in var.get("codes", {}).items())
             label = var["label"].replace("|", "\\|")
-            lines.append(f"| `{var['name']}` | {var['type']} | {label} | {codes} |")
+            name = f"`{var['name']}`"
+            for key, program in (("spss_name", "SPSS"), ("stata_name", "Stata")):
+                if key in var:
+                    name += f" ({program}: `{var[key]}`)"
+            lines.append(f"| {name} | {var['type']} | {label} | {codes} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -463,23 +530,33 @@ def _write_stats_files(
         if all(isinstance(c, int) for c in codes)  # text codes: a text column, no labels
     }
     vars_ = variable_labels(iid, lang)
-    labels = [vars_.get(c, c) for c in frame.columns]
+    columns = list(frame.columns)
     written = []
-    if "sav" in formats:
-        path = out / f"{iid}.sav"
-        pyreadstat.write_sav(frame, str(path), column_labels=labels, variable_value_labels=vlabels)
-        written.append(path)
-    if "dta" in formats:
-        path = out / f"{iid}.dta"
-        # Stata value labels must be integers; Stata labels are at most 80 characters
-        dta_labels = {k: {int(c): v[:80] for c, v in codes.items()} for k, codes in vlabels.items()}
-        pyreadstat.write_dta(
-            frame,
-            str(path),
-            column_labels=[x[:80] for x in labels],
-            variable_value_labels=dta_labels,
-            version=15,
-        )
+    for fmt in ("sav", "dta"):
+        if fmt not in formats:
+            continue
+        names = stats_names(columns, fmt)
+        # a renamed variable's label starts with its export column name
+        labels = [vars_.get(c, c) if names[c] == c else f"{c}: {vars_.get(c, c)}" for c in columns]
+        renamed = frame.rename(columns=names)
+        path = out / f"{iid}.{fmt}"
+        if fmt == "sav":
+            value_sets = {names[k]: codes for k, codes in vlabels.items()}
+            pyreadstat.write_sav(
+                renamed, str(path), column_labels=labels, variable_value_labels=value_sets
+            )
+        else:
+            # Stata value labels must be integers; Stata labels are at most 80 characters
+            dta_labels = {
+                names[k]: {int(c): v[:80] for c, v in codes.items()} for k, codes in vlabels.items()
+            }
+            pyreadstat.write_dta(
+                renamed,
+                str(path),
+                column_labels=[x[:80] for x in labels],
+                variable_value_labels=dta_labels,
+                version=15,
+            )
         written.append(path)
     return written
 
