@@ -307,3 +307,31 @@ def test_verify_scores_rechecks_an_adaptive_response(app, client):
         report = verify_scores()
         assert len(report.mismatches) == 1
         assert "t_score" in str(report.mismatches[0])
+
+
+def test_start_page_and_progress_count_the_items_asked(app, client):
+    with app.app_context():
+        world = make_adaptive_world()
+    start_page = client.get(f"/s/{world.token}/start")
+    assert "Det er 18 korte" in start_page.text  # at most 12 adaptive items + 6 EQ-5D pages
+    url, asked = answer_bank(client, start(client, world.token))
+    n = len(asked)
+    first_eq5d = client.get(url)
+    assert f"Side {n + 1} av {n + 6}" in first_eq5d.text  # the items asked, then EQ-5D-5L
+
+
+def test_a_bank_after_a_fixed_form_and_then_the_review(app, client):
+    with app.app_context():
+        world = make_adaptive_world(instruments=("eq5d5l", BANK))
+    url = start(client, world.token)
+    assert url.endswith("/q/eq5d5l/0")
+    assert "Side 1 av 18" in client.get(url).text  # 6 EQ-5D pages + at most 12 items
+    answer_eq5d(client, world.token)
+    reply = client.get(f"/s/{world.token}")
+    assert reply.headers["Location"].endswith(f"/a/{BANK}")
+    url, asked = answer_bank(client, reply.headers["Location"])
+    assert url.endswith("/review")
+    assert client.post(f"/s/{world.token}/submit").headers["Location"].endswith("/thanks")
+    with app.app_context():
+        response = bank_response(world.invitation_id)
+        assert response.status == "complete" and list(response.answers) == asked

@@ -61,7 +61,7 @@ def page_position(invitation: Invitation, instrument_id: str, page: int) -> tupl
     """(1-based number of this page, number of pages) across the invitation's instruments."""
     before, total = 0, 0
     for instrument in responses.instruments_of(invitation):
-        n = responses.page_count(instrument)  # an item bank's adaptive items count as one
+        n = responses.shown_pages(invitation, instrument)
         if instrument.id == instrument_id:
             before = total + page
         total += n

@@ -36,7 +36,7 @@ from instruments.loader import load_banks
 from scoring.irt.bank import bank_from_instrument, score_answers
 from scoring.irt.cat import Bank, CatSettings, estimate, next_item
 from webapp.extensions import db
-from webapp.models import AdaptiveStep, Protocol, Response, Score, utcnow
+from webapp.models import AdaptiveStep, Invitation, Protocol, Response, Score, TimePoint, utcnow
 
 # EAP over scoring.irt's 61-node grid on [-6, 6] with a N(0, prior_sd) prior
 ALGORITHM_VERSION = "irt-eap-1"
@@ -110,6 +110,17 @@ def settings_of(protocol: Protocol | None) -> CatSettings:
 def settings_for_protocol_id(protocol_id: int) -> CatSettings:
     """:func:`settings_of` by protocol id."""
     return settings_of(db.session.get(Protocol, protocol_id))
+
+
+def max_items_of_invitation(invitation_id: int) -> int:
+    """``max_items`` of the protocol an invitation belongs to."""
+    block = db.session.scalar(
+        select(Protocol.adaptive)
+        .join(TimePoint, TimePoint.protocol_id == Protocol.id)
+        .join(Invitation, Invitation.time_point_id == TimePoint.id)
+        .where(Invitation.id == invitation_id)
+    )
+    return check_settings(block).max_items
 
 
 def _rng(response_id: int, position: int) -> np.random.Generator:

@@ -70,6 +70,17 @@ def page_count(instrument: Instrument) -> int:
     return 1 if adaptive.is_item_bank(instrument) else len(instrument.screen_pages())
 
 
+def shown_pages(invitation: Any, instrument: Instrument) -> int:
+    """Pages the patient sees for ``instrument`` (progress and the start page): an item
+    bank's items asked once it is complete, else at most its ``max_items``."""
+    if not adaptive.is_item_bank(instrument):
+        return len(instrument.screen_pages())
+    for response in invitation.responses:
+        if response.instrument_id == instrument.id and response.current_page >= 1:
+            return len(response.answers or {})
+    return adaptive.max_items_of_invitation(invitation.id)
+
+
 @cache
 def _responses_stmt() -> Select[tuple[Response]]:
     return select(Response).where(Response.invitation_id == bindparam("invitation_id"))
