@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from tests.webapp.dashboard_support import follow_with_odi_totals, new_patient
 from webapp.extensions import db
-from webapp.models import AuditEvent, Protocol, Register, Unit
+from webapp.models import AuditEvent, Patient, Protocol, Register, Unit
 from webapp.services import analysis
+from webapp.services.withdrawal import withdraw
 
 Y2024, Y2025 = dt.date(2024, 2, 1), dt.date(2025, 1, 10)
 
@@ -190,3 +191,18 @@ def test_web_page_for_methodologists_only_and_audited(app, world, login_as):
             select(AuditEvent).where(AuditEvent.action == "analysis.query")
         ).all()
         assert [e.actor_id for e in events] == [world.users["methodologist"]]
+
+
+def test_withdrawn_patients_are_left_out(app, world):
+    _seed(app, world)
+    with app.app_context():
+        register = db.session.get(Register, world.registers["a"])
+        before = analysis.analyse(register, {**QUERY, "by": ["unit"]})
+        withdraw(db.session.get(Patient, world.patients["own"]), register)  # a1, 2025, ODI 52
+        db.session.commit()
+        register = db.session.get(Register, world.registers["a"])
+        after = analysis.analyse(register, {**QUERY, "by": ["unit"]})
+    assert before.cells[("unit-a1", "Alle")].n == 7 and after.cells[("unit-a1", "Alle")].n == 6
+    # 10 12 14 20 30 40 without 52: mean 126 / 6 = 21.0
+    assert after.cells[("unit-a1", "Alle")].mean == 21.0
+    assert after.cells[("unit-a2", "Alle")] == before.cells[("unit-a2", "Alle")]
