@@ -35,7 +35,12 @@ def register_export_commands(app: Flask) -> None:
             actor_type="cli",
             actor_label="flask export",
             subject=f"register:{register_name}",
-            details={"formats": formats, "lang": lang, "rows": result.rows},
+            details={
+                "formats": formats,
+                "lang": lang,
+                "rows": result.rows,
+                "free_text": result.free_text,
+            },
         )
         db.session.commit()
         for iid, rows in result.rows.items():

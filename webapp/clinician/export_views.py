@@ -63,7 +63,12 @@ def export_download(register_id: int):  # type: ignore[no-untyped-def]
         g.user,
         "export.create",
         subject=f"register:{register.name}",
-        details={"formats": ",".join(formats), "lang": lang, "rows": result.rows},
+        details={
+            "formats": ",".join(formats),
+            "lang": lang,
+            "rows": result.rows,
+            "free_text": result.free_text,
+        },
     )
     db.session.commit()
     archive.seek(0)

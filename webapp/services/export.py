@@ -90,6 +90,7 @@ class ExportResult:
     out: Path
     files: list[Path] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    free_text: bool = False  # free-text answers exported (the register allows it)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class InstrumentColumns:
     scores: tuple[str, ...]
     text_scores: frozenset[str]
     text_items: frozenset[str] = frozenset()  # text codes, dates (export_values.py)
+    free_text_items: frozenset[str] = frozenset()  # exported patient's own words
 
     def item_column(self, item: str) -> str:
         return f"{self.instrument_id}_{item}"
@@ -131,10 +133,11 @@ class InstrumentColumns:
         return pa.schema(fields)
 
 
-def instrument_columns(instrument_id: str) -> InstrumentColumns:
-    """Item ids (answerable items of the definition) and score names of an instrument."""
+def instrument_columns(instrument_id: str, *, free_text: bool = False) -> InstrumentColumns:
+    """Item ids (answerable items of the definition) and score names of an instrument;
+    free-text items have a column only with ``free_text``."""
     definition = instruments.load(instrument_id)
-    items = export_values.exported_items(definition)  # free text never has a column
+    items = export_values.exported_items(definition, free_text=free_text)
     try:
         algorithm = scoring_registry.get(instrument_id)
         scores, text_scores = algorithm.scores, frozenset(algorithm.text_scores)
@@ -142,8 +145,22 @@ def instrument_columns(instrument_id: str) -> InstrumentColumns:
         scores = SCORE_NAMES if definition.kind == "item-bank" else ()
         text_scores = frozenset()
     return InstrumentColumns(
-        instrument_id, items, scores, text_scores, export_values.text_items(definition)
+        instrument_id,
+        items,
+        scores,
+        text_scores,
+        export_values.text_items(definition, free_text=free_text),
+        export_values.free_text_items(definition) if free_text else frozenset(),
     )
+
+
+def register_exports_free_text(register: Register) -> bool:
+    """Whether the register allows free-text answers in its exports (default no).
+
+    The register-file setting ``export: {free_text: true}`` is to be stored as
+    ``register.export_free_text`` (a column not yet in the schema: until it is, False).
+    """
+    return bool(getattr(register, "export_free_text", False))
 
 
 def find_register(name: str) -> Register:
@@ -207,9 +224,11 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dict[str, Any]]]:
+def _rows(
+    register_id: int, instrument_id: str, key: bytes, *, free_text: bool = False
+) -> Iterator[list[dict[str, Any]]]:
     """Chunks of export rows (dicts) for one instrument, read with a server-side cursor."""
-    columns = instrument_columns(instrument_id)
+    columns = instrument_columns(instrument_id, free_text=free_text)
     by_id = {i.id: i for i in instruments.load(instrument_id).items}
     query = (
         select(
@@ -282,7 +301,7 @@ def _rows(register_id: int, instrument_id: str, key: bytes) -> Iterator[list[dic
             for item in columns.items:
                 value = answers.get(item)
                 if type(value) is not int:  # the bundled instruments: int codes
-                    value = export_values.cell(by_id[item], value)
+                    value = export_values.cell(by_id[item], value, free_text=free_text)
                 row[columns.item_column(item)] = value if isinstance(value, str) else _number(value)
             own = scores.get(rid, {})
             for scale in columns.scores:
@@ -430,8 +449,22 @@ def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
     return {c: names[c] for c in columns}
 
 
+FREE_TEXT_NOTE = {
+    False: "not exported (string and text items have no column; open-choice columns hold "
+    "only option codes)",
+    True: "exported, decrypted (the register's setting export.free_text): string and text "
+    "items have text columns, open-choice columns hold the code or the patient's words. "
+    "Free text may identify the patient: handle the files accordingly.",
+}
+
+
 def codebook(
-    register: Register, instrument_ids: list[str], lang: str, rows: dict[str, int]
+    register: Register,
+    instrument_ids: list[str],
+    lang: str,
+    rows: dict[str, int],
+    *,
+    free_text: bool = False,
 ) -> dict[str, Any]:
     """The codebook as a JSON-ready dict (no key, no identifiers)."""
     book: dict[str, Any] = {
@@ -440,11 +473,12 @@ def codebook(
         "pseudonymisation": PSEUDONYM_METHOD,
         "dates": "index_year + days_from_index and completed_month (YYYY-MM); "
         "no exact calendar dates are exported.",
+        "free_text": FREE_TEXT_NOTE[free_text],
         "instruments": {},
     }
     for iid in instrument_ids:
         definition = instruments.load(iid)
-        columns = instrument_columns(iid)
+        columns = instrument_columns(iid, free_text=free_text)
         vlabels = value_labels(iid, lang)
         vars_ = variable_labels(iid, lang)
         variables = []
@@ -456,6 +490,8 @@ def codebook(
             entry: dict[str, Any] = {"name": col, "type": kind, "label": vars_[col]}
             if col in vlabels:
                 entry["codes"] = {str(k): v for k, v in vlabels[col].items()}
+            if item in columns.free_text_items:
+                entry["free_text"] = True
             variables.append(entry)
         for scale in columns.scores:
             col = columns.score_column(scale)
@@ -488,6 +524,8 @@ def codebook_markdown(book: dict[str, Any]) -> str:
         "",
         f"Dates: {book['dates']}",
         "",
+        f"Free text: {book['free_text']}",
+        "",
         f"Labels in language: {book['language_of_labels']}",
         "",
     ]
@@ -508,6 +546,8 @@ def codebook_markdown(book: dict[str, Any]) -> str:
         for var in info["variables"]:
             codes = "; ".join(f"{k} = {v}" for k, v in var.get("codes", {}).items())
             label = var["label"].replace("|", "\\|")
+            if var.get("free_text"):
+                label += " (free text)"
             name = f"`{var['name']}`"
             for key, program in (("spss_name", "SPSS"), ("stata_name", "Stata")):
                 if key in var:
@@ -528,6 +568,8 @@ def _write_stats_files(
         k: {float(c): v for c, v in codes.items()}
         for k, codes in value_labels(iid, lang).items()
         if all(isinstance(c, int) for c in codes)  # text codes: a text column, no labels
+        and k in frame.columns
+        and frame[k].dtype.kind == "f"  # an open-choice column with free text is text
     }
     vars_ = variable_labels(iid, lang)
     columns = list(frame.columns)
@@ -571,12 +613,13 @@ def export_register(
     out = Path(out)
     _check_out_dir(out)
     key = pseudonym_key(register)
-    result = ExportResult(out=out)
+    free_text = register_exports_free_text(register)
+    result = ExportResult(out=out, free_text=free_text)
     ids = _instrument_ids(register.id)
     for iid in ids:
         if not set(formats) & set(FORMATS):  # FHIR only: no per-instrument files
             break
-        columns = instrument_columns(iid)
+        columns = instrument_columns(iid, free_text=free_text)
         schema = columns.arrow_schema()
         parquet_path = out / f"{iid}.parquet"
         needs_parquet = bool({"parquet", "sav", "dta"} & set(formats))
@@ -592,7 +635,7 @@ def export_register(
                 csv_writer = csv.DictWriter(csv_file, fieldnames=columns.names)
                 csv_writer.writeheader()
             count = 0
-            for chunk in _rows(register.id, iid, key):
+            for chunk in _rows(register.id, iid, key, free_text=free_text):
                 count += len(chunk)
                 if csv_writer is not None:
                     csv_writer.writerows(chunk)
@@ -610,11 +653,11 @@ def export_register(
     if "fhir" in formats:
         from webapp.services.fhir_responses import write_ndjson
 
-        fhir = write_ndjson(register.id, out, key)
+        fhir = write_ndjson(register.id, out, key, free_text=free_text)
         result.files += fhir.files
         for iid, count in fhir.rows.items():
             result.rows.setdefault(iid, count)
-    book = codebook(register, ids, lang, result.rows)
+    book = codebook(register, ids, lang, result.rows, free_text=free_text)
     for entry in book["instruments"].values():
         entry["files"] = [f for f in entry["files"] if f.rsplit(".", 1)[1] in formats]
     (out / "codebook.json").write_text(json.dumps(book, ensure_ascii=False, indent=2), "utf-8")
