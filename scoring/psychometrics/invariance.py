@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from scoring.psychometrics.cfa import _rmsea_ci, _validate_model, cfa
+from scoring.psychometrics.cfa import _Model, _rmsea_ci, _validate_model, cfa
+from scoring.psychometrics.invariance_wlsmv import WLSMV_LEVELS
 from scoring.psychometrics.results import _clean
 from scoring.psychometrics.threads import single_thread_blas
 
@@ -196,32 +197,43 @@ def invariance(
     model: Mapping[str, Sequence[str]],
     group: str,
     *,
-    levels: Sequence[str] = LEVELS,
+    levels: Sequence[str] | None = None,
     estimator: str = "ML",
     min_group_size: int | None = None,
 ) -> InvarianceResult:
-    """Configural, metric, scalar and strict invariance of a CFA model across ``group``.
+    """Configural, metric, scalar (and strict) invariance of a CFA model across ``group``.
 
     ``data`` holds the items and the ``group`` column; rows with a missing item or group
-    are dropped (listwise, as lavaan). Each model is fitted by multi-group ML with a mean
-    structure as lavaan ``cfa(..., group = group, std.lv = TRUE, group.equal = ...)``.
+    are dropped (listwise, as lavaan). ``estimator="ML"``: multi-group ML with a mean
+    structure as lavaan ``cfa(..., group = group, std.lv = TRUE, group.equal = ...)``,
+    levels configural/metric/scalar/strict. ``estimator="WLSMV"`` (ordinal items): lavaan
+    ``cfa(..., ordered = TRUE, group = group, std.lv = TRUE, group.equal = c("loadings",
+    "thresholds"))``, levels configural/metric/scalar (see ``invariance_wlsmv``).
     Returns an :class:`InvarianceResult` whose ``table`` (index = level) has chi2, df, p,
     CFI, TLI, RMSEA (90 % CI) and, against the previous level, Δchi2, Δdf, p(Δchi2),
-    ΔCFI, ΔRMSEA.
+    ΔCFI, ΔRMSEA; with WLSMV also the scaled-shifted chi2 and scaled indices, Δchi2 is
+    lavaan's scaled difference test (``lavTestLRT``, method ``"satorra.2000"``) and
+    ΔCFI/ΔRMSEA are differences of the scaled indices.
     """
-    if estimator.upper() != "ML":
-        raise ValueError(
-            "invariance is implemented for estimator='ML' only (multi-group WLSMV with "
-            "threshold invariance is not implemented)"
-        )
+    est = str(estimator).upper()
+    if est not in ("ML", "WLSMV"):
+        raise ValueError(f"estimator must be 'ML' or 'WLSMV', got {estimator!r}")
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     if group not in data.columns:
         raise ValueError(f"group column {group!r} is not in the data")
-    unknown = [lv for lv in levels if lv not in LEVELS]
+    allowed = LEVELS if est == "ML" else WLSMV_LEVELS
+    levels = list(allowed) if levels is None else list(levels)
+    unknown = [lv for lv in levels if lv not in allowed]
     if unknown or not levels:
-        raise ValueError(f"levels must be among {LEVELS}, got {list(levels)!r}")
-    levels = [lv for lv in LEVELS if lv in levels]
+        extra = (
+            " (strict invariance is not defined for WLSMV: residual variances are not "
+            "parameters in the delta parameterization)"
+            if est == "WLSMV" and "strict" in unknown
+            else ""
+        )
+        raise ValueError(f"levels must be among {allowed}, got {levels!r}{extra}")
+    levels = [lv for lv in allowed if lv in levels]
     factors, items, pattern = _validate_model(data, model)
     _numeric_items(data, items)
     frame = data[items + [group]].dropna()
@@ -239,6 +251,8 @@ def invariance(
     labels = list(pd.unique(frame[group]))  # lavaan's order: first appearance in the data
     if len(labels) < 2:
         raise ValueError(f"invariance needs at least 2 groups with >= {min_n} complete rows")
+    if est == "WLSMV":
+        return _invariance_wlsmv(frame, factors, items, pattern, group, labels, levels, notes)
     covs, means, ns = [], [], []
     for lab in labels:
         x = frame.loc[frame[group] == lab, items].to_numpy(float)
@@ -315,6 +329,135 @@ def invariance(
     )
 
 
+def _indices(chi2: float, df: int, base: float, base_df: int, n: float, g: int) -> dict:
+    """p, CFI, TLI and RMSEA (90 % CI) for G groups (lavaan: RMSEA x sqrt(G))."""
+    d_model = max(chi2 - df, 0.0)
+    denom = max(d_model, base - base_df, 0.0)
+    lo, hi = _rmsea_ci(chi2, df, int(n))
+    return {
+        "p": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan,
+        "cfi": 1.0 if denom == 0 else 1.0 - d_model / denom,
+        "tli": ((base / base_df) - (chi2 / df)) / ((base / base_df) - 1.0) if df > 0 else np.nan,
+        "rmsea": float(np.sqrt(max(chi2 / n / df - 1.0 / n, 0.0)) * np.sqrt(g)) if df else np.nan,
+        "rmsea_ci_low": lo * np.sqrt(g),
+        "rmsea_ci_high": hi * np.sqrt(g),
+    }
+
+
+def _invariance_wlsmv(
+    frame: pd.DataFrame,
+    factors: list[str],
+    items: list[str],
+    pattern: np.ndarray,
+    group: str,
+    labels: list[Any],
+    levels: list[str],
+    notes: list[str],
+) -> InvarianceResult:
+    """Multi-group WLSMV levels, lavaan's scaled tests and the satorra.2000 differences."""
+    from scoring.psychometrics.invariance_wlsmv import (
+        baseline,
+        fit_level,
+        group_stats,
+        satorra2000,
+    )
+
+    stats_g = group_stats(frame, items, group, labels)
+    ns = [s.n for s in stats_g]
+    g = len(labels)
+    n_eff = float(sum(ns) - g)  # lavaan's WLS family: N - G in the RMSEA
+    pooled = np.average([s.corr for s in stats_g], axis=0, weights=ns)
+    x0 = _Model(pooled, pattern).start()
+    n_load = int(pattern.sum())
+    lam0 = np.zeros(pattern.shape)
+    lam0[np.nonzero(pattern)] = x0[:n_load]
+    phi0 = np.eye(len(factors))
+    phi0[np.tril_indices(len(factors), -1)] = x0[
+        n_load : n_load + len(factors) * (len(factors) - 1) // 2
+    ]
+    phi0 = np.tril(phi0) + np.tril(phi0, -1).T
+    base, base_ss, base_df = baseline(stats_g)
+    rows: list[dict[str, Any]] = []
+    params: dict[str, dict[str, Any]] = {}
+    prev = None
+    with single_thread_blas():
+        for level in levels:
+            mg, fit = fit_level(stats_g, pattern, level, (lam0, phi0))
+            std = _indices(fit.chi2, fit.df, base, base_df, n_eff, g)
+            scl = _indices(fit.chi2_scaled, fit.df, base_ss, base_df, n_eff, g)
+            row: dict[str, Any] = {
+                "level": level,
+                "chi2": fit.chi2,
+                "df": fit.df,
+                "p": std["p"],
+                "chi2_scaled": fit.chi2_scaled,
+                "p_scaled": scl["p"],
+                "scaling_factor": fit.scaling_factor,
+                "shift_parameter": fit.shift,
+                "cfi": std["cfi"],
+                "tli": std["tli"],
+                "rmsea": std["rmsea"],
+                "cfi_scaled": scl["cfi"],
+                "tli_scaled": scl["tli"],
+                "rmsea_scaled": scl["rmsea"],
+                "rmsea_ci_low_scaled": scl["rmsea_ci_low"],
+                "rmsea_ci_high_scaled": scl["rmsea_ci_high"],
+                "converged": fit.converged,
+            }
+            if prev is not None:
+                t_d, d_df, p_d = satorra2000(prev[0], prev[1], fit)
+                row["delta_chi2"] = t_d
+                row["delta_df"] = d_df
+                row["delta_p"] = p_d
+                row["delta_cfi"] = row["cfi_scaled"] - rows[-1]["cfi_scaled"]
+                row["delta_rmsea"] = row["rmsea_scaled"] - rows[-1]["rmsea_scaled"]
+                row["chen2007_invariant"] = bool(
+                    row["delta_cfi"] > -0.010 and row["delta_rmsea"] < 0.015
+                )
+            if not fit.converged:
+                notes.append(f"{level}: optimizer did not converge ({fit.message})")
+            rows.append(row)
+            params[level] = _ordinal_parameters(mg, fit.x, labels, factors, items, stats_g)
+            prev = (mg, fit)
+    notes.append(
+        "WLSMV (delta parameterization): Δχ² is the scaled-shifted difference test "
+        "(lavaan lavTestLRT, method satorra.2000); ΔCFI and ΔRMSEA use the scaled indices"
+    )
+    return InvarianceResult(
+        table=pd.DataFrame(rows).set_index("level"),
+        groups={str(lab): int(n) for lab, n in zip(labels, ns, strict=True)},
+        estimator="WLSMV",
+        notes=tuple(notes),
+        parameters=params,
+    )
+
+
+def _ordinal_parameters(
+    mg: Any,
+    x: np.ndarray,
+    labels: list[Any],
+    factors: list[str],
+    items: list[str],
+    stats_g: list[Any],
+) -> dict[str, Any]:
+    tau_names = [
+        f"{item}|t{t + 1}"
+        for item, taus in zip(items, stats_g[0].thresholds, strict=True)
+        for t in range(len(taus))
+    ]
+    out = {}
+    for k, lab in enumerate(labels):
+        lam, phi, tau, delta, alpha = mg.group_values(x, k)
+        out[str(lab)] = {
+            "loadings": pd.DataFrame(lam, index=items, columns=factors),
+            "factor_covariances": pd.DataFrame(phi, index=factors, columns=factors),
+            "thresholds": pd.Series(tau, index=tau_names),
+            "scale_factors": pd.Series(delta, index=items),
+            "factor_means": pd.Series(alpha, index=factors),
+        }
+    return out
+
+
 def _parameters(
     mg: _MultiGroup, x: np.ndarray, labels: list[Any], factors: list[str], items: list[str]
 ) -> dict[str, Any]:
@@ -331,4 +474,4 @@ def _parameters(
     return out
 
 
-__all__ = ["invariance", "InvarianceResult", "LEVELS"]
+__all__ = ["invariance", "InvarianceResult", "LEVELS", "WLSMV_LEVELS"]

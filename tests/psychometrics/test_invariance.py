@@ -72,7 +72,7 @@ def test_invariance_bad_input():
     hs = pd.read_csv(DATA / "holzinger_swineford_1939.csv")
     with pytest.raises(ValueError, match="group column"):
         invariance(hs, HS, "nope")
-    with pytest.raises(ValueError, match="ML"):
+    with pytest.raises(ValueError, match="ordinal items"):  # continuous scores: no WLSMV
         invariance(hs, HS, "school", estimator="WLSMV")
     with pytest.raises(ValueError, match="at least 2 groups"):
         invariance(hs.assign(one="a"), HS, "one")
