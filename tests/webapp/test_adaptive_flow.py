@@ -307,6 +307,14 @@ def test_verify_scores_rechecks_an_adaptive_response(app, client):
         report = verify_scores()
         assert len(report.mismatches) == 1
         assert "t_score" in str(report.mismatches[0])
+        row = db.session.scalars(select(Score).where(Score.scale == "t_score")).one()
+        row.value -= 0.5  # (verify_scores detached the row read before)
+        step = steps(world.invitation_id)[1]
+        step.theta += 0.01  # a stored step no longer matching the answers up to it
+        db.session.commit()
+        (mismatch,) = verify_scores().mismatches
+        assert len(mismatch.problems) == 1
+        assert f"steps 1 ({step.item_id})" in mismatch.problems[0]
 
 
 def test_start_page_and_progress_count_the_items_asked(app, client):

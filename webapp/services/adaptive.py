@@ -22,6 +22,7 @@ its SE, the transformed score (T-score) with its SE and the number of items, wit
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -42,6 +43,7 @@ from webapp.models import AdaptiveStep, Invitation, Protocol, Response, Score, T
 ALGORITHM_VERSION = "irt-eap-1"
 # score names of an item-bank response (Score.scale)
 SCORE_NAMES = ("theta", "theta_se", "t_score", "t_score_se", "n_items")
+STEP_TOLERANCE = 1e-9  # stored vs recomputed theta/SE of a step
 
 
 class AdaptiveError(ValueError):
@@ -306,6 +308,29 @@ def recompute_steps(
             )
         )
     return checks
+
+
+def step_problems(response: Response, settings: CatSettings) -> list[str]:
+    """Where an item-bank response's stored steps disagree with its stored answers: a
+    step's theta or SE not the one recomputed from the answers up to it, or the
+    response's answers not the answered steps. Empty when all agree (or no steps)."""
+    instrument = instruments.load(response.instrument_id)
+    checks = recompute_steps(response.id, instrument, settings)
+    if not checks:
+        return []
+    label = f"{response.instrument_id} steps"
+    problems = [
+        f"{label} {c.position} ({c.item_id}): stored theta {c.stored_theta!r} SE "
+        f"{c.stored_se!r}, recomputed {c.theta!r} {c.se!r}"
+        for c in checks
+        if not (
+            math.isclose(c.stored_theta, c.theta, rel_tol=STEP_TOLERANCE, abs_tol=STEP_TOLERANCE)
+            and math.isclose(c.stored_se, c.se, rel_tol=STEP_TOLERANCE, abs_tol=STEP_TOLERANCE)
+        )
+    ]
+    if dict(response.answers or {}) != {c.item_id: c.answer for c in checks}:
+        problems.append(f"{label}: the response's answers are not its answered steps")
+    return problems
 
 
 def steps_for_display(response_id: int) -> list[AdaptiveStep]:

@@ -305,7 +305,9 @@ def _check_bank(response: Response) -> list[str]:
         row.scale: row.value
         for row in adaptive.score_rows(response.id, response.instrument_id, response.answers, keys)
     }
-    return _compare(label, list(response.scores), expected, frozenset())
+    problems = _compare(label, list(response.scores), expected, frozenset())
+    settings = adaptive.settings_for_protocol_id(keys["protocol_id"])
+    return problems + adaptive.step_problems(response, settings)
 
 
 def _compare(
