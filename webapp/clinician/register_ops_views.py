@@ -5,6 +5,7 @@ aggregate questions with disclosure control (/clinician/analysis)."""
 from __future__ import annotations
 
 from flask import Response, abort, current_app, g, render_template, request
+from flask_babel import gettext
 from sqlalchemy import select
 
 from webapp.auth import guarded
@@ -53,7 +54,7 @@ def patient_withdraw(patient_id: int, register_id: int):  # type: ignore[no-unty
     error = None
     if request.method == "POST":
         if request.form.get("confirm") != "yes":
-            error = "Kryss av for at pasienten har trukket seg, før du bekrefter."
+            error = gettext("Tick the box that the patient has withdrawn before you confirm.")
         else:
             try:
                 result = withdraw(
@@ -163,7 +164,7 @@ def analysis_page():  # type: ignore[no-untyped-def]
         if form["time_point"]:
             query["time_point"] = form["time_point"]
         if register is None:
-            error = "Velg et register."
+            error = gettext("Choose a register.")
         else:
             try:
                 table = analysis.analyse(register, query)
