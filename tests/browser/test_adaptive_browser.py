@@ -11,6 +11,7 @@ import pytest
 
 import instruments
 from tests.browser import patient_walk as walk
+from tests.conftest import make_app
 from tests.webapp.adaptive_support import BANK, answer_for, make_adaptive_world
 from webapp.extensions import db
 from webapp.models import Invitation, Response, Score
@@ -27,6 +28,17 @@ def browser(chromium_path):  # type: ignore[no-untyped-def]
         b = p.chromium.launch(executable_path=chromium_path, args=walk.CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def app(tmp_path):  # type: ignore[no-untyped-def]
+    """The app with CSRF protection on, as in production (every form posts its token)."""
+    application = make_app(
+        f"sqlite:///{tmp_path / 'app.sqlite'}", tmp_path / "instance", WTF_CSRF_ENABLED=True
+    )
+    yield application
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -343,3 +343,30 @@ def test_a_bank_after_a_fixed_form_and_then_the_review(app, client):
     with app.app_context():
         response = bank_response(world.invitation_id)
         assert response.status == "complete" and list(response.answers) == asked
+
+
+def test_a_post_without_its_csrf_token_stores_nothing(tmp_path):
+    from tests.conftest import make_app
+    from tests.webapp.patient_support import csrf_from
+
+    app = make_app(f"sqlite:///{tmp_path / 'a.sqlite'}", tmp_path / "i", WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        world = make_adaptive_world()
+    client = app.test_client()
+    first = client.get(f"/s/{world.token}/start")
+    reply = client.post(
+        f"/s/{world.token}/start", data={"mode": "self", "csrf_token": csrf_from(first.text)}
+    )
+    url = reply.headers["Location"]
+    page = client.get(url)
+    item, step = shown_item(page.text)
+    refused = client.post(url, data={item: "3", "step": str(step)})  # no token
+    assert refused.status_code == 400
+    with app.app_context():
+        assert [s.answer for s in steps(world.invitation_id)] == [None]
+    token = csrf_from(page.text)
+    accepted = client.post(url, data={item: "3", "step": str(step), "csrf_token": token})
+    assert accepted.status_code == 302
+    with app.app_context():
+        assert steps(world.invitation_id)[0].answer == 3
+        db.engine.dispose()
