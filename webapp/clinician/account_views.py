@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from flask import current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from webapp.auth import guarded, set_session_cookie
 from webapp.clinician import bp
@@ -59,7 +60,7 @@ def _password_attempt():  # type: ignore[no-untyped-def]
     except auth.LockedOut:
         _event("password.throttled", "blocked")
         db.session.commit()
-        return _render(429, message="For mange forsøk. Vent litt og prøv igjen.")
+        return _render(429, message=_("Too many attempts. Wait a little and try again."))
     return None
 
 
@@ -106,7 +107,7 @@ def account():  # type: ignore[no-untyped-def]
         if not form.validate() or not auth.enable_totp(g.user, form.secret.data, form.code.data):
             _event("totp.enable_failed", "failure")
             db.session.commit()
-            form.code.errors = ["Koden stemmer ikke. Skriv inn koden appen viser nå."]
+            form.code.errors = [_("The code does not match. Type in the code the app shows now.")]
             return _render(400, enable=form)
         auth.revoke_all(g.user, keep=g.user_session)  # a new factor: other browsers sign in again
         _event("totp.enabled")
@@ -121,11 +122,11 @@ def account():  # type: ignore[no-untyped-def]
         if not form.validate() or not auth.disable_totp(g.user, form.password.data):
             _event("totp.disable_failed", "failure")
             db.session.commit()
-            form.password.errors = ["Passordet stemmer ikke."]
+            form.password.errors = [_("The password does not match.")]
             return _render(400, disable=form)
         auth.forget_attempts(auth.login_key(g.user.email, request.remote_addr))
         auth.revoke_all(g.user, keep=g.user_session)  # this browser stays in, no other does
         _event("totp.disabled")
         db.session.commit()
         return redirect(url_for("clinician.account", done="totp-off"))
-    return _render(400, message="Ukjent handling.")
+    return _render(400, message=_("Unknown action."))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, g, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.auth import guarded
@@ -13,8 +14,17 @@ from webapp.models import Register, Unit, User
 from webapp.services import access, unit_report
 from webapp.services.dashboard import MIN_CELL
 from webapp.services.funnel_view import indicator_funnels
-from webapp.services.indicators import LEVEL_TEXT, IndicatorConfigError
+from webapp.services.indicators import IndicatorConfigError
 from webapp.whole_numbers import parse_whole_number
+
+
+def _level_text() -> dict[str, str]:
+    """The levels of target achievement in the staff language."""
+    return {
+        "high": _("High target achievement"),
+        "moderate": _("Moderate target achievement"),
+        "low": _("Low target achievement"),
+    }
 
 
 def _unit(unit_name: str) -> Unit:
@@ -63,7 +73,7 @@ def dashboard(unit_name: str):  # type: ignore[no-untyped-def]
             report.indicators, highlight_unit_id=report.unit.id, lang=current_language()
         ),
         min_cell=MIN_CELL,
-        level_text=LEVEL_TEXT,
+        level_text=_level_text(),
         may_see_register=access.can_view_register_indicators(g.user, report.register),
     )
 
@@ -104,7 +114,7 @@ def indicators(register_name: str):  # type: ignore[no-untyped-def]
         funnels=indicator_funnels(tables, lang=current_language()),
         years=years,
         min_cell=MIN_CELL,
-        level_text=LEVEL_TEXT,
+        level_text=_level_text(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
@@ -13,10 +14,12 @@ from webapp.national_id import InvalidNationalId, validate
 TOTP_SECRET = re.compile(r"[A-Z2-7]{16,64}")  # base32, as auth.new_totp_secret() makes
 
 NATIONAL_ID_ERRORS = {
-    "length": "Et fødselsnummer har 11 siffer.",
-    "non_digit": "Et fødselsnummer inneholder bare siffer.",
-    "bad_date": "De seks første sifrene er ikke en gyldig fødselsdato.",
-    "bad_check_digit": "Kontrollsifrene stemmer ikke. Sjekk om nummeret er skrevet riktig.",
+    "length": _l("A national ID number has 11 digits."),
+    "non_digit": _l("A national ID number has digits only."),
+    "bad_date": _l("The first six digits are not a valid date of birth."),
+    "bad_check_digit": _l(
+        "The check digits do not match. Check that the number is written correctly."
+    ),
 }
 
 
@@ -37,7 +40,7 @@ class PatientSearchForm(FlaskForm):
     """Look up a patient by national ID (posted, never put in a URL)."""
 
     national_id = StringField(
-        "Fødselsnummer eller D-nummer", validators=[DataRequired(), Length(max=20)]
+        _l("National ID number or D-number"), validators=[DataRequired(), Length(max=20)]
     )
 
     def validate_national_id(self, field: StringField) -> None:
@@ -45,19 +48,20 @@ class PatientSearchForm(FlaskForm):
         try:
             validate(field.data or "")
         except InvalidNationalId as exc:
-            raise ValidationError(NATIONAL_ID_ERRORS[exc.reason]) from exc
+            raise ValidationError(str(NATIONAL_ID_ERRORS[exc.reason])) from exc
 
 
 class PasswordChangeForm(FlaskForm):
     """Current password, new password twice."""
 
-    current = PasswordField("Nåværende passord", validators=[DataRequired(), Length(max=200)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
     new = PasswordField(
-        "Nytt passord (minst 12 tegn)", validators=[DataRequired(), Length(min=12, max=200)]
+        _l("New password (at least 12 characters)"),
+        validators=[DataRequired(), Length(min=12, max=200)],
     )
     repeat = PasswordField(
-        "Gjenta nytt passord",
-        validators=[DataRequired(), EqualTo("new", message="Passordene er ikke like.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords are not the same."))],
     )
 
 
@@ -65,10 +69,10 @@ class TotpEnableForm(FlaskForm):
     """Confirm a new authenticator app with its first code."""
 
     secret = HiddenField(validators=[DataRequired(), Regexp(TOTP_SECRET.pattern + r"\Z")])
-    code = StringField("Kode fra appen", validators=[DataRequired(), Length(6, 8)])
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(6, 8)])
 
 
 class TotpDisableForm(FlaskForm):
     """Turn the second factor off (needs the password)."""
 
-    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])

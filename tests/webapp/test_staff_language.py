@@ -1,0 +1,101 @@
+"""Staff pages in the staff language (issue #12, point 10): every staff page renders in
+bokmål, nynorsk and English, and the English page carries none of a list of bokmål words
+that only the old, untranslated texts used."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.webapp.test_dashboard import INDICATORS, qi  # noqa: F401 (fixture)
+from webapp.extensions import db
+from webapp.models import User
+from webapp.services.auth import start_session
+
+# Words of the former bokmål-only staff texts (none is English, none is in the test data).
+BOKMAL_TELLTALES = (
+    "Velkommen",
+    "Finn pasient",
+    "Oppslaget logges",
+    "Resultater",
+    "resultater",
+    "Kvalitetsindikatorer",
+    "kvalitetsindikatorer",
+    "Denne enheten",
+    "Hele registeret",
+    "Svarandel",
+    "Last ned",
+    "Indeksår",
+    "Alle år",
+    "Skårer",
+    "Fordeling",
+    "Oppfølging",
+    "måloppnåelse",
+    "Måloppnåelse",
+    "Celler med færre",
+    "Min konto",
+    "Bytt passord",
+    "Totrinnsinnlogging",
+    "Nåværende passord",
+    "Administrasjon",
+    "Brukere",
+    "Tilgangslogg",
+    "Skjema og lisenser",
+    "Uttrekk",
+    "høyere er",
+)
+
+# page key -> (user key of the qi world, path, a bokmål text, its nynorsk, its English)
+PAGES = {
+    "start": ("admin", "/clinician/", "Finn pasient", "Finn pasient", "Find a patient"),
+    "dashboard": (
+        "lead_1",
+        "/clinician/units/qi-1/dashboard",
+        "Hele registeret",
+        "Heile registeret",
+        "Whole register",
+    ),
+    "indicators": (
+        "admin",
+        "/clinician/registers/qi-reg/indicators",
+        "Moderat måloppnåelse",
+        "Moderat måloppnåing",
+        "Moderate target achievement",
+    ),
+    "account": ("lead_1", "/clinician/account", "Min konto", "Kontoen min", "My account"),
+}
+
+
+def _get(app, user_id: int, path: str, lang: str) -> str:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    with app.app_context():
+        client.set_cookie("openprom_session", start_session(db.session.get(User, user_id), None))
+        db.session.commit()
+    client.set_cookie("openprom_staff_lang", lang)
+    page = client.get(path)
+    assert page.status_code == 200, (path, lang, page.status_code)
+    return page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_staff_page_in_each_language(app, qi, page):  # noqa: F811
+    user, path, nb, nn, en = PAGES[page]
+    assert nb in _get(app, qi[user], path, "nb")
+    assert nn in _get(app, qi[user], path, "nn")
+    english = _get(app, qi[user], path, "en")
+    assert en in english
+    # the charts' own titles (webapp/services/unit_report.py, shared with the monthly PDF
+    # report) are still bokmål (a known gap), so the SVG is left out of this check
+    text = re.sub(r"<svg.*?</svg>", "", english, flags=re.S)
+    leftovers = [word for word in BOKMAL_TELLTALES if word in text]
+    assert not leftovers, (page, leftovers)
+
+
+def test_target_levels_in_words_per_language(app, qi):  # noqa: F811
+    # the demo targets of INDICATORS: high 0.70, moderate 0.55 (improved, higher is better)
+    assert "high: 0.70, moderate: 0.55" in INDICATORS
+    path = "/clinician/registers/qi-reg/indicators"
+    assert "høy ≥ 70 %, moderat ≥ 55 %" in _get(app, qi["admin"], path, "nb")
+    assert "høg ≥ 70 %, moderat ≥ 55 %" in _get(app, qi["admin"], path, "nn")
+    assert "high ≥ 70 %, moderate ≥ 55 %" in _get(app, qi["admin"], path, "en")
