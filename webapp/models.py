@@ -555,7 +555,8 @@ class ResponseImport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
     import_key: Mapped[str] = mapped_column(String(128))
-    # SHA-256 of the resource as received: the same identifier with other content is refused
+    # Keyed digest (HMAC-SHA256) of the resource as received (plain SHA-256 in rows imported
+    # before): the same identifier with other content is refused
     content_hash: Mapped[str] = mapped_column(String(64))
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
     source: Mapped[str] = mapped_column(String(16))  # file | api

@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import instruments
 from instruments import Instrument, Item
+from webapp.crypto import content_digest_key
 from webapp.extensions import db
 from webapp.models import (
     Enrolment,
@@ -125,17 +129,37 @@ def parse_ndjson(text: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
 
 
 def import_key(resource: Mapping[str, Any]) -> str:
-    """The QR's identifier (``system|value``), else ``sha256:`` + hash of its content."""
+    """The QR's identifier (``system|value``), else ``hmac:`` + keyed hash of its content."""
     ident = resource.get("identifier")
     if isinstance(ident, Mapping) and ident.get("value"):
         return f"{ident.get('system', '')}|{ident['value']}"[:128]
-    return "sha256:" + content_hash(resource)
+    return "hmac:" + content_hash(resource)
+
+
+def _canonical(resource: Mapping[str, Any]) -> bytes:
+    text = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
 
 
 def content_hash(resource: Mapping[str, Any]) -> str:
-    """SHA-256 of the resource's canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """Keyed HMAC-SHA256 of the resource's canonical JSON (sorted keys, no spaces).
+
+    Keyed like the page digests (:func:`webapp.services.responses.content_hash`): the
+    resource holds a national ID, a date and answers, few enough combinations to try
+    against a plain hash.
+    """
+    key = _digest_key(current_app.config["OPENPROM_ID_KEY"])
+    return hmac.new(key, _canonical(resource), hashlib.sha256).hexdigest()
+
+
+@cache
+def _digest_key(master_key: bytes) -> bytes:
+    return content_digest_key(master_key)
+
+
+def _legacy_hash(resource: Mapping[str, Any]) -> str:
+    """The unkeyed SHA-256 that imports stored before the keyed hash still hold."""
+    return hashlib.sha256(_canonical(resource)).hexdigest()
 
 
 def import_responses(
@@ -329,7 +353,8 @@ class _Checker:
         if invitation is None:
             return problems, None
         key, digest = import_key(resource), content_hash(resource)
-        duplicate, duplicate_of = self._duplicate(key, digest, problem)
+        legacy = _legacy_hash(resource)
+        duplicate, duplicate_of = self._duplicate(key, digest, problem, legacy)
         if problems:
             return problems, None
         existing = db.session.scalar(
@@ -451,18 +476,25 @@ class _Checker:
             return None
         return matches[0]
 
-    def _duplicate(self, key: str, digest: str, problem: Any) -> tuple[bool, int | None]:
-        """(imported before?, the response it made) for an import key; problems added."""
+    def _duplicate(
+        self, key: str, digest: str, problem: Any, legacy: str
+    ) -> tuple[bool, int | None]:
+        """(imported before?, the response it made) for an import key; problems added.
+        ``legacy``: the unkeyed hash that imports stored before the keyed one hold."""
         seen = self.keys_in_file.get(key)
         if seen is not None and seen[0] != digest:
             problem(f"resource {seen[1]} of this batch has the same identifier")
             return False, None
+        keys = [key, "sha256:" + legacy] if key.startswith("hmac:") else [key]
         stored = db.session.scalar(
-            select(ResponseImport).where(
-                ResponseImport.register_id == self.register.id, ResponseImport.import_key == key
+            select(ResponseImport)
+            .where(
+                ResponseImport.register_id == self.register.id,
+                ResponseImport.import_key.in_(keys),
             )
+            .limit(1)
         )
-        if stored is not None and stored.content_hash != digest:
+        if stored is not None and stored.content_hash not in (digest, legacy):
             problem("this identifier was imported before with other content")
             return False, None
         self.keys_in_file.setdefault(key, (digest, self.index))
