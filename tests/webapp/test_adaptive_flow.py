@@ -7,6 +7,7 @@ checked against an EAP computed here from the bank file's GRM parameters.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -29,12 +30,18 @@ from webapp.models import AdaptiveStep, Invitation, Response, Score
 from webapp.services import adaptive
 
 
+@functools.cache
+def bank_file() -> dict:
+    """The bank file as plain YAML (parameters and option codes, not through scoring.irt)."""
+    return yaml.safe_load((BANKS_DIR / "demo-physical-function.yaml").read_text("utf-8"))
+
+
 def reference_eap(answers: list[tuple[str, int]]) -> tuple[float, float]:
     """EAP theta and posterior SD under Samejima's graded response model (Samejima 1969,
     Psychometrika Monograph 17) with a N(0, 1) prior on 61 equally spaced nodes on
     [-6, 6] (Bock & Mislevy 1982, Appl Psychol Meas 6:431, EAP by quadrature), written
     here from the bank file's parameters, independently of scoring.irt."""
-    raw = yaml.safe_load((BANKS_DIR / "demo-physical-function.yaml").read_text("utf-8"))
+    raw = bank_file()
     params = raw["irt"]["params"]
     codes = {item["id"]: [o["code"] for o in item["options"]] for item in raw["items"]}
     nodes = np.linspace(-6.0, 6.0, 61)
@@ -370,3 +377,34 @@ def test_a_post_without_its_csrf_token_stores_nothing(tmp_path):
     with app.app_context():
         assert steps(world.invitation_id)[0].answer == 3
         db.engine.dispose()
+
+
+def grm_information(item_id: str, theta: float) -> float:
+    """Fisher information of a GRM item at ``theta``: sum over categories of
+    P_k'(theta)^2 / P_k(theta), with P*' = a P* (1 - P*) (Samejima 1969; Baker & Kim 2004,
+    Item Response Theory, 2nd ed., ch. 8), from the bank file's parameters."""
+    raw = bank_file()
+    a, b = raw["irt"]["params"][item_id]["a"], raw["irt"]["params"][item_id]["b"]
+    star = [1.0] + [1 / (1 + math.exp(-a * (theta - bk))) for bk in b] + [0.0]
+    slope = [a * p * (1 - p) for p in star]
+    return sum(
+        (slope[k] - slope[k + 1]) ** 2 / (star[k] - star[k + 1]) for k in range(len(star) - 1)
+    )
+
+
+def test_protocol_settings_drive_the_flow(app, client):
+    """max_info without randomesque: each item is the most informative item left at the
+    EAP after the answers before it (at start_theta first); min = max = 6 items."""
+    settings = {"start_theta": 0.5, "select": "max_info", "exposure": "none"}
+    with app.app_context():
+        world = make_adaptive_world(adaptive={**settings, "min_items": 6, "max_items": 6})
+    url, asked = answer_bank(client, start(client, world.token))
+    assert len(asked) == 6
+    bank = instruments.load(BANK)
+    with app.app_context():
+        rows = steps(world.invitation_id)
+    at = 0.5
+    for k, item in enumerate(asked):
+        left = [i for i in bank.item_ids if i not in asked[:k]]
+        assert item == max(left, key=lambda i: grm_information(i, at)), k
+        at = rows[k].theta
