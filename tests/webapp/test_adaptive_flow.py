@@ -408,3 +408,32 @@ def test_protocol_settings_drive_the_flow(app, client):
         left = [i for i in bank.item_ids if i not in asked[:k]]
         assert item == max(left, key=lambda i: grm_information(i, at)), k
         at = rows[k].theta
+
+
+def test_unit_dashboard_and_its_csv_take_an_adaptive_response(app, client):
+    from webapp.models import RoleAssignment, Unit, User
+    from webapp.services.auth import start_session
+
+    with app.app_context():
+        world = make_adaptive_world()
+    answer_bank(client, start(client, world.token))
+    answer_eq5d(client, world.token)
+    assert client.post(f"/s/{world.token}/submit").status_code == 302
+    with app.app_context():
+        unit = db.session.scalars(select(Unit)).one()
+        user = User(email="lead@unit.test", display_name="Lead", password_hash="x")
+        user.roles.append(RoleAssignment(role="unit_lead", unit_id=unit.id))
+        db.session.add(user)
+        db.session.commit()
+        token = start_session(user, None)
+    staff = app.test_client()
+    staff.set_cookie("openprom_session", token)
+    page = staff.get("/clinician/units/unit-1/dashboard")
+    assert page.status_code == 200
+    assert bank_title() in page.text
+    table = staff.get("/clinician/units/unit-1/dashboard.csv")
+    assert table.status_code == 200 and "t_score" in table.text
+
+
+def bank_title() -> str:
+    return instruments.load(BANK).title.get_text("nb")
