@@ -7,6 +7,7 @@ checked against an EAP computed here from the bank file's GRM parameters.
 
 from __future__ import annotations
 
+import csv
 import functools
 import math
 from pathlib import Path
@@ -295,6 +296,17 @@ def test_clinician_patient_page_and_export_show_the_adaptive_result(app, client,
     text = Path(bank_file).read_text(encoding="utf-8")
     assert "t_score" in text and "theta_se" in text and "n_items" in text
     assert asked[0] in text
+    steps_file = next(p for p in result.files if Path(p).name == "adaptive_steps.csv")
+    with Path(steps_file).open(encoding="utf-8") as fh:
+        exported = list(csv.DictReader(fh))
+    assert [r["item_id"] for r in exported] == asked
+    assert [int(r["position"]) for r in exported] == list(range(len(asked)))
+    with app.app_context():
+        stored = steps(world.invitation_id)
+    for row, step in zip(exported, stored, strict=True):
+        assert int(row["answer"]) == step.answer
+        assert float(row["theta"]) == step.theta and float(row["se"]) == step.se
+    assert "17845810001" not in "".join(Path(p).read_text("utf-8") for p in result.files)
 
 
 def test_verify_scores_rechecks_an_adaptive_response(app, client):

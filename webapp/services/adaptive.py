@@ -21,10 +21,12 @@ its SE, the transformed score (T-score) with its SE and the number of items, wit
 
 from __future__ import annotations
 
+import csv
 import enum
 import math
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,18 @@ from instruments.loader import load_banks
 from scoring.irt.bank import bank_from_instrument, score_answers
 from scoring.irt.cat import Bank, CatSettings, estimate, next_item
 from webapp.extensions import db
-from webapp.models import AdaptiveStep, Invitation, Protocol, Response, Score, TimePoint, utcnow
+from webapp.models import (
+    AdaptiveStep,
+    Enrolment,
+    Invitation,
+    Protocol,
+    Response,
+    Score,
+    TimePoint,
+    Unit,
+    utcnow,
+)
+from webapp.services.withdrawal import withdrawn_patients
 
 # EAP over scoring.irt's 61-node grid on [-6, 6] with a N(0, prior_sd) prior
 ALGORITHM_VERSION = "irt-eap-1"
@@ -336,3 +349,44 @@ def step_problems(response: Response, settings: CatSettings) -> list[str]:
 def steps_for_display(response_id: int) -> list[AdaptiveStep]:
     """The answered steps of a response, in the order asked (clinician and review pages)."""
     return [s for s in steps_of(response_id) if s.answer is not None]
+
+
+STEP_COLUMNS = ("response_id", "instrument_id", "position", "item_id", "answer", "theta", "se")
+
+
+def write_steps_csv(register_id: int, out: Path) -> list[Path]:
+    """``adaptive_steps.csv`` of a register export: every answered step of the completed
+    item-bank responses (patients who withdrew left out), one row per step in the order
+    asked; ``response_id`` links a row to the bank's export file. No file when there are
+    none. No patient identifier is written."""
+    query = (
+        select(
+            AdaptiveStep.response_id,
+            Response.instrument_id,
+            AdaptiveStep.position,
+            AdaptiveStep.item_id,
+            AdaptiveStep.answer,
+            AdaptiveStep.theta,
+            AdaptiveStep.se,
+        )
+        .join(Response, Response.id == AdaptiveStep.response_id)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+        .join(Unit, Unit.id == Enrolment.unit_id)
+        .where(
+            Unit.register_id == register_id,
+            Response.status == "complete",
+            AdaptiveStep.answer.is_not(None),
+            Enrolment.patient_id.not_in(withdrawn_patients(register_id)),
+        )
+        .order_by(AdaptiveStep.response_id, AdaptiveStep.position)
+    )
+    rows = db.session.execute(query).all()
+    if not rows:
+        return []
+    path = Path(out) / "adaptive_steps.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(STEP_COLUMNS)
+        writer.writerows(tuple(row) for row in rows)
+    return [path]

@@ -48,6 +48,7 @@ from webapp.models import (
 )
 from webapp.services import export_values
 from webapp.services.adaptive import SCORE_NAMES
+from webapp.services.adaptive import write_steps_csv as adaptive_steps_csv
 from webapp.services.patients import cipher
 from webapp.services.withdrawal import withdrawn_patients
 
@@ -657,6 +658,8 @@ def export_register(
         result.files += fhir.files
         for iid, count in fhir.rows.items():
             result.rows.setdefault(iid, count)
+    if "csv" in formats:  # the steps of adaptive (item-bank) responses, when there are any
+        result.files += adaptive_steps_csv(register.id, out)
     book = codebook(register, ids, lang, result.rows, free_text=free_text)
     for entry in book["instruments"].values():
         entry["files"] = [f for f in entry["files"] if f.rsplit(".", 1)[1] in formats]
