@@ -449,3 +449,26 @@ def test_unit_dashboard_and_its_csv_take_an_adaptive_response(app, client):
 
 def bank_title() -> str:
     return instruments.load(BANK).title.get_text("nb")
+
+
+@pytest.mark.parametrize("erase", [False, True])
+def test_withdrawn_patients_steps_are_not_exported_and_erasure_removes_them(
+    app, client, tmp_path, erase
+):
+    from webapp.models import AdaptiveStep, Patient, Register
+    from webapp.services.export import export_register
+    from webapp.services.withdrawal import withdraw
+
+    with app.app_context():
+        world = make_adaptive_world()
+    answer_bank(client, start(client, world.token))
+    answer_eq5d(client, world.token)
+    assert client.post(f"/s/{world.token}/submit").status_code == 302
+    with app.app_context():
+        register = db.session.scalars(select(Register)).one()
+        withdraw(db.session.get(Patient, world.patient_id), register, erase=erase)
+        db.session.commit()
+        result = export_register("reg", tmp_path / "out", formats=("csv",))
+        assert "adaptive_steps.csv" not in {p.name for p in map(Path, result.files)}
+        left = db.session.scalars(select(AdaptiveStep)).all()
+        assert (left == []) is erase
