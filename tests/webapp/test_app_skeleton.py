@@ -75,6 +75,7 @@ def test_admin_instrument_pages_show_each_licence_notice(client, world, login_as
     bundled = load_all()
     for role in ("register_admin", "sysadmin"):
         signed_in = login_as(role)
+        signed_in.set_cookie("openprom_staff_lang", "en")  # the English staff texts below
         overview = signed_in.get("/admin/instruments")
         assert overview.status_code == 200
         html = unescape(overview.get_data(as_text=True))

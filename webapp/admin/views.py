@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from instruments import load_all
@@ -216,35 +218,35 @@ def audit_log():  # type: ignore[no-untyped-def]
 
 
 SECURITY_LABELS = {
-    "login.success": "Innlogging",
-    "login.password_ok": "Passord godtatt, venter på engangskode",
-    "login.failed": "Mislykket innlogging",
-    "login.throttled": "Innlogging avvist: for mange forsøk",
-    "logout": "Utlogging",
-    "totp.failed": "Feil engangskode",
-    "totp.throttled": "Engangskode avvist: for mange forsøk",
-    "totp.session_revoked": "Økt avsluttet etter for mange feil koder",
-    "totp.enabled": "Totrinnsinnlogging slått på",
-    "totp.disabled": "Totrinnsinnlogging slått av",
-    "totp.enable_failed": "Feil kode ved påslåing av totrinnsinnlogging",
-    "totp.disable_failed": "Feil passord ved avslåing av totrinnsinnlogging",
-    "password.changed": "Passord byttet",
-    "password.change_failed": "Passordbytte avvist",
-    "password.throttled": "Passordbytte avvist: for mange forsøk",
-    "access.denied": "Ingen tilgang (403)",
-    "user.create": "Bruker opprettet",
-    "user.approve": "Bruker godkjent",
-    "user.enable": "Bruker aktivert",
-    "user.disable": "Bruker deaktivert",
-    "csrf.refused": "Skjema avvist: CSRF-kontroll feilet",
-    "input.nul_refused": "Forespørsel avvist: ugyldig tegn (NUL)",
-    "request.too_large": "Forespørsel avvist: for stor (413)",
+    "login.success": _l("Sign-in"),
+    "login.password_ok": _l("Password accepted, waiting for the one-time code"),
+    "login.failed": _l("Failed sign-in"),
+    "login.throttled": _l("Sign-in refused: too many attempts"),
+    "logout": _l("Sign-out"),
+    "totp.failed": _l("Wrong one-time code"),
+    "totp.throttled": _l("One-time code refused: too many attempts"),
+    "totp.session_revoked": _l("Session ended after too many wrong codes"),
+    "totp.enabled": _l("Two-step sign-in turned on"),
+    "totp.disabled": _l("Two-step sign-in turned off"),
+    "totp.enable_failed": _l("Wrong code when turning on two-step sign-in"),
+    "totp.disable_failed": _l("Wrong password when turning off two-step sign-in"),
+    "password.changed": _l("Password changed"),
+    "password.change_failed": _l("Password change refused"),
+    "password.throttled": _l("Password change refused: too many attempts"),
+    "access.denied": _l("No access (403)"),
+    "user.create": _l("User created"),
+    "user.approve": _l("User approved"),
+    "user.enable": _l("User enabled"),
+    "user.disable": _l("User disabled"),
+    "csrf.refused": _l("Form refused: CSRF check failed"),
+    "input.nul_refused": _l("Request refused: invalid character (NUL)"),
+    "request.too_large": _l("Request refused: too large (413)"),
 }
 REASONS = {
-    "unknown": "ukjent e-post",
-    "password": "feil passord",
-    "disabled": "deaktivert konto",
-    "pending": "venter på godkjenning",
+    "unknown": _l("unknown e-mail"),
+    "password": _l("wrong password"),
+    "disabled": _l("disabled account"),
+    "pending": _l("waiting for approval"),
 }
 
 
@@ -256,25 +258,26 @@ def _describe(event: AuditEvent, emails: dict[int, str]) -> tuple[str, str]:
     d = event.details if isinstance(event.details, dict) else {}
     parts = []
     if d.get("target_id") is not None:
-        parts.append(f"gjelder {emails.get(d['target_id'], 'bruker ' + str(d['target_id']))}")
+        target = emails.get(d["target_id"]) or _("user %(id)s", id=d["target_id"])
+        parts.append(_("concerns %(user)s", user=target))
     for role in d.get("roles") or []:
         scope = role.get("unit") or role.get("register")
-        parts.append(f"rolle {role.get('role')}" + (f" ({scope})" if scope else ""))
+        parts.append(_("role %(role)s", role=role.get("role")) + (f" ({scope})" if scope else ""))
     if d.get("reason"):
         parts.append(REASONS.get(d["reason"], str(d["reason"])))
     if d.get("retry_after"):
-        parts.append(f"neste forsøk om {d['retry_after']} s")
+        parts.append(_("next attempt in %(s)s s", s=d["retry_after"]))
     if d.get("replay"):
-        parts.append("kode brukt før")
+        parts.append(_("code used before"))
     if d.get("pending_approval"):
-        parts.append("venter på godkjenning")
+        parts.append(_("waiting for approval"))
     if d.get("must_change_password"):
-        parts.append("må bytte passord")
+        parts.append(_("must change the password"))
     if d.get("via"):
         parts.append(f"via {d['via']}")
     if d.get("rule"):
-        parts.append(f"krever: {d['rule']}")
+        parts.append(_("requires: %(rule)s", rule=d["rule"]))
     if event.subject.startswith("register:"):
         parts.append(event.subject)
-    label = SECURITY_LABELS.get(name, name)
+    label = str(SECURITY_LABELS.get(name, name))
     return label, "; ".join(str(p) for p in parts)

@@ -3,29 +3,32 @@
 
 from __future__ import annotations
 
-# Bokmål, as the rest of the audit page; an action not listed is shown as its code.
+from flask_babel import lazy_gettext as _l
+
+# In the staff language (English ids, nb/nn catalogues); an action not listed is shown
+# as its code.
 ACTION_WORDS = {
-    "patient.search": "søkte etter en pasient",
-    "patient.view": "åpnet pasientsiden",
-    "patient.print": "skrev ut sammendraget",
-    "response.view": "så på svarene",
-    "response.submit": "sendte inn svar",
-    "response.import": "importerte svar",
-    "response.import.dry_run": "prøvde en import av svar (ingenting lagret)",
-    "response.import.refused": "import av svar avvist",
-    "enrolment.create": "registrerte pasienten i et forløp",
-    "invitation.issue": "lagde en ny invitasjonslenke",
-    "export.create": "laget et eksportuttrekk",
-    "scores.cli": "hentet skårer på kommandolinjen",
-    "scores.verify": "kontrollerte lagrede skårer",
-    "register.load": "lastet inn registeroppsettet",
-    "register.withdraw": "trakk pasienten ut av registeret",
-    "consent.record": "registrerte samtykke",
-    "api_token.create": "opprettet en API-nøkkel",
-    "api_token.revoke": "trakk tilbake en API-nøkkel",
+    "patient.search": _l("searched for a patient"),
+    "patient.view": _l("opened the patient page"),
+    "patient.print": _l("printed the summary"),
+    "response.view": _l("looked at the answers"),
+    "response.submit": _l("sent in answers"),
+    "response.import": _l("imported answers"),
+    "response.import.dry_run": _l("tried an import of answers (nothing stored)"),
+    "response.import.refused": _l("import of answers refused"),
+    "enrolment.create": _l("enrolled the patient in a protocol"),
+    "invitation.issue": _l("made a new invitation link"),
+    "export.create": _l("made an export"),
+    "scores.cli": _l("fetched scores on the command line"),
+    "scores.verify": _l("checked stored scores"),
+    "register.load": _l("loaded the register set-up"),
+    "register.withdraw": _l("withdrew the patient from the register"),
+    "consent.record": _l("recorded consent"),
+    "api_token.create": _l("created an API key"),
+    "api_token.revoke": _l("revoked an API key"),
 }
 
 
 def action_words(action: str) -> str:
     """The words for an audit ``action`` (the code itself when none are written)."""
-    return ACTION_WORDS.get(action, action)
+    return str(ACTION_WORDS.get(action, action))
