@@ -41,6 +41,7 @@ from webapp.services.withdrawal import withdrawn_patients
 DIMENSIONS = ("unit", "year", "sex", "age_band")
 ALL = "Alle"
 PROTECTION = 3  # a suppressed count must stay uncertain over at least this range
+MAX_TRIES = 12  # complementary candidates tried per step
 AGE_BANDS = ((0, 17, "0–17"), (18, 39, "18–39"), (40, 59, "40–59"), (60, 79, "60–79"))
 QUERY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -250,9 +251,11 @@ def equations(table: AnalysisTable) -> list[tuple[list[tuple[str, str]], tuple[s
 def bounds(
     published: Mapping[tuple[str, str], int | None],
     relations: list[tuple[list[tuple[str, str]], tuple[str, str]]],
+    only: set[tuple[str, str]] | None = None,
 ) -> dict[tuple[str, str], tuple[float, float]]:
-    """Smallest and largest value of each unpublished count consistent with the published
-    counts and the sum relations (linear programming, counts >= 0)."""
+    """Smallest and largest value of each unpublished count (of ``only``, when given)
+    consistent with the published counts and the sum relations (linear programming,
+    counts >= 0)."""
     from scipy.optimize import linprog
 
     unknown = [k for k, v in published.items() if v is None]
@@ -273,6 +276,8 @@ def bounds(
             b_eq.append(rhs)
     found = {}
     for key, i in index.items():
+        if only is not None and key not in only:
+            continue
         objective = [0.0] * len(unknown)
         objective[i] = 1.0
         low = linprog(objective, A_eq=a_eq or None, b_eq=b_eq or None, bounds=(0, None))
@@ -284,23 +289,48 @@ def bounds(
     return found
 
 
-def _exposed(table: AnalysisTable) -> list[tuple[str, str]]:
-    """Cells suppressed for their small n whose count the published ones narrow down."""
-    limits = bounds(table.published_counts(), equations(table))
-    return [
-        k
-        for k, (lo, hi) in limits.items()
-        if table.cells[k].reason == "primary" and hi - lo < PROTECTION - 1e-9
-    ]
+def _exposed(
+    table: AnalysisTable, among: Iterable[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    """Cells suppressed for their small n (of ``among``, when given) whose count the
+    published ones narrow down. Hiding more cells only widens the others' bounds, so a
+    cell that is safe stays safe: later checks need only look at the exposed ones."""
+    primary = {k for k, c in table.cells.items() if c.reason == "primary"}
+    if among is not None:
+        primary &= set(among)
+    limits = bounds(table.published_counts(), equations(table), primary)
+    return [k for k, (lo, hi) in limits.items() if hi - lo < PROTECTION - 1e-9]
+
+
+def _no_single_unknowns(table: AnalysisTable) -> None:
+    """Fast first pass: no sum relation may have exactly one hidden cell (it would be the
+    total minus the others); hide its smallest published part (interior first) until none
+    has. What remains exposed after this is found by the exact check in :func:`protect`."""
+    relations = equations(table)
+    changed = True
+    while changed:
+        changed = False
+        for parts, total in relations:
+            keys = [*parts, total]
+            hidden = [k for k in keys if table.cells[k].suppressed]
+            if len(hidden) != 1:
+                continue
+            shown = [k for k in keys if not table.cells[k].suppressed]
+            shown.sort(key=lambda k: (ALL in k, table.cells[k].n == 0, table.cells[k].n, k))
+            key = shown[0]
+            table.cells[key] = Cell(table.cells[key].n, reason="complementary")
+            changed = True
 
 
 def protect(table: AnalysisTable) -> None:
     """Complementary suppression until every suppressed small count is uncertain enough.
 
-    Greedy: among the published cells in a row or column with a suppressed cell, suppress
-    the one that leaves the fewest exposed cells (ties: interior before margins, then the
-    smallest n, a known zero last).
+    First no sum relation is left with a single hidden cell (:func:`_no_single_unknowns`);
+    then, while the exact check finds an exposed cell, greedily: among the published cells
+    in a row or column with a hidden cell, hide the one that leaves the fewest exposed
+    cells (ties: interior before margins, then the smallest n, a known zero last).
     """
+    _no_single_unknowns(table)
     exposed = _exposed(table)
     while exposed:
         # rows and columns of every suppressed cell: completing a block of suppressed
@@ -314,11 +344,13 @@ def protect(table: AnalysisTable) -> None:
         ] or [key for key, cell in table.cells.items() if not cell.suppressed]
         if not candidates:
             return
+        # try the most likely few (interior, small n) rather than every cell of a big table
+        candidates.sort(key=lambda k: (ALL in k, table.cells[k].n == 0, table.cells[k].n, k))
         best: tuple[Any, ...] | None = None
-        for key in candidates:
+        for key in candidates[:MAX_TRIES]:
             cell = table.cells[key]
             table.cells[key] = Cell(cell.n, reason="complementary")
-            left = _exposed(table)
+            left = _exposed(table, exposed)
             table.cells[key] = cell
             rank = (len(left), ALL in key, cell.n == 0, cell.n, key)
             if best is None or rank < best[0]:
