@@ -38,6 +38,18 @@ ALL_INSTRUMENTS = ("eq5d5l", "cat", "odi", "rand36", "gspeq")
 INSTRUMENT_PHONE = {"width": 360, "height": 740}  # the phone of issue 12
 
 
+def _give_contact(app) -> None:  # type: ignore[no-untyped-def]
+    """Made-up contact details for the test unit (thank-you and insight pages show them)."""
+    from webapp.extensions import db
+    from webapp.models import Unit
+
+    with app.app_context():
+        unit = db.session.query(Unit).filter_by(name="unit-1").one()
+        unit.contact_phone, unit.contact_email = "+47 00 00 01 01", "post@testsykehuset.example"
+        unit.contact_hours, unit.contact_address = "Hverdager kl. 8–15", "Testveien 1, Testby"
+        db.session.commit()
+
+
 def _grouped_world(app, support, name: str = "general", asked=("rand36",)) -> str:  # type: ignore[no-untyped-def]
     """The second (synthetic) patient enrolled in a protocol asking ``asked`` (default:
     RAND-36, pages grouped as printed); returns the link token."""
@@ -135,6 +147,7 @@ def take(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(Path(tmp))
         enrolled = support.setup_world(app)
+        _give_contact(app)
         grouped = _grouped_world(app, support)
         every = _grouped_world(app, support, "every", ALL_INSTRUMENTS)
         with walk.serve(app) as base, sync_playwright() as p:

@@ -282,3 +282,112 @@ def test_the_focus_order_check_catches_controls_shown_out_of_order(browser, ever
     assert _focus_order_problems(page) == []
     page.evaluate("document.querySelector('.nav').style.flexDirection = 'row-reverse'")
     assert _focus_order_problems(page) == ["A Tilbake -> BUTTON Neste"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "limit"), [(360, MAX_PAGE_HEIGHT), (320, 2200)])
+def test_the_insight_page_after_high_cat_and_odi_scores_fits_a_phone(
+    app, browser, every_instrument, width, limit
+):
+    """High CAT (32, "very high") and ODI (80 %, "crippled") answers of all five
+    instruments, from a unit that gave its contact details: one next-step box with them;
+    the page <= 2,000 px at the issue's 360x740 (1,996 px measured), <= 2,200 at 320 px
+    where the same text wraps into more lines (2,166 px measured)."""
+    from webapp.extensions import db
+    from webapp.models import Unit
+
+    with app.app_context():
+        unit = db.session.query(Unit).filter_by(name="unit-1").one()
+        unit.contact_phone, unit.contact_email = "+47 00 00 09 09", "post@testsykehuset.example"
+        unit.contact_hours, unit.contact_address = "Hverdager kl. 8–15", "Testveien 1, Testby"
+        db.session.commit()
+    base, token = every_instrument
+    context = browser.new_context(viewport={"width": width, "height": 740}, locale="nb-NO")
+    page = context.new_page()
+    page.goto(f"{base}/s/{token}")
+    walk.start_as_self(page)
+    while "/q/" in page.url:
+        instrument_id = page.url.split("/q/")[1].split("/")[0]
+        names = page.eval_on_selector_all("input[type=radio]", "els => els.map(e => e.name)")
+        for name in dict.fromkeys(names):
+            code = "[value='4']" if instrument_id in ("cat", "odi") else ""
+            page.locator(f"label:has(input[name='{name}']{code})").first.click()
+        for box in page.locator("input[type=number]").all():
+            box.fill("50")
+            box.dispatch_event("input")
+        page.get_by_role("button", name="Neste").click()
+        page.wait_for_load_state("load")
+    page.get_by_role("button", name="Send inn svarene").click()
+    page.get_by_role("link", name="Se svarene dine").click()
+    page.get_by_role("heading", name="Svarene dine", exact=True).wait_for()
+    box = page.locator(".contact.next-step")
+    assert box.count() == 1  # one calm box for both high scores
+    text = box.inner_text()
+    assert "lungesykdommen" in text and "beinsmertene" in text and "113" in text
+    assert "+47 00 00 09 09" in text and "Testveien 1, Testby" in text
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print(f"insight after high CAT and ODI at {width}x740: {height} px")
+    assert height <= limit, height
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    problems: dict[str, object] = {}
+    if walk.AXE.exists():
+        _open_details_and_axe(page, "insight", problems)
+    assert problems == {}, problems
+    context.close()
+
+
+@pytest.fixture
+def rand36_patient(app):  # type: ignore[no-untyped-def]
+    """A patient asked RAND-36 only, served on loopback: (base, token)."""
+    app.config["OPENPROM_TOKEN_RATE_LIMIT"] = "1000 per minute"
+    with app.app_context():
+        support.make_protocol(("rand36",))
+        enrolled = support.enrol_patient()
+    with walk.serve(app) as base:
+        yield base, enrolled.token
+
+
+STEM_BAR = """() => { const b = document.querySelector('.stem-bar');
+  const r = b.getBoundingClientRect(); const s = getComputedStyle(b);
+  return {shown: s.visibility === 'visible', top: r.top, bottom: r.bottom, height: r.height,
+          text: b.getAttribute('data-stem'), hidden: b.getAttribute('aria-hidden'),
+          line: parseFloat(s.lineHeight), stem: document.getElementById('page-title').textContent};
+}"""
+FOCUSED_TOP = """() => { const el = document.activeElement;
+  const box = (el.closest('label') || el).getBoundingClientRect(); return box.top; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [360, 320])
+def test_a_grouped_screen_keeps_its_stem_in_view_as_one_line(browser, rand36_patient, width):
+    """RAND-36's activities stem: full at the top of the screen; once it scrolled away, a
+    one-line copy is pinned to the top (<= 15 % of 740 px), hidden from screen readers,
+    and keyboard focus never lands under it; back at the top the copy goes."""
+    base, token = rand36_patient
+    context = browser.new_context(viewport={"width": width, "height": 740}, locale="nb-NO")
+    page = context.new_page()
+    page.goto(f"{base}/s/{token}")
+    walk.start_as_self(page)
+    page.get_by_role("button", name="Neste").click()  # screen 1: general health, unanswered
+    page.wait_for_url("**/q/rand36/1")
+    page.locator(".stem-bar").wait_for(state="attached")
+    assert page.evaluate(STEM_BAR)["shown"] is False  # the full stem is in view
+    page.locator("fieldset").last.scroll_into_view_if_needed()
+    page.locator(".stem-bar.shown").wait_for(state="visible")
+    pinned = page.evaluate(STEM_BAR)
+    print(f"pinned stem at {width}x740: {pinned['height']:.0f} px")
+    assert pinned["shown"] and pinned["top"] == 0 and pinned["text"] == pinned["stem"]
+    assert pinned["hidden"] == "true"
+    assert pinned["height"] <= 0.15 * 740  # issue 12: at most ~15 % of the screen
+    assert pinned["height"] < 2 * pinned["line"]  # one line (the rest is an ellipsis)
+    obscured = []
+    for _ in range(12):  # back up through the answers with the keyboard
+        page.keyboard.press("Shift+Tab")
+        bar = page.evaluate(STEM_BAR)
+        top = page.evaluate(FOCUSED_TOP)
+        if bar["shown"] and top < bar["bottom"]:
+            obscured.append((top, page.evaluate("() => document.activeElement.id")))
+    assert obscured == []
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator(".stem-bar.shown").wait_for(state="detached")
+    context.close()

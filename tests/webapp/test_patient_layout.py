@@ -159,11 +159,11 @@ def test_insight_after_high_scores_gives_a_calm_next_step_naming_the_unit(client
     unit = support.UNIT_TITLE
     # CAT > 30 is "very high" (CAT user guide); ODI 61-80 % "crippled" (Fairbank 2000):
     # one calm next step at the top for both (tests/webapp/test_unit_contact.py: contact)
-    assert "lungesykdommen påvirker hverdagen din mye og smerter i ryggen eller beina" in html
-    assert f"Det er verdt å snakke om med behandleren din ved {unit}." in html
+    assert "viser at lungesykdommen og rygg- eller beinsmertene påvirker hverdagen din mye" in html
+    assert f"Snakk om det med behandleren din ved {unit}." in html
     assert html.count('<div class="contact next-step">') == 1
     # once, in the same box
-    assert html.count(f"kontakt {unit} eller fastlegen din. Ring 113 hvis det haster.") == 1
+    assert html.count("kontakt dem eller fastlegen din. Haster det, ring 113.") == 1
     # the main scores in view, the rest folded per questionnaire
     assert "CAT totalskår (0–40): <strong>32</strong>" in html
     assert html.count('<details class="fold">') == 2

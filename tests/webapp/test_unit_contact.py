@@ -134,26 +134,43 @@ def test_the_insight_page_gives_one_next_step_with_the_units_contact(client, hig
     box = box[: box.index("</div>")]
     # both high scores in one sentence (CAT 32 "very high", ODI 80 % "crippled")
     assert (
-        "<p>Svarene dine viser at lungesykdommen påvirker hverdagen din mye og smerter i "
-        "ryggen eller beina begrenser hverdagen din mye. Det er verdt å snakke om med "
-        f"behandleren din ved {unit}.</p>"
+        "<p>Svarene dine viser at lungesykdommen og rygg- eller beinsmertene påvirker "
+        f"hverdagen din mye. Snakk om det med behandleren din ved {unit}.</p>"
     ) in box
     for line in LINES_NB:
         assert line in box
-    assert f"kontakt {unit} eller fastlegen din. Ring 113 hvis det haster." in box
-    assert html.count("next-step") == 1 and html.count("Ring 113") == 1  # one box only
+    assert "Blir du mye dårligere, kontakt dem eller fastlegen din. Haster det, ring 113." in box
+    assert html.count("next-step") == 1 and html.count("ring 113") == 1  # one box only
 
 
 def test_the_insight_page_in_nynorsk_and_english(client, high_scores):
     nn = client.get(f"/s/{high_scores.token}?lang=nn").text
-    assert "Svara dine viser at lungesjukdomen påverkar kvardagen din mykje og smerter" in nn
+    assert (
+        "Svara dine viser at lungesjukdomen og rygg- eller beinsmertene påverkar kvardagen "
+        f"din mykje. Snakk om det med behandlaren din ved {support.UNIT_TITLE}." in nn
+    )
     assert "(ikkje send helseopplysningar)" in nn
     en = client.get(f"/s/{high_scores.token}?lang=en").text
     assert (
-        "Your answers show that your lung disease has a large effect on your daily life and "
-        "back or leg pain limits your everyday life a lot." in en
+        "Your answers show that your lung disease and the pain in your back or legs affect "
+        f"your daily life a lot. Talk to your clinician at {support.UNIT_TITLE} about it." in en
     )
     assert '<li>Phone: <a href="tel:+4700000909">' in en
+
+
+def test_one_high_score_is_one_reason(app, client):
+    """Only CAT high (8 x 3 = 24, "high", CAT user guide: 21-30): the singular sentence."""
+    with app.app_context():
+        support.make_protocol(("cat",))
+        enrolled = support.enrol_patient()
+    client.post(f"/s/{enrolled.token}/start", data={"mode": "self"})
+    for index in range(8):
+        _post(client, enrolled.token, f"q/cat/{index}", {f"q{index + 1:02d}": "3"})
+    client.post(f"/s/{enrolled.token}/submit")
+    en = client.get(f"/s/{enrolled.token}?lang=en").text
+    assert "Your answers show that your lung disease affects your daily life a lot." in en
+    nb = client.get(f"/s/{enrolled.token}?lang=nb").text
+    assert "Svarene dine viser at lungesykdommen påvirker hverdagen din mye." in nb
 
 
 def test_the_thank_you_page_shows_the_units_contact(client, high_scores):

@@ -162,24 +162,25 @@ MAIN_SCORES = {
     "rand36": ("PCS", "MCS"),
 }
 
-# Why a high score is worth talking about, keyed by the text score that names the band; the
-# insight page joins the reasons into one calm next step with the unit's contact details.
+# What a high score is about, keyed by the text score that names the band; the insight page
+# joins them into one calm next step ("… show that A and B affect your daily life a lot")
+# with the unit's contact details.
 # CAT "high" (21-30) and "very high" (>30) impact: CAT user guide (GSK, 2016 revision);
 # ODI 41 % and more ("severe disability" and worse): Fairbank & Pynsent 2000, Spine 25:2940.
 HIGH_SCORE_REASONS = {
     ("cat", "impact"): (
         frozenset({"high", "very high"}),
-        _l("your lung disease has a large effect on your daily life"),
+        _l("your lung disease"),
     ),
     ("odi", "band"): (
         frozenset({"severe", "crippled", "bed-bound"}),
-        _l("back or leg pain limits your everyday life a lot"),
+        _l("the pain in your back or legs"),
     ),
 }
 
 
 def high_score_reason(instrument_id: str, scale: str, text_value: str | None) -> str | None:
-    """What a high score says, as a clause for the next step (None: the score is not high)."""
+    """What a high score is about, for the next step (None: the score is not high)."""
     rule = HIGH_SCORE_REASONS.get((instrument_id, scale))
     if rule is None or text_value not in rule[0]:
         return None

@@ -187,13 +187,21 @@ def unit_contact(unit: Unit) -> UnitContact:
 
 
 def next_step_text(reasons: list[str], unit: str) -> str | None:
-    """One calm next step for all high scores ("Your answers show that A and B. …")."""
+    """One calm next step for all high scores ("Your answers show that A and B affect …")."""
     if not reasons:
         return None
+    joined = format_list(reasons, locale=_format_locale())
+    if len(reasons) == 1:  # one thing, or a list of things (English verb agreement)
+        return _(
+            "Your answers show that %(reasons)s affects your daily life a lot. Talk to your "
+            "clinician at %(unit)s about it.",
+            reasons=joined,
+            unit=unit,
+        )
     return _(
-        "Your answers show that %(reasons)s. That is worth talking about with your "
-        "clinician at %(unit)s.",
-        reasons=format_list(reasons, locale=_format_locale()),
+        "Your answers show that %(reasons)s affect your daily life a lot. Talk to your "
+        "clinician at %(unit)s about it.",
+        reasons=joined,
         unit=unit,
     )
 
