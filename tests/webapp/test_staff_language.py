@@ -57,6 +57,9 @@ BOKMAL_TELLTALES = (
     "Rettighetshaver",
     "Skåring",
     "venter på",
+    "Logg inn",
+    "Pseudonymisert",
+    "Formater",
 )
 
 # page key -> (user key of the qi world, path, a bokmål text, its nynorsk, its English)
@@ -78,6 +81,13 @@ PAGES = {
     ),
     "account": ("lead_1", "/clinician/account", "Min konto", "Kontoen min", "My account"),
     "users": ("sysadmin", "/admin/users", "Ny bruker", "Ny brukar", "New user"),
+    "export": (
+        "method",
+        "/clinician/export",
+        "Språk for etiketter",
+        "Språk for etikettar",
+        "Language of the labels",
+    ),
     "instruments": (
         "admin",
         "/admin/instruments",
@@ -157,3 +167,14 @@ def test_security_events_in_words_per_language(app, staff):
     for lang in ("nb", "nn", "en"):
         html = _get(app, staff["sysadmin"], "/admin/audit?action=security.", lang)
         assert words[lang] in html and reasons[lang] in html, lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("nb", "Logg inn"), ("nn", "Logg inn"), ("en", "Sign in")]
+)
+def test_sign_in_page_in_each_language(client, lang, title):
+    client.set_cookie("openprom_staff_lang", lang)
+    html = client.get("/clinician/login").get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in html
+    if lang == "en":
+        assert "Passord" not in html and "E-post" not in html

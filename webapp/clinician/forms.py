@@ -26,14 +26,16 @@ NATIONAL_ID_ERRORS = {
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField("E-post", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class SecondFactorForm(FlaskForm):
     """Six-digit code from an authenticator app (TOTP)."""
 
-    code = StringField("Kode fra autentiseringsappen", validators=[DataRequired(), Length(6, 8)])
+    code = StringField(
+        _l("Code from the authenticator app"), validators=[DataRequired(), Length(6, 8)]
+    )
 
 
 class PatientSearchForm(FlaskForm):

@@ -15,6 +15,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.auth import COOKIE, clear_session_cookie, guarded, public, set_session_cookie
 from webapp.clinician import bp
@@ -47,14 +49,14 @@ def _safe_next(target: str | None) -> str:
     return url_for("clinician.index")
 
 
-WRONG_LOGIN = "Feil e-post eller passord."
+WRONG_LOGIN = _l("Wrong e-mail or password.")
 OSLO = ZoneInfo("Europe/Oslo")  # the printing date is the date in Norway
 
 
 def _wait_text(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} sekunder"
-    return f"{(seconds + 59) // 60} minutter"
+        return _("%(n)s seconds", n=seconds)
+    return _("%(n)s minutes", n=(seconds + 59) // 60)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -80,9 +82,9 @@ def login():  # type: ignore[no-untyped-def]
                 details={"retry_after": exc.retry_after},
             )
             db.session.commit()
-            error = (
-                "For mange mislykkede forsøk fra denne adressen. "
-                f"Vent {_wait_text(exc.retry_after)} og prøv igjen."
+            error = _(
+                "Too many failed attempts from this address. Wait %(wait)s and try again.",
+                wait=_wait_text(exc.retry_after),
             )
             response = render_template("clinician/login.html", form=form, error=error)
             return response, 429, {"Retry-After": str(exc.retry_after)}
@@ -112,7 +114,7 @@ def login():  # type: ignore[no-untyped-def]
             details={"reason": result.reason},
         )
         db.session.commit()
-        error, status = WRONG_LOGIN, 401
+        error, status = str(WRONG_LOGIN), 401
     elif request.method == "POST":
         status = 400
     return render_template("clinician/login.html", form=form, error=error), status
@@ -147,7 +149,9 @@ def second_factor():  # type: ignore[no-untyped-def]
                 details={"retry_after": exc.retry_after},
             )
             db.session.commit()
-            error = f"For mange forsøk. Vent {_wait_text(exc.retry_after)} og prøv igjen."
+            error = _(
+                "Too many attempts. Wait %(wait)s and try again.", wait=_wait_text(exc.retry_after)
+            )
             response = render_template("clinician/second_factor.html", form=form, error=error)
             return response, 429, {"Retry-After": str(exc.retry_after)}
         if result.ok:
@@ -178,10 +182,10 @@ def second_factor():  # type: ignore[no-untyped-def]
             page = render_template(
                 "clinician/login.html",
                 form=LoginForm(formdata=None),
-                error="For mange feil koder. Logg inn på nytt.",
+                error=_("Too many wrong codes. Sign in again."),
             )
             return clear_session_cookie(make_response(page, 401))
-        error, status = "Koden stemmer ikke. Prøv den nyeste koden i appen.", 401
+        error, status = _("The code does not match. Try the newest code in the app."), 401
     elif request.method == "POST":
         status = 400
     return render_template("clinician/second_factor.html", form=form, error=error), status
@@ -224,7 +228,7 @@ def search():  # type: ignore[no-untyped-def]
     )
     db.session.commit()
     if not found:
-        form.national_id.errors = ["Fant ingen pasient med dette nummeret i dine enheter."]
+        form.national_id.errors = [_("No patient with this number was found at your units.")]
         return _index_page(form, 404)
     return redirect(url_for("clinician.patient", patient_id=patient.id))
 
