@@ -19,7 +19,12 @@ Two methods:
 - ``"normal"``: ``p0 +/- z * sqrt(p0 (1 - p0) / n)`` (the paper's normal approximation,
   section 4.1), cut to 0..1.
 
-No overdispersion adjustment (the paper's section 6): the limits describe chance alone.
+By default no overdispersion adjustment: the limits describe chance alone. On request
+(``funnel(..., overdispersion=True)``) the paper's multiplicative adjustment (section 6):
+each unit's z-score ``z = (k/n - p0) / sqrt(p0 (1 - p0) / n)``, the z-scores winsorised
+at their 10 % and 90 % points (numpy's default quantiles, Hyndman & Fan type 7), the
+dispersion factor ``phi = mean(z_w ** 2)``, and normal limits
+``p0 +/- z * sqrt(phi p0 (1 - p0) / n)``; phi below 1 is not used to narrow them.
 Pure numpy/scipy; no web framework.
 """
 
@@ -30,9 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from scipy.stats import binom, norm
 
 Method = Literal["exact", "normal"]
+WINSOR = 0.1  # Spiegelhalter 2005, section 6: 10 % winsorising at each end
 # Two-sided 95 % and 99.8 % limits: the 2.5/97.5 % and 0.1/99.9 % points.
 LEVELS = {"95": 0.025, "99.8": 0.001}
 
@@ -66,11 +73,17 @@ class UnitPoint:
 
 @dataclass(frozen=True)
 class Funnel:
-    """All units of one indicator against the target, with the method used."""
+    """All units of one indicator against the target, with the method used.
+
+    ``phi`` is the dispersion factor the limits were widened by (1: none) and
+    ``phi_estimate`` the estimate it came from (None when no adjustment was asked for).
+    """
 
     target: float
     method: Method
     points: tuple[UnitPoint, ...]
+    phi: float = 1.0
+    phi_estimate: float | None = None
 
 
 def _check(target: float, n: int) -> None:
@@ -80,12 +93,16 @@ def _check(target: float, n: int) -> None:
         raise ValueError(f"a unit needs at least one case (n = {n})")
 
 
-def limit(target: float, n: int, p: float, method: Method = "exact") -> float:
-    """The ``p`` point (0 < p < 1) of a proportion of ``n`` cases under ``target``."""
+def limit(target: float, n: int, p: float, method: Method = "exact", phi: float = 1.0) -> float:
+    """The ``p`` point (0 < p < 1) of a proportion of ``n`` cases under ``target``;
+    ``phi`` (normal method only) multiplies the variance."""
     _check(target, n)
     if method == "normal":
         z = float(norm.ppf(p))
-        return min(max(target + z * math.sqrt(target * (1 - target) / n), 0.0), 1.0)
+        spread = math.sqrt(phi * target * (1 - target) / n)
+        return min(max(target + z * spread, 0.0), 1.0)
+    if phi != 1.0:
+        raise ValueError("an overdispersion factor needs the normal method")
     if method != "exact":
         raise ValueError(f"method must be 'exact' or 'normal' (got {method!r})")
     if target in (0.0, 1.0):  # a degenerate binomial: every unit has the target
@@ -99,16 +116,28 @@ def limit(target: float, n: int, p: float, method: Method = "exact") -> float:
     return min(max((r - alpha) / n, 0.0), 1.0)
 
 
-def control_limits(target: float, n: int, method: Method = "exact") -> Limits:
+def control_limits(target: float, n: int, method: Method = "exact", phi: float = 1.0) -> Limits:
     """The 95 % and 99.8 % control limits for a unit of ``n`` cases."""
     lo95, lo998 = LEVELS["95"], LEVELS["99.8"]
     return Limits(
         n,
-        limit(target, n, lo95, method),
-        limit(target, n, 1 - lo95, method),
-        limit(target, n, lo998, method),
-        limit(target, n, 1 - lo998, method),
+        limit(target, n, lo95, method, phi),
+        limit(target, n, 1 - lo95, method, phi),
+        limit(target, n, lo998, method, phi),
+        limit(target, n, 1 - lo998, method, phi),
     )
+
+
+def dispersion(units: Sequence[tuple[str, int, int]], target: float) -> float:
+    """Spiegelhalter's multiplicative overdispersion estimate for units ``(label, k, n)``
+    (n > 0): the mean square of their z-scores winsorised at the 10 % and 90 % points."""
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"overdispersion needs a target strictly between 0 and 1 ({target})")
+    z = np.array([(k / n - target) / math.sqrt(target * (1 - target) / n) for _, k, n in units])
+    if z.size == 0:
+        raise ValueError("no units to estimate the overdispersion from")
+    low, high = np.quantile(z, [WINSOR, 1 - WINSOR])
+    return float(np.mean(np.clip(z, low, high) ** 2))
 
 
 def _position(proportion: float, limits: Limits) -> str:
@@ -128,11 +157,14 @@ def funnel(
     *,
     target: float | None = None,
     method: Method = "exact",
+    overdispersion: bool = False,
 ) -> Funnel:
     """Place each unit ``(label, k, n)`` on the funnel.
 
     ``target`` defaults to the pooled proportion of all units given (the register mean).
-    Units with ``n == 0`` are left out; ``0 <= k <= n`` is required.
+    Units with ``n == 0`` are left out; ``0 <= k <= n`` is required. ``overdispersion``
+    widens the limits by the multiplicative factor of :func:`dispersion` (when above 1),
+    with the normal method.
     """
     for label, k, n in units:
         if not 0 <= k <= n:
@@ -143,8 +175,12 @@ def funnel(
         if total == 0:
             raise ValueError("no unit has any cases: the register mean is undefined")
         target = sum(k for _, k, _ in counted) / total
+    phi, estimate = 1.0, None
+    if overdispersion:
+        estimate = dispersion(counted, target)
+        method, phi = "normal", max(estimate, 1.0)
     points = []
     for label, k, n in counted:
-        limits = control_limits(target, n, method)
+        limits = control_limits(target, n, method, phi)
         points.append(UnitPoint(label, k, n, k / n, limits, _position(k / n, limits)))
-    return Funnel(target, method, tuple(points))
+    return Funnel(target, method, tuple(points), phi, estimate)

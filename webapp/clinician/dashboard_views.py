@@ -27,6 +27,12 @@ def _level_text() -> dict[str, str]:
     }
 
 
+def _overdispersion() -> bool:
+    """Whether the funnel limits are widened for overdispersion (``?overdispersion=1``;
+    off by default)."""
+    return request.args.get("overdispersion") == "1"
+
+
 def _unit(unit_name: str) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
     if unit is None:
@@ -70,8 +76,12 @@ def dashboard(unit_name: str):  # type: ignore[no-untyped-def]
         "clinician/dashboard.html",
         report=report,
         funnels=indicator_funnels(
-            report.indicators, highlight_unit_id=report.unit.id, lang=current_language()
+            report.indicators,
+            highlight_unit_id=report.unit.id,
+            lang=current_language(),
+            overdispersion=_overdispersion(),
         ),
+        overdispersion=_overdispersion(),
         min_cell=MIN_CELL,
         level_text=_level_text(),
         may_see_register=access.can_view_register_indicators(g.user, report.register),
@@ -111,7 +121,10 @@ def indicators(register_name: str):  # type: ignore[no-untyped-def]
         "clinician/indicators.html",
         register=register,
         tables=tables,
-        funnels=indicator_funnels(tables, lang=current_language()),
+        funnels=indicator_funnels(
+            tables, lang=current_language(), overdispersion=_overdispersion()
+        ),
+        overdispersion=_overdispersion(),
         years=years,
         min_cell=MIN_CELL,
         level_text=_level_text(),

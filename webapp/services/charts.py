@@ -386,7 +386,7 @@ def funnel_chart(
     n_top = max(10, math.ceil(n_max * 1.1))
     grid = sorted({max(1, round(n_top * (i / 60) ** 2)) for i in range(1, 61)})
     curves = {
-        key: [(n, limit(result.target, n, p, result.method)) for n in grid]
+        key: [(n, limit(result.target, n, p, result.method, result.phi)) for n in grid]
         for key, p in (("lo95", 0.025), ("hi95", 0.975), ("lo998", 0.001), ("hi998", 0.999))
     }
     shown = [p.proportion for p in result.points] + [result.target]

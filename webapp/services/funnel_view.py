@@ -41,6 +41,7 @@ class IndicatorFunnel:
     trend_svg: str
     rows: list[FunnelRow]
     left_out: list[str]
+    phi: float | None = None  # the overdispersion estimate when the limits were adjusted
 
 
 def position_words(lang: str = "nb") -> dict[str, str]:
@@ -65,9 +66,14 @@ def _percent(value: float, lang: str) -> str:
 
 
 def indicator_funnel(
-    table: IndicatorTable, *, highlight_unit_id: int | None = None, lang: str = "nb"
+    table: IndicatorTable,
+    *,
+    highlight_unit_id: int | None = None,
+    lang: str = "nb",
+    overdispersion: bool = False,
 ) -> IndicatorFunnel | None:
-    """Funnel and trend of one indicator table (None when the register has no cases)."""
+    """Funnel and trend of one indicator table (None when the register has no cases);
+    ``overdispersion`` widens the limits (scoring.funnel, Spiegelhalter's phi)."""
     words = position_words(lang)
     units = [r for r in table.rows if r.unit_id is not None]
     whole = next((r for r in table.rows if r.unit_id is None), None)
@@ -80,7 +86,9 @@ def indicator_funnel(
         if not r.cells[-1][0].suppressed
     ]
     left_out = [r.label for r in units if r.cells[-1][0].suppressed]
-    result: Funnel = funnel(shown, target=total.k / total.n)
+    target = total.k / total.n
+    adjust = overdispersion and bool(shown) and 0.0 < target < 1.0
+    result: Funnel = funnel(shown, target=target, overdispersion=adjust)
     highlight = next((r.label for r in units if r.unit_id == highlight_unit_id), None)
     title = table.indicator.title
     svg = funnel_chart(
@@ -126,16 +134,23 @@ def indicator_funnel(
         trend,
         rows,
         left_out,
+        result.phi_estimate,
     )
 
 
 def indicator_funnels(
-    tables: list[IndicatorTable], *, highlight_unit_id: int | None = None, lang: str = "nb"
+    tables: list[IndicatorTable],
+    *,
+    highlight_unit_id: int | None = None,
+    lang: str = "nb",
+    overdispersion: bool = False,
 ) -> dict[str, IndicatorFunnel]:
     """Funnels of every indicator that has cases, keyed by indicator id."""
     out = {}
     for table in tables:
-        found = indicator_funnel(table, highlight_unit_id=highlight_unit_id, lang=lang)
+        found = indicator_funnel(
+            table, highlight_unit_id=highlight_unit_id, lang=lang, overdispersion=overdispersion
+        )
         if found is not None:
             out[found.indicator_id] = found
     return out
