@@ -362,7 +362,7 @@ def _invariance_wlsmv(
         satorra2000,
     )
 
-    stats_g = group_stats(frame, items, group, labels)
+    stats_g = group_stats(frame, items, group, labels, notes)
     ns = [s.n for s in stats_g]
     g = len(labels)
     n_eff = float(sum(ns) - g)  # lavaan's WLS family: N - G in the RMSEA

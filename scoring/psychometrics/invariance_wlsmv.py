@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, stats
 
 from scoring.psychometrics.polychoric import _Coded, code_items
 from scoring.psychometrics.wlsmv import OrdinalStats, lavaan_pairs, ordinal_stats
@@ -231,33 +231,44 @@ class MultiGroupOrdinal:
                     done.add(int(lay.alpha[a]))
         return x
 
-    def block_v_gamma(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """bdiag(W_g) (diagonal, as a vector), bdiag(Gamma_g) and f_g = N_g / N."""
+    def blocks(self) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, list[slice]]:
+        """Per group W_g (diagonal, as vectors), Gamma_g, f_g = N_g / N and row slices."""
         fg = self.n_g / self.n_g.sum()
-        w = np.concatenate(self.weights)
-        gamma = linalg.block_diag(*[s.gamma for s in self.stats_g])
-        return w, gamma, fg
+        sizes = [len(v) for v in self.sample]
+        ends = np.cumsum(sizes)
+        rows = [slice(int(e - n), int(e)) for e, n in zip(ends, sizes, strict=True)]
+        return self.weights, [s.gamma for s in self.stats_g], fg, rows
 
 
-def _traces(u: np.ndarray, gamma: np.ndarray) -> tuple[float, float]:
-    ug = u @ gamma
-    return float(np.trace(ug)), float(np.sum(ug * ug.T))
-
-
-def _group_scale(mg: MultiGroupOrdinal, fg: np.ndarray, power: int) -> np.ndarray:
-    sizes = [len(s) for s in mg.sample]
-    return np.repeat(fg**power, sizes)
+def _gamma_times(
+    gammas: list[np.ndarray], scale: np.ndarray, rows: list[slice], x: np.ndarray
+) -> np.ndarray:
+    """bdiag(scale_g Gamma_g) @ x, block by block (Gamma is never assembled)."""
+    return np.vstack([scale[k] * (gammas[k] @ x[r]) for k, r in enumerate(rows)])
 
 
 def scaled_shifted(mg: MultiGroupOrdinal, delta: np.ndarray, chi2: float, df: int) -> tuple:
-    """lavaan's scaled-shifted statistic for a multi-group DWLS fit: (T_ss, 1/a, b)."""
-    w, gamma, fg = mg.block_v_gamma()
-    v = w * _group_scale(mg, fg, 1)
-    g_all = gamma / _group_scale(mg, fg, 1)[:, None]
+    """lavaan's scaled-shifted statistic for a multi-group DWLS fit: (T_ss, 1/a, b).
+
+    ``tr(U Gamma)`` and ``tr((U Gamma)^2)`` with ``U = V - V D E^-1 D'V`` are expanded so
+    that only q x q matrices and Gamma's diagonal blocks are multiplied.
+    """
+    weights, gammas, fg, rows = mg.blocks()
+    v = np.concatenate([fg[k] * weights[k] for k in range(len(rows))])
     vd = delta * v[:, None]
     e_inv = np.linalg.pinv(delta.T @ vd)
-    u = np.diag(v) - vd @ e_inv @ vd.T
-    tr1, tr2 = _traces(u, g_all)
+    c = _gamma_times(gammas, 1.0 / fg, rows, vd)  # Gamma V D
+    m = c.T @ vd  # D'V Gamma V D
+    n = c.T @ (c * v[:, None])  # D'V Gamma V Gamma V D
+    tr_vg = 0.0
+    tr_vgvg = 0.0
+    for k in range(len(rows)):
+        vg = gammas[k] * (fg[k] * weights[k])[:, None] / fg[k]
+        tr_vg += float(np.trace(vg))
+        tr_vgvg += float(np.sum(vg * vg.T))
+    em = e_inv @ m
+    tr1 = tr_vg - float(np.trace(em))
+    tr2 = tr_vgvg - 2.0 * float(np.sum(e_inv * n.T)) + float(np.sum(em * em.T))
     a = np.sqrt(df / tr2)
     b = df - a * tr1
     return float(a * chi2 + b), float(1.0 / a), float(b)
@@ -268,24 +279,66 @@ def satorra2000(mg1: MultiGroupOrdinal, fit1: LevelFit, fit0: LevelFit) -> tuple
     ``lavTestLRT`` method ``"satorra.2000"``, ``A.method = "delta"``): (T_d, df, p)."""
     m = fit0.df - fit1.df
     d1, d0 = fit1.delta_matrix, fit0.delta_matrix
-    h = np.linalg.pinv(d1) @ d0
+    h = np.linalg.lstsq(d1, d0, rcond=None)[0]  # = pinv(D1) D0
     uu, sv, _ = np.linalg.svd(h, full_matrices=True)
     rank = int(np.sum(sv > 1e-7 * max(sv.max(initial=0.0), 1.0)))
     a_mat = uu[:, rank:].T  # orthogonal complement of span(H)
-    w, gamma, fg = mg1.block_v_gamma()
-    v = w * _group_scale(mg1, fg, 1)
+    weights, gammas, fg, rows = mg1.blocks()
+    w = np.concatenate(weights)
+    v = np.concatenate([fg[k] * weights[k] for k in range(len(rows))])
     info = d1.T @ (d1 * v[:, None])
     p_inv = np.linalg.inv(info)
     apa = a_mat @ p_inv @ a_mat.T
     paap = p_inv @ a_mat.T @ np.linalg.pinv(apa) @ a_mat @ p_inv
     wd = d1 * w[:, None]
-    u = wd @ paap @ wd.T
-    g_f = gamma * _group_scale(mg1, fg, 1)[:, None]
-    tr1, tr2 = _traces(u, g_f)
+    mm = _gamma_times(gammas, fg, rows, wd).T @ wd  # D'W bdiag(f Gamma) W D
+    pm = paap @ mm
+    tr1 = float(np.trace(pm))
+    tr2 = float(np.sum(pm * pm.T))
     a = np.sqrt(m / tr2)
     b = m - a * tr1
     t_d = float((fit0.chi2 - fit1.chi2) * a + b)
     return t_d, int(m), float(stats.chi2.sf(max(t_d, 0.0), m))
+
+
+def _levenberg_marquardt(
+    fun, jac, x: np.ndarray, max_iter: int = 100
+) -> tuple[np.ndarray, bool, str]:
+    """Minimise ||fun(x)||^2 by Levenberg-Marquardt on the normal equations (q x q)."""
+    r = fun(x)
+    f = float(r @ r)
+    lam = 1e-3
+    stable = 0
+    for it in range(max_iter):
+        j = jac(x)
+        g = j.T @ r
+        a = j.T @ j
+        if np.max(np.abs(g)) < 1e-9 * (1.0 + f):
+            return x, True, f"gradient below tolerance after {it} iterations"
+        diag = np.diag(a).copy()
+        while True:
+            try:
+                step = np.linalg.solve(a + lam * np.diag(np.maximum(diag, 1e-12)), -g)
+            except np.linalg.LinAlgError:
+                lam *= 10.0
+                continue
+            x_new = x + step
+            r_new = fun(x_new)
+            f_new = float(r_new @ r_new)
+            if f_new <= f:
+                break
+            lam *= 4.0
+            if lam > 1e12:
+                return x, False, "no decrease (damping limit)"
+        done = f - f_new <= 1e-15 * (1.0 + f) and np.max(np.abs(step)) < 1e-10
+        stable = stable + 1 if f - f_new <= 1e-11 * (1.0 + f) else 0
+        x, r, f = x_new, r_new, f_new
+        lam = max(lam / 3.0, 1e-12)
+        if done:
+            return x, True, f"converged after {it + 1} iterations"
+        if stable >= 5:
+            return x, True, f"objective stable to 1e-11 after {it + 1} iterations"
+    return x, False, f"no convergence in {max_iter} iterations"
 
 
 def fit_level(
@@ -293,17 +346,10 @@ def fit_level(
 ) -> tuple[MultiGroupOrdinal, LevelFit]:
     """DWLS fit of one invariance level with its scaled-shifted test."""
     mg = MultiGroupOrdinal(stats_g, pattern, level)
-    res = optimize.least_squares(
-        mg.residuals,
-        mg.start(*start),
-        jac=mg.residual_jacobian,
-        method="lm",
-        xtol=1e-14,
-        ftol=1e-14,
-        gtol=1e-14,
-        max_nfev=20000,
+    x, converged, message = _levenberg_marquardt(
+        mg.residuals, mg.residual_jacobian, mg.start(*start)
     )
-    x = mg.flip_signs(res.x)
+    x = mg.flip_signs(x)
     chi2 = float(np.sum(mg.residuals(x) ** 2))
     moments = sum(len(s) for s in mg.sample)
     df = moments - mg.n_par
@@ -320,8 +366,8 @@ def fit_level(
         scaling_factor=scale,
         shift=shift,
         delta_matrix=delta,
-        converged=bool(res.success),
-        message=str(res.message),
+        converged=converged,
+        message=message,
     )
     return mg, fit
 
@@ -346,8 +392,13 @@ def baseline(stats_g: list[OrdinalStats]) -> tuple[float, float, int]:
     return chi2, t_ss, df
 
 
-def group_stats(frame: pd.DataFrame, items: list[str], group: str, labels: list) -> list:
-    """Thresholds, polychorics and NACOV per group on a common coding of the categories."""
+def group_stats(
+    frame: pd.DataFrame, items: list[str], group: str, labels: list, notes: list[str]
+) -> list:
+    """Thresholds, polychorics and NACOV per group on a common coding of the categories.
+
+    A polychoric matrix that is not positive definite is noted in ``notes``, not refused.
+    """
     coded = code_items(frame[items])
     out = []
     for lab in labels:
@@ -365,8 +416,9 @@ def group_stats(frame: pd.DataFrame, items: list[str], group: str, labels: list)
         sub = _Coded(coded.names, codes, coded.categories)
         st = ordinal_stats(sub)
         if np.min(np.linalg.eigvalsh(st.corr)) <= 0:
-            raise ValueError(
-                f"the polychoric correlations of group {lab!r} are not positive definite"
+            # DWLS uses only diag(Gamma): it runs, but lavaan warns as well
+            notes.append(
+                f"the polychoric correlation matrix of group {lab!r} is not positive definite"
             )
         out.append(st)
     return out

@@ -449,22 +449,52 @@ def _clean_float(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+INVARIANCE_METHODS = {
+    "ML": "multi-group CFA, ML on the keyed item codes with a mean structure (lavaan "
+    "group.equal, std.lv); Δχ² = χ² difference test",
+    "WLSMV": "multi-group CFA, WLSMV for ordinal items (polychoric correlations and "
+    "thresholds per group, delta parameterization, as lavaan cfa(ordered = TRUE, group.equal "
+    '= c("loadings", "thresholds"))); scaled-shifted χ² and scaled CFI/TLI/RMSEA; Δχ² = '
+    "scaled difference test (lavTestLRT, satorra.2000)",
+}
+
+
 def _invariance(
-    model: dict[str, list[str]], keyed_all: pd.DataFrame, groups: pd.Series, column: str
+    model: dict[str, list[str]],
+    keyed_all: pd.DataFrame,
+    groups: pd.Series,
+    column: str,
+    estimator: str = "ML",
+    requested: str = "auto",
 ) -> dict[str, Any]:
-    """Configural/metric/scalar/strict invariance of the report's CFA model across groups."""
+    """Invariance of the report's CFA model across groups, with the CFA's estimator.
+
+    WLSMV (ordinal items): configural/metric/scalar; ML: also strict. With the automatic
+    choice, a failed WLSMV fit (e.g. a category no one in a group chose) falls back to ML
+    with a note.
+    """
     from scoring.psychometrics.invariance import invariance
 
     frame = keyed_all.assign(**{column: groups.astype("string")})
+    fallback = None
     try:
-        res = invariance(frame, model, column)
+        res = invariance(frame, model, column, estimator=estimator)
+        failed = [lv for lv, ok in res.table["converged"].items() if not ok]
+        if failed and estimator == "WLSMV" and requested == "auto":
+            raise ValueError(f"the {', '.join(failed)} model did not converge")
     except Exception as exc:
-        return {"error": _error_text(exc)}
+        if estimator != "WLSMV" or requested != "auto":
+            return {"error": _error_text(exc), "estimator": estimator}
+        fallback = f"WLSMV failed ({_error_text(exc)}); ML on the item codes used instead"
+        estimator = "ML"
+        try:
+            res = invariance(frame, model, column)
+        except Exception as exc2:
+            return {"error": _error_text(exc2), "estimator": "ML"}
     out = res.to_dict()
-    out["method"] = (
-        "multi-group CFA, ML on the keyed item codes with a mean structure (lavaan "
-        "group.equal, std.lv); multi-group WLSMV is not implemented"
-    )
+    out["method"] = INVARIANCE_METHODS[estimator]
+    if fallback:
+        out["notes"] = [fallback, *out["notes"]]
     steps = res.table.iloc[1:]
     ok = bool(steps["chen2007_invariant"].all()) if len(steps) else False
     out["chen2007_all_steps"] = ok
@@ -1024,7 +1054,14 @@ def build_report(
     for column in INVARIANCE_COLUMNS:
         if column in data.columns and data[column].dropna().nunique() >= 2 and model:
             tick(f"invariance {column}")
-            report["invariance"][column] = _invariance(model, keyed_all, data[column], column)
+            report["invariance"][column] = _invariance(
+                model,
+                keyed_all,
+                data[column],
+                column,
+                estimator="WLSMV" if structural.get("estimator") == "WLSMV" else "ML",
+                requested=cfa_estimator,
+            )
     tick("EFA")
     scale_items = sorted({i for s in scales for i in s.items})
     if scale_items:
@@ -1719,6 +1756,20 @@ INVARIANCE_TABLE: tuple[Column, ...] = (
     ("delta_rmsea", "ΔRMSEA", _THREE),
 )
 
+INVARIANCE_TABLE_WLSMV: tuple[Column, ...] = (
+    ("level", "Model", _TEXT),
+    ("chi2_scaled", "χ² (scaled)", _TWO),
+    ("df", "df", _TEXT),
+    ("cfi_scaled", "CFI (scaled)", _THREE),
+    ("tli_scaled", "TLI (scaled)", _THREE),
+    ("rmsea_scaled", "RMSEA (scaled)", _THREE),
+    ("delta_chi2", "Δχ² (scaled)", _TWO),
+    ("delta_df", "Δdf", _TEXT),
+    ("delta_p", "p (Δχ²)", _THREE),
+    ("delta_cfi", "ΔCFI", _THREE),
+    ("delta_rmsea", "ΔRMSEA", _THREE),
+)
+
 
 def _invariance_section(d: dict[str, Any]) -> list[str]:
     inv = d.get("invariance") or {}
@@ -1731,7 +1782,8 @@ def _invariance_section(d: dict[str, Any]) -> list[str]:
             continue
         groups = ", ".join(f"{k} (n = {v})" for k, v in res["groups"].items())
         parts.append(f"<p>Across <b>{_e(column)}</b>: {_e(groups)}. {_e(res['method'])}.</p>")
-        parts.append(_table(res["models"], INVARIANCE_TABLE))
+        wlsmv = res.get("estimator") == "WLSMV"
+        parts.append(_table(res["models"], INVARIANCE_TABLE_WLSMV if wlsmv else INVARIANCE_TABLE))
         verdict = "hold" if res.get("chen2007_all_steps") else "do not all hold"
         parts.append(
             f"<p class='note'>Chen's (2007) cut-offs (ΔCFI > −0.010 and ΔRMSEA < 0.015 at each "

@@ -46,8 +46,13 @@ ac_model <- "A =~ A1 + A2 + A3 + A4 + A5\n C =~ C1 + C2 + C3 + C4 + C5"
 bfi$age_group <- cut(bfi$age, c(0, 20, 30, 100), labels = c("le20", "21-30", "gt30"))
 bfi$age_group <- as.character(bfi$age_group)
 n_items <- paste0("N", 1:5)
+# the five 5-item scales of bfi25_instrument.yaml (the report's CFA model; test_report_invariance)
+big5_items <- unlist(lapply(c("A", "C", "E", "N", "O"), function(f) paste0(f, 1:5)))
+big5_model <- paste(sapply(c("A", "C", "E", "N", "O"), function(f)
+  paste0(f, " =~ ", paste0(f, 1:5, collapse = " + "))), collapse = "\n")
 ref <- list(versions = list(R = R.version.string, lavaan = as.character(packageVersion("lavaan"))),
             bfi_gender = run(ac_model, bfi, ac_items, "gender"),
-            bfi_age3 = run("N =~ N1 + N2 + N3 + N4 + N5", bfi, n_items, "age_group"))
+            bfi_age3 = run("N =~ N1 + N2 + N3 + N4 + N5", bfi, n_items, "age_group"),
+            bfi25_gender = run(big5_model, bfi, big5_items, "gender"))
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "invariance_wlsmv_reference.json")
