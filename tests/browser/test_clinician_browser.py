@@ -170,7 +170,7 @@ def test_admin_pages(browser, demo_site):
     for path, heading in [
         ("/admin/audit", "Revisjonslogg"),
         ("/clinician/export", None),
-        ("/admin/instruments", "Instruments"),
+        ("/admin/instruments", "Skjema og lisenser"),  # the bokmål staff page
     ]:
         page.goto(base + path)
         if heading:
