@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Update,
     event,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -63,6 +64,10 @@ class Register(Timestamped, db.Model):
     # patient's consent and erase the answers of a patient who withdraws it.
     legal_basis: Mapped[str] = mapped_column(
         String(16), default="reservation", server_default="reservation"
+    )
+    # Whether exports may carry free-text answers (register file ``export: {free_text:}``).
+    export_free_text: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
     )
     units: Mapped[list[Unit]] = relationship(back_populates="register")
     protocols: Mapped[list[Protocol]] = relationship(back_populates="register")

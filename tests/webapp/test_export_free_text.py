@@ -108,5 +108,37 @@ def test_a_register_that_allows_it_gets_decrypted_free_text(  # type: ignore[no-
 def test_the_setting_is_read_from_the_register_and_defaults_to_off():
     assert export.register_exports_free_text(Register(name="r", title="R")) is False
     allowing = Register(name="r", title="R")
-    allowing.export_free_text = True  # the column the register-file setting is to fill
+    allowing.export_free_text = True
     assert export.register_exports_free_text(allowing) is True
+
+
+def test_the_register_file_switches_free_text_exports_on_and_off(app, tmp_path):  # type: ignore[no-untyped-def]
+    """``export: {free_text: true}`` in the register file is stored on the register (0011)."""
+    import yaml
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "register.yaml"
+    data = yaml.safe_load(example.read_text(encoding="utf-8"))
+    runner = app.test_cli_runner()
+
+    def load(setting: object) -> str:
+        if setting is None:
+            data["register"].pop("export", None)
+        else:
+            data["register"]["export"] = {"free_text": setting}
+        path = tmp_path / "register.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        result = runner.invoke(args=["load-register", str(path)])
+        return f"{result.exit_code}: {result.output}"
+
+    def stored() -> bool:
+        with app.app_context():
+            name = data["register"]["name"]
+            register = db.session.query(Register).filter_by(name=name).one()
+            return export.register_exports_free_text(register)
+
+    assert load(None).startswith("0") and stored() is False
+    assert "updated register" in load(True) and stored() is True
+    assert load(True).startswith("0") and stored() is True
+    assert "updated register" in load(False) and stored() is False
+    refused = load("yes")
+    assert refused.startswith("1") and "free_text" in refused and stored() is False

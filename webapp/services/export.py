@@ -158,10 +158,9 @@ def instrument_columns(instrument_id: str, *, free_text: bool = False) -> Instru
 def register_exports_free_text(register: Register) -> bool:
     """Whether the register allows free-text answers in its exports (default no).
 
-    The register-file setting ``export: {free_text: true}`` is to be stored as
-    ``register.export_free_text`` (a column not yet in the schema: until it is, False).
+    The register file's ``export: {free_text: true}``, stored as ``register.export_free_text``.
     """
-    return bool(getattr(register, "export_free_text", False))
+    return bool(register.export_free_text)
 
 
 def find_register(name: str) -> Register:

@@ -52,6 +52,12 @@ SCHEMA: dict[str, Any] = {
                 "title": {"type": "string", "maxLength": 200},
                 # consent-based, or based on a right to object (default)
                 "legal_basis": {"enum": ["consent", "reservation"]},
+                # free-text answers in exports (default no: they may identify the patient)
+                "export": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"free_text": {"type": "boolean"}},
+                },
             },
         },
         "units": {
@@ -178,13 +184,21 @@ def load(path: Path) -> SetupResult:
     spec = data["register"]
     register = db.session.scalar(select(Register).where(Register.name == spec["name"]))
     basis = spec.get("legal_basis", "reservation")
+    free_text = bool(spec.get("export", {}).get("free_text", False))
     if register is None:
-        register = Register(name=spec["name"], title=spec["title"], legal_basis=basis)
+        register = Register(
+            name=spec["name"], title=spec["title"], legal_basis=basis, export_free_text=free_text
+        )
         db.session.add(register)
         db.session.flush()
         result.created.append(f"register {register.name}")
-    elif (register.title, register.legal_basis) != (spec["title"], basis):
+    elif (register.title, register.legal_basis, register.export_free_text) != (
+        spec["title"],
+        basis,
+        free_text,
+    ):
         register.title, register.legal_basis = spec["title"], basis
+        register.export_free_text = free_text
         result.updated.append(f"register {register.name}")
     for entry in data.get("units", []):
         unit = db.session.scalar(select(Unit).where(Unit.name == entry["name"]))
