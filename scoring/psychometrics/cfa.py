@@ -655,7 +655,7 @@ def _cfa_wlsmv(
     resid_pairs: list[tuple[int, int]],
 ) -> CFAResult:
     from scoring.psychometrics.polychoric import code_items
-    from scoring.psychometrics.wlsmv import fit_dwls, ordinal_stats
+    from scoring.psychometrics.wlsmv import catml_robust, fit_dwls, ordinal_stats
 
     n, p = x.shape
     coded = code_items(pd.DataFrame(x, columns=items))
@@ -677,6 +677,9 @@ def _cfa_wlsmv(
     p_s, cfi_s, tli_s, rmsea_s, ci_lo_s, ci_hi_s = _fit_measures(
         fit.chi2_scaled, df, fit.baseline_chi2_scaled, fit.baseline_df, n - 1
     )
+    robust = (np.nan, np.nan, np.nan)
+    if df > 0 and fit.jac_rho is not None:
+        robust = catml_robust(st, fit.implied, fit.jac_rho, df)
     resid = st.corr - fit.implied
     # lavaan's srmr for correlations: the (zero) diagonal counts in the mean
     srmr = float(np.sqrt(np.mean(resid[np.tril_indices(p)] ** 2)))
@@ -745,6 +748,9 @@ def _cfa_wlsmv(
         rmsea_ci_low_scaled=ci_lo_s,
         rmsea_ci_high_scaled=ci_hi_s,
         test="scaled.shifted",
+        cfi_robust=robust[0],
+        tli_robust=robust[1],
+        rmsea_robust=robust[2],
     )
 
 

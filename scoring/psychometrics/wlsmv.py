@@ -196,6 +196,7 @@ class DWLSFit:
     se: np.ndarray  # robust SEs of (loadings, factor correlations, residual covariances)
     converged: bool
     message: str
+    jac_rho: np.ndarray | None = None  # d correlations / d (loadings, correlations, rc)
 
 
 def _scaled_shifted(
@@ -331,4 +332,43 @@ def fit_dwls(
         se=se,
         converged=bool(res.success),
         message=str(res.message),
+        jac_rho=jm,
     )
+
+
+def catml_robust(
+    st: OrdinalStats, implied: np.ndarray, jac_rho: np.ndarray, df: int
+) -> tuple[float, float, float]:
+    """lavaan 0.6-14's ``cfi.robust``, ``tli.robust`` and ``rmsea.robust`` for WLSMV.
+
+    The catML approach (Savalei 2021; lavaan ``lav_fit_catml_dwls``): ``T = N F_ML(R,
+    Sigma)`` at the DWLS estimates on the polychoric matrix R, baseline ``-N log|R|``;
+    ``c = tr(M' V M Gamma_rho) / df`` with ``M = I - D (D'WD)^-1 D'W`` (correlation rows,
+    DWLS weights W) and ``V`` the ML weight of the correlations at Sigma; the baseline's
+    ``c0 = tr(Gamma_rho) / df0``. RMSEA ``sqrt(max(T / (N - 1) / df - c / (N - 1), 0))``,
+    CFI ``1 - max(T - c df, 0) / max(T - c df, T0 - c0 df0, 0)``, TLI ``1 - ((T - c df) /
+    df) / ((T0 - c0 df0) / df0)``.
+    """
+    r = st.corr
+    p = r.shape[0]
+    n = st.n
+    nt = st.n_thresholds
+    inv = np.linalg.inv(implied)
+    f_ml = np.linalg.slogdet(implied)[1] + float(np.sum(r * inv)) - np.linalg.slogdet(r)[1] - p
+    t = n * f_ml
+    t0 = -n * np.linalg.slogdet(r)[1]
+    ii, jj = lavaan_pairs(p)
+    df0 = len(ii)
+    v = inv[ii][:, ii] * inv[jj][:, jj] + inv[ii][:, jj] * inv[jj][:, ii]
+    gamma = st.gamma[nt:, nt:]
+    w = 1.0 / np.diag(st.gamma)[nt:]
+    e_inv = np.linalg.inv(jac_rho.T @ (jac_rho * w[:, None]))
+    m = np.eye(df0) - jac_rho @ e_inv @ (jac_rho * w[:, None]).T
+    c = float(np.sum((m.T @ v @ m) * gamma.T)) / df
+    c0 = float(np.trace(gamma)) / df0
+    num = max(t - c * df, 0.0)
+    denom = max(num, t0 - c0 * df0, 0.0)
+    cfi = 1.0 if denom == 0 else 1.0 - num / denom
+    tli = 1.0 - ((t - c * df) / df) / ((t0 - c0 * df0) / df0)
+    rmsea = float(np.sqrt(max(t / (n - 1) / df - c / (n - 1), 0.0)))
+    return float(cfi), float(tli), rmsea
