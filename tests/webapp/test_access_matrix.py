@@ -101,6 +101,8 @@ PUBLIC = {
     ("patient.review", "GET"),
     ("patient.submit", "POST"),
     ("patient.thanks", "GET"),
+    ("patient.adaptive_item", "GET"),  # item-bank pages: the invitation token, as page
+    ("patient.adaptive_item", "POST"),
     ("api.instruments", "GET"),
     ("api.instrument_fhir", "GET"),
     ("health.healthz", "GET"),

@@ -141,6 +141,7 @@ def _url(rule, world) -> str:  # type: ignore[no-untyped-def]
         "patient_id": world.patients["own"],
         "user_id": world.users["no_role"],
         "instrument_id": "odi",
+        "month": "2026-11",
     }
     path = rule.rule
     for name in rule.arguments:
