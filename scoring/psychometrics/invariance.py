@@ -1,5 +1,7 @@
 """Measurement invariance across groups: multi-group ML CFA with a mean structure.
 
+(Ordinal items: ``estimator="WLSMV"``, multi-group WLSMV in ``invariance_wlsmv.py``.)
+
 Four nested models as lavaan ``cfa(model, data, group = ..., std.lv = TRUE, group.equal =
 ...)`` (Meredith 1993; Vandenberg & Lance 2000):
 

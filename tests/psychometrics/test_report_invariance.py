@@ -97,8 +97,9 @@ def test_ordinal_items_get_wlsmv_invariance_as_lavaan():
 
 def test_rand36_binary_items_fall_back_to_ml_when_scalar_wlsmv_does_not_converge():
     # simulated RAND-36: the binary role items (one threshold each) make lavaan's scalar
-    # model (free scale factors) drift to an improper solution on these data; with the
-    # automatic estimator the report then says so and uses ML on the item codes
+    # model (free scale factors) drift to an improper solution on these data (lavaan 0.6-14
+    # fails on the same data too: "Model estimation FAILED"); with the automatic estimator
+    # the report then says so and uses ML on the item codes
     data = bench.simulate_rand36(3000, seed=15)
     rng = np.random.default_rng(15)
     data["language"] = rng.choice(["nb", "nn"], size=len(data))
