@@ -24,5 +24,4 @@ def _setup(state) -> None:  # type: ignore[no-untyped-def]
     init_i18n(state.app)
 
 
-from webapp.patient import views  # noqa: E402,F401
-from webapp.patient import adaptive  # noqa: E402,F401
+from webapp.patient import adaptive, views  # noqa: E402,F401
