@@ -255,11 +255,7 @@ def response_search() -> Response:
     if possible:
         found, total = fhir_responses.search(register_id, criteria, key, count=count, offset=offset)
     _audit_reads(found, "fhir.search")
-    links = [{"relation": "self", "url": request.url}]
-    if offset + len(found) < total:
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != "_offset"]
-        args.append(("_offset", str(offset + count)))
-        links.append({"relation": "next", "url": f"{request.base_url}?{urlencode(args)}"})
+    links = _next_link(offset, count, len(found), total)
     return fhir_response(_bundle([f.resource for f in found], total, links))
 
 
