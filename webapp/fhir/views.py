@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -242,18 +243,24 @@ def response_read(rid: str) -> Response:
 @requires_token("read")
 def response_search() -> Response:
     """Search the token's register: questionnaire, authored, subject:identifier (pseudonym)."""
+    return _search(parse, fhir_responses.search)
+
+
+def _search(parse_args: Callable[..., Any], run: Callable[..., tuple[list[Any], int]]) -> Response:
+    """Parse the search parameters, resolve a pseudonym to patients, search, audit, bundle."""
     try:
-        criteria, alias, count, offset, possible = parse(request.args)
+        criteria, alias, count, offset, possible = parse_args(request.args)
     except SearchError as exc:
         return error(400, "invalid", str(exc))
     register_id = g.api_token.register_id
     key = pseudonym_key(g.api_token.register)
     if alias is not None:
         patients = fhir_responses.patients_with_pseudonym(register_id, alias, key)
-        criteria = fhir_responses.SearchCriteria(**{**criteria.__dict__, "patient_ids": patients})
-    found, total = [], 0
+        criteria = dataclasses.replace(criteria, patient_ids=patients)
+    found: list[Any] = []
+    total = 0
     if possible:
-        found, total = fhir_responses.search(register_id, criteria, key, count=count, offset=offset)
+        found, total = run(register_id, criteria, key, count=count, offset=offset)
     _audit_reads(found, "fhir.search")
     links = _next_link(offset, count, len(found), total)
     return fhir_response(_bundle([f.resource for f in found], total, links))
@@ -284,24 +291,7 @@ def observation_read(oid: str) -> Response:
 @requires_token("read")
 def observation_search() -> Response:
     """Search the token's register's scores: code, derived-from, subject:identifier."""
-    try:
-        criteria, alias, count, offset, possible = parse_observation(request.args)
-    except SearchError as exc:
-        return error(400, "invalid", str(exc))
-    register_id = g.api_token.register_id
-    key = pseudonym_key(g.api_token.register)
-    if alias is not None:
-        patients = fhir_responses.patients_with_pseudonym(register_id, alias, key)
-        criteria = dataclasses.replace(criteria, patient_ids=patients)
-    found: list[fhir_responses.FoundObservation] = []
-    total = 0
-    if possible:
-        found, total = fhir_responses.search_observations(
-            register_id, criteria, key, count=count, offset=offset
-        )
-    _audit_reads(found, "fhir.search")
-    links = _next_link(offset, count, len(found), total)
-    return fhir_response(_bundle([f.resource for f in found], total, links))
+    return _search(parse_observation, fhir_responses.search_observations)
 
 
 def _mode(resource: Any) -> str:
