@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from instruments.item_bank import ItemBankIrt
 
@@ -35,19 +35,7 @@ ItemType = Literal[
     "dateTime",
     "display",
 ]
-ITEM_TYPES: tuple[str, ...] = (
-    "choice",
-    "open-choice",
-    "integer",
-    "decimal",
-    "quantity",
-    "boolean",
-    "string",
-    "text",
-    "date",
-    "dateTime",
-    "display",
-)
+ITEM_TYPES: tuple[str, ...] = get_args(ItemType)
 Operator = Literal["=", "!=", ">", "<", ">=", "<=", "exists"]
 Answer = int | float | str | bool
 Direction = Literal["higher_better", "higher_worse"]
