@@ -496,17 +496,8 @@ def _cfa_ml(
         chi2 = n * fmin
         base_chi2 = n * (float(np.sum(np.log(np.diag(s)))) - mdl.logdet_s)
         intercepts = None
-    pval = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
     base_df = p * (p - 1) // 2
-    d_model = max(chi2 - df, 0.0)
-    d_base = max(base_chi2 - base_df, 0.0)
-    denom = max(d_model, d_base)
-    cfi = 1.0 if denom == 0 else 1.0 - d_model / denom
-    tli = (
-        ((base_chi2 / base_df) - (chi2 / df)) / ((base_chi2 / base_df) - 1.0) if df > 0 else np.nan
-    )
-    rmsea = float(np.sqrt(max(chi2 / n / df - 1.0 / n, 0.0))) if df > 0 else np.nan
-    ci_lo, ci_hi = _rmsea_ci(chi2, df, n)
+    pval, cfi, tli, rmsea, ci_lo, ci_hi = _fit_measures(chi2, df, base_chi2, base_df, n)
     sd_obs = np.sqrt(np.diag(s))
     resid = (s - sigma) / np.outer(sd_obs, sd_obs)
     squares = resid[np.tril_indices(p)] ** 2
