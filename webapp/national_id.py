@@ -137,3 +137,36 @@ def synthetic_number(birth_date: dt.date, individual: int) -> str | None:
     if k2 is None:
         return None
     return "".join(map(str, digits)) + f"{k1}{k2}"
+
+
+Sex = Literal["female", "male"]
+
+
+def sex_of(nid: NationalId) -> Sex | None:
+    """The sex a fødselsnummer or D-number encodes: its ninth digit (the last individual
+    digit) is even for women and odd for men, 0 counting as even (Store norske leksikon and
+    Jusleksikon, «Fødselsnummer»). Synthetic test numbers follow the same rule.
+
+    None when the number encodes no sex: FH numbers (no date, no individual number),
+    H-numbers (auxiliary numbers given by the health service, not by Folkeregisteret) and
+    the 2032 format, recognised by a first check digit whose remainder is 1–3 (Skatteetaten,
+    «Nye fødselsnummer og d-nummer fra 2032»: the new numbers are gender-neutral and systems
+    must no longer read sex from them). A 2032-format number with remainder 0 cannot be told
+    apart from the old format; none is issued before 1 January 2032.
+    """
+    if nid.kind in ("fh", "hnr"):
+        return None
+    d = [int(c) for c in nid.value]
+    if sum(w * x for w, x in zip(_W1, d[:10], strict=True)) % 11 != 0:
+        return None
+    return "male" if d[8] % 2 else "female"
+
+
+def age_on(nid: NationalId, day: dt.date) -> int | None:
+    """Age in whole years on ``day`` from the birth date the number encodes (None when it
+    encodes none, or ``day`` is before the birth date). A 29 February birthday counts as
+    passed on 1 March in other years."""
+    born = nid.birth_date
+    if born is None or day < born:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
