@@ -17,21 +17,22 @@ import pytest
 
 from webapp.national_id import age_on, sex_of, validate
 
-# 15.06.1975, individual number 482 (ninth digit 2: a woman), made by hand:
-#   k1: 3*1+7*5+6*0+1*6+8*7+9*5+4*4+5*8+2*2 = 205; 205 mod 11 = 7 -> k1 = 11-7 = 4
-#   k2: 5*1+4*5+3*0+2*6+7*7+6*5+5*4+4*8+3*2+2*4 = 182; 182 mod 11 = 6 -> k2 = 5
-WOMAN_FNR = "15067548245"
+# Synthetic (month + 80, Skatteetaten's convention for test numbers, so no real person's
+# number) 15.06.1975, individual number 484 (ninth digit 4: a woman), made by hand:
+#   k1: 3*1+7*5+6*8+1*6+8*7+9*5+4*4+5*8+2*4 = 257; 257 mod 11 = 4 -> k1 = 11-4 = 7
+#   k2: 5*1+4*5+3*8+2*6+7*7+6*5+5*4+4*8+3*4+2*7 = 218; 218 mod 11 = 9 -> k2 = 11-9 = 2
+WOMAN_FNR = "15867548472"
 # The same person as a D-number (first digit 1 + 4 = 5):
-#   k1: 3*5+7*5+6*0+1*6+8*7+9*5+4*4+5*8+2*2 = 217; 217 mod 11 = 8 -> k1 = 3
-#   k2: 5*5+4*5+3*0+2*6+7*7+6*5+5*4+4*8+3*2+2*3 = 200; 200 mod 11 = 2 -> k2 = 9
-WOMAN_DNR = "55067548239"
+#   k1: 3*5+7*5+6*8+1*6+8*7+9*5+4*4+5*8+2*4 = 269; 269 mod 11 = 5 -> k1 = 6
+#   k2: 5*5+4*5+3*8+2*6+7*7+6*5+5*4+4*8+3*4+2*6 = 236; 236 mod 11 = 5 -> k2 = 6
+WOMAN_DNR = "55867548466"
 
 
 @pytest.mark.parametrize(
     ("number", "sex", "why"),
     [
-        (WOMAN_FNR, "female", "ninth digit 2"),
-        (WOMAN_DNR, "female", "D-number, ninth digit 2"),
+        (WOMAN_FNR, "female", "ninth digit 4"),
+        (WOMAN_DNR, "female", "D-number, ninth digit 4"),
         # Skatteetaten's test list: "reelt 1964-nummer"; ninth digit 7, first sum 176 = 16*11
         ("20036914700", "male", "ninth digit 7"),
         # Skatteetaten's test list (leap day 2000); ninth digit 1, first sum 121 = 11*11
