@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from flask_babel import gettext as _
+
 from scoring.funnel import Funnel, limit
 
 
@@ -160,21 +162,24 @@ def indicator_bars(
         return label_w + plot_w * min(max(share, 0.0), 1.0)
 
     lo, hi = sorted((moderate, high))
-    if better == "higher":
-        bands = ((0.0, lo, "low", "lav"), (lo, hi, "moderate", "moderat"), (hi, 1.0, "high", "høy"))
-    else:
-        bands = ((0.0, lo, "high", "høy"), (lo, hi, "moderate", "moderat"), (hi, 1.0, "low", "lav"))
+    words = {
+        "low": _("Low target achievement"),
+        "moderate": _("Moderate target achievement"),
+        "high": _("High target achievement"),
+    }
+    order = ("low", "moderate", "high") if better == "higher" else ("high", "moderate", "low")
+    bands = tuple(zip((0.0, lo, hi), (lo, hi, 1.0), order, strict=True))
     desc = "; ".join(f"{label}: {'n<5' if v is None else f'{v:.0%}'}" for label, v, _ in bars)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f"<desc>{escape(desc)}</desc>"
     ]
-    for start, end, level, word in bands:
+    for start, end, level in bands:
         parts.append(
             f'<rect x="{x(start):.1f}" y="{top - 4}" width="{x(end) - x(start):.1f}" '
             f'height="{row_h * len(bars) + 4}" class="band-{level}">'
-            f"<title>{word} måloppnåelse</title></rect>"
+            f"<title>{escape(words[level])}</title></rect>"
         )
     for tick in (0.0, lo, hi, 1.0):
         parts.append(

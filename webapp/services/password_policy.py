@@ -14,6 +14,9 @@ A new password (own change, ``create-user --password-stdin``) must
   registers and units in the database, ``helse``, ``pasient``, ``passord``,
   ``password`` and the user's e-mail local part (and its parts).
 
+The reasons are Flask-Babel messages: on a staff page in the staff language; in the CLI
+(``create-user --password-stdin``, no request, no language chosen) in bokmål, the default.
+
 There is no breached-password lookup (no network call to a third party): the list is
 a small, hand-compiled stand-in for one. Generated passwords (``generate_password``) and
 the fixed demo password (``flask demo``, local use only) are not checked.
@@ -25,6 +28,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -37,18 +42,13 @@ FIXED_CONTEXT_WORDS = ("openprom", "helse", "pasient", "passord", "password")
 MIN_WORD = 4  # shorter parts of names and e-mail addresses are not context words
 MIN_TITLE_WORD = 5  # words of register and unit titles
 
-TOO_SHORT = f"Passordet må ha minst {MIN_LENGTH} tegn."
-TOO_COMMON = (
-    "Passordet er for vanlig: det (eller en variant med tall og tegn) står på lister over "
-    "mye brukte passord. Velg et annet, gjerne en setning av flere ord."
+TOO_COMMON = _l(
+    "The password is too common: it (or a variant with digits and symbols) is on lists of "
+    "much-used passwords. Choose another, preferably a sentence of several words."
 )
-TOO_UNIFORM = (
-    "Passordet har for få forskjellige tegn eller følger tastaturet eller alfabetet. "
-    "Velg et annet, gjerne en setning av flere ord."
-)
-CONTEXT = (
-    "Passordet kan ikke inneholde «{word}»: navn på openprom, registre, enheter og din "
-    "e-postadresse er lette å gjette."
+TOO_UNIFORM = _l(
+    "The password has too few different characters or follows the keyboard or the "
+    "alphabet. Choose another, preferably a sentence of several words."
 )
 
 _SUBSTITUTIONS = str.maketrans(
@@ -151,17 +151,22 @@ def context_words(email: str | None = None) -> set[str]:
 
 
 def problem(password: str, *, email: str | None = None) -> str | None:
-    """Why ``password`` may not be chosen (a Norwegian sentence for the user), or None."""
+    """Why ``password`` may not be chosen (a sentence for the user in the current
+    language), or None."""
     if len(password) < MIN_LENGTH:
-        return TOO_SHORT
+        return _("The password must have at least %(n)s characters.", n=MIN_LENGTH)
     forms = _variants(password)
     for word in sorted(context_words(email), key=lambda w: (-len(w), w)):
         if any(word in form for form in forms):
-            return CONTEXT.format(word=word)
+            return _(
+                "The password cannot contain “%(word)s”: the names of openprom, registers "
+                "and units and your e-mail address are easy to guess.",
+                word=word,
+            )
     if is_common(password):
-        return TOO_COMMON
+        return str(TOO_COMMON)
     if is_uniform(password):
-        return TOO_UNIFORM
+        return str(TOO_UNIFORM)
     return None
 
 

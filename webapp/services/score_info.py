@@ -1,8 +1,10 @@
 """How to show a score: its label, display range, which direction is better, decimals.
 
 One place for the clinician patient page and the unit dashboard. Labels come from the
-instrument file's scales where it has them; direction from the MID table
-(:mod:`scoring.mid`), else the instrument's scale, else "higher is better".
+instrument file's scales where it has them (in the staff language), else from the
+Flask-Babel messages below; direction from the MID table (:mod:`scoring.mid`), else the
+instrument's scale, else "higher is better". Labels and the direction in words are read in
+the language of the moment (:func:`webapp.i18n.current_language`; bokmål outside a request).
 """
 
 from __future__ import annotations
@@ -11,26 +13,31 @@ from dataclasses import dataclass
 from functools import cache
 
 from babel.numbers import format_decimal
+from flask import has_app_context
+from flask_babel import LazyString, gettext
+from flask_babel import lazy_gettext as _l
 
 import instruments
+from instruments.model import Text
 from scoring.mid import mid
+from webapp.i18n import current_language
 
-# Scores the instrument files have no scale entry for (bokmål labels).
+# Scores the instrument files have no scale entry for (messages; nb/nn in the catalogues).
 LABELS = {
-    ("eq5d5l", "index"): "EQ-5D-indeks",
-    ("eq5d3l", "index"): "EQ-5D-indeks",
-    ("eq5d5l", "vas"): "EQ VAS (0–100)",
-    ("eq5d3l", "vas"): "EQ VAS (0–100)",
-    ("rand36", "HT"): "Helseendring siste år",
-    ("rand36", "PCS"): "Fysisk sammendragsskår (PCS)",
-    ("rand36", "MCS"): "Mental sammendragsskår (MCS)",
+    ("eq5d5l", "index"): _l("EQ-5D index"),
+    ("eq5d3l", "index"): _l("EQ-5D index"),
+    ("eq5d5l", "vas"): _l("EQ VAS (0–100)"),
+    ("eq5d3l", "vas"): _l("EQ VAS (0–100)"),
+    ("rand36", "HT"): _l("Health change in the last year"),
+    ("rand36", "PCS"): _l("Physical component summary (PCS)"),
+    ("rand36", "MCS"): _l("Mental component summary (MCS)"),
 }
 # Scores of an item bank asked adaptively (webapp.services.adaptive; theta has a scale).
 ADAPTIVE_LABELS = {
-    "theta_se": "SE (theta)",
-    "t_score": "T-skår",
-    "t_score_se": "SE (T-skår)",
-    "n_items": "Antall spørsmål stilt",
+    "theta_se": _l("Standard error of theta"),
+    "t_score": _l("T-score"),
+    "t_score_se": _l("Standard error of the T-score"),
+    "n_items": _l("Questions asked"),
 }
 # Decimals a single patient's score is shown with (always the same for one score): whole
 # numbers where the score can only be whole (CAT sum of 0..5 items, the EQ VAS 0..100).
@@ -59,7 +66,7 @@ class ScoreInfo:
 
     instrument_id: str
     scale: str
-    label: str
+    label_source: Text | LazyString | str  # the instrument's text, a message, or the id
     low: float
     high: float
     better: str  # "higher" or "lower"
@@ -67,9 +74,18 @@ class ScoreInfo:
     shown_decimals: int = 1
 
     @property
+    def label(self) -> str:
+        """The score's label in the current language (``EQ-5D-indeks``, ``EQ-5D index``)."""
+        source = self.label_source
+        if isinstance(source, Text):
+            lang = _language()
+            return source.get_text(lang) if lang in source else source.get_text("nb")
+        return str(source)
+
+    @property
     def direction_text(self) -> str:
-        """``høyere er bedre`` or ``høyere er verre``."""
-        return "høyere er bedre" if self.better == "higher" else "høyere er verre"
+        """``higher is better`` or ``higher is worse`` in the current language."""
+        return gettext("higher is better" if self.better == "higher" else "higher is worse")
 
     def format(self, value: float | None) -> str:
         """The value with this score's decimals (``""`` for None)."""
@@ -89,14 +105,21 @@ class ScoreInfo:
         return format_decimal(value, format=pattern, locale=NUMBER_LOCALES.get(lang, "nb"))
 
 
+def _language() -> str:
+    return current_language() if has_app_context() else "nb"
+
+
 @cache
 def score_info(instrument_id: str, scale: str) -> ScoreInfo:
     """Label, range, direction and decimals of ``scale`` of ``instrument_id``."""
-    label, direction = LABELS.get((instrument_id, scale), ADAPTIVE_LABELS.get(scale, scale)), None
+    label: Text | LazyString | str = LABELS.get(
+        (instrument_id, scale), ADAPTIVE_LABELS.get(scale, scale)
+    )
+    direction = None
     try:
         for s in instruments.load(instrument_id).scales:
             if s.id == scale:
-                label, direction = s.label.get_text("nb"), s.direction
+                label, direction = s.label, s.direction
     except KeyError:
         pass
     found = mid(instrument_id, scale)

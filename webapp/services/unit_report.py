@@ -9,7 +9,10 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 import instruments
+from webapp.i18n import current_language
 from webapp.models import Register, Unit
 from webapp.services import dashboard as d
 from webapp.services import indicators as ind
@@ -20,11 +23,13 @@ HIDDEN_SCALES = {("rand36", "HT")}  # health transition is an item, not a change
 
 
 def instrument_title(instrument_id: str) -> str:
-    """The instrument's bokmål title (its id when unknown)."""
+    """The instrument's title in the staff language (its id when unknown)."""
     try:
-        return instruments.load(instrument_id).title.get_text("nb")
+        title = instruments.load(instrument_id).title
     except KeyError:
         return instrument_id
+    lang = current_language()
+    return title.get_text(lang if lang in title else "nb")
 
 
 @dataclass
@@ -148,7 +153,12 @@ def _protocol_block(
             bounds = (info.low, info.high)
             own = stats.summary(*cell, mine, year, bounds, info.decimals)
             reg = stats.summary(*cell, None, year, bounds, info.decimals)
-            title = f"Fordeling av {info.label}, {tp.title}, n={own.n}"
+            title = _(
+                "Distribution of %(score)s, %(time_point)s, n=%(n)s",
+                score=info.label,
+                time_point=tp.title,
+                n=own.n,
+            )
             svg = "" if own.suppressed else histogram(own.counts, own.edges, title=title)
             rows.append(ScoreRow(tp.title, own, reg, svg))
         block.scores.append(
@@ -188,7 +198,7 @@ def indicator_tables(
 ) -> list[IndicatorTable]:
     """Each indicator by unit (rows, plus the whole register) and index year (columns)."""
     years = sorted(stats.years[:max_years])
-    columns = [str(y) for y in years] + ["Alle år"]
+    columns = [str(y) for y in years] + [_("All years")]
     tables = []
     for indicator in indicators:
         rows = []
@@ -198,7 +208,7 @@ def indicator_tables(
             for u in sorted(stats.units.values(), key=lambda u: u.name)
             if u.id in taking_part
         ]
-        groups.append(("Hele registeret", None, None))
+        groups.append((_("Whole register"), None, None))
         for label, unit_id, ids in groups:
             cells = []
             for year in [*years, None]:
@@ -211,7 +221,7 @@ def indicator_tables(
             high=indicator.high,
             moderate=indicator.moderate,
             better=indicator.better,
-            title=f"{indicator.title}, alle år",
+            title=_("%(title)s, all years", title=indicator.title),
         )
         tables.append(IndicatorTable(indicator, columns, rows, svg))
     return tables
