@@ -4,6 +4,8 @@ refusals and the monthly unit report, each rendered in English and nynorsk."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -70,6 +72,63 @@ def test_indicator_bars_in_the_staff_language(app, qi):  # noqa: F811
     assert ">Heile registeret</text>" in nynorsk
     bokmal = _svgs(_page(app, qi["admin"], path, "nb"))
     assert "<title>Moderat måloppnåelse</title>" in bokmal and ">Hele registeret</text>" in bokmal
+
+
+# --- point 2: CSV downloads: header and codes fixed, labels in the staff language
+
+
+def _csv(app, user_id: int, path: str, lang: str) -> tuple[list[str], list[dict[str, str]]]:  # type: ignore[no-untyped-def]
+    answer = _client(app, user_id, lang).get(path)
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    text = answer.get_data(as_text=True)
+    return text.splitlines()[0].split(","), list(csv.DictReader(io.StringIO(text)))
+
+
+INDICATOR_HEADER = ["indicator", "unit", "year", "n", "value", "low", "high", "level"]
+UNIT_HEADER = [
+    "section",
+    "protocol",
+    "time_point",
+    "instrument",
+    "scale",
+    "population",
+    "n",
+    "value",
+    "low",
+    "high",
+]
+
+
+@pytest.mark.parametrize(
+    ("lang", "whole", "all_years"),
+    [("en", "Whole register", "All years"), ("nn", "Heile registeret", "Alle år")],
+)
+def test_indicators_csv_labels_in_the_staff_language(app, qi, lang, whole, all_years):  # noqa: F811
+    header, rows = _csv(app, qi["admin"], "/clinician/registers/qi-reg/indicators.csv", lang)
+    assert header == INDICATOR_HEADER
+    register = [r for r in rows if r["unit"] == whole]
+    assert register and {r["indicator"] for r in register} >= {"odi-improved", "odi-22"}
+    assert any(r["year"] == all_years for r in register)
+    assert {r["level"] for r in rows} <= {"high", "moderate", "low", ""}  # codes, any language
+    assert not [r for r in rows if "Hele registeret" in r.values()]
+    if lang == "en":
+        assert not [r for r in rows if r["year"] == "Alle år"]
+
+
+def test_unit_csv_titles_in_the_staff_language_codes_unchanged(app, qi):  # noqa: F811
+    path = "/clinician/units/qi-1/dashboard.csv"
+    header, english = _csv(app, qi["lead_1"], path, "en")
+    assert header == UNIT_HEADER
+    assert {r["instrument"] for r in english if r["protocol"] == "lumbar"} == {
+        "Oswestry Disability Index (ODI) 2.1a"  # instruments/odi.yaml, title en
+    }
+    assert {r["section"] for r in english} >= {"response_rate", "median_iqr", "improved_mid"}
+    assert {r["population"] for r in english} == {"unit", "register"}
+    # the score's name, not its label, in every section
+    assert {r["scale"] for r in english if r["section"] != "response_rate"} == {"total"}
+    _, bokmal = _csv(app, qi["lead_1"], path, "nb")
+    assert "Oswestry funksjonsindeks (ODI) 2.1a" in {r["instrument"] for r in bokmal}
+    assert [r["n"] for r in bokmal] == [r["n"] for r in english]  # same numbers
 
 
 # --- point 3: score labels and directions (webapp/services/score_info.py)

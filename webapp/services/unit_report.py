@@ -75,6 +75,7 @@ class ChangeRow:
     improved: d.Share
     worsened: d.Share
     register_improved: d.Share
+    scale_id: str = ""  # the score's name (``scale`` holds its label)
 
 
 @dataclass
@@ -184,6 +185,7 @@ def _protocol_block(
                     improved,
                     worsened,
                     reg_improved,
+                    scale,
                 )
             )
     return block
@@ -261,7 +263,10 @@ def _summary_cells(summary: d.Summary) -> list[str]:
 
 
 def unit_report_csv(report: UnitReport) -> str:
-    """The unit dashboard as CSV, suppressed cells written as ``n<5``."""
+    """The unit dashboard as CSV, suppressed cells written as ``n<5``.
+
+    The header and the codes (``section``, ``scale``, ``population``) are the same in every
+    language (scripts read them); instrument titles are in the staff language."""
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(
@@ -318,7 +323,7 @@ def unit_report_csv(report: UnitReport) -> str:
                         block.name,
                         c.follow_up,
                         c.instrument_title,
-                        c.scale,
+                        c.scale_id,
                         who,
                         *_share_cells(share),
                     ]
@@ -327,7 +332,10 @@ def unit_report_csv(report: UnitReport) -> str:
 
 
 def indicators_csv(tables: list[IndicatorTable]) -> str:
-    """Indicator tables as CSV (one row per indicator, unit and year), ``n<5`` suppressed."""
+    """Indicator tables as CSV (one row per indicator, unit and year), ``n<5`` suppressed.
+
+    The header, indicator ids and levels are the same in every language; the labels "whole
+    register" (``unit``) and "all years" (``year``) are in the staff language."""
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["indicator", "unit", "year", "n", "value", "low", "high", "level"])
