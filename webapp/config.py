@@ -40,6 +40,8 @@ class Settings:
     max_form_parts: int = 200  # fields + files of a multipart form (413 above)
     require_second_factor: bool = True  # staff must set up TOTP before any other page
     sms_url: str | None = None  # HTTP SMS gateway (POST JSON {to, text}); None = no SMS
+    # population norms CSV (scoring.norms) for the clinician's summary panel; None = none
+    norms_file: Path | None = None
 
 
 def _instance_keys(instance_path: Path) -> dict[str, str]:
@@ -114,7 +116,22 @@ def load_settings(instance_path: Path, env: dict[str, str] | None = None) -> Set
             env.get("OPENPROM_REQUIRE_SECOND_FACTOR"), default=not embedded
         ),
         sms_url=env.get("OPENPROM_SMS_URL") or None,
+        norms_file=_norms_file(env.get("OPENPROM_NORMS_FILE")),
     )
+
+
+def _norms_file(raw: str | None) -> Path | None:
+    """The population norms file, checked now so that a bad file stops the start with the
+    loader's message (file, line, column) instead of hiding norms from clinicians."""
+    if not raw:
+        return None
+    from scoring.norms import NormsFileError, load_norms
+
+    try:
+        load_norms(raw)
+    except NormsFileError as exc:
+        raise ConfigError(f"OPENPROM_NORMS_FILE: {exc}") from None
+    return Path(raw)
 
 
 def engine_options(database_url: str) -> dict[str, object]:
@@ -150,4 +167,5 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "MAX_FORM_PARTS": settings.max_form_parts,
         "OPENPROM_REQUIRE_SECOND_FACTOR": settings.require_second_factor,
         "OPENPROM_SMS_URL": settings.sms_url,
+        "OPENPROM_NORMS_FILE": settings.norms_file,
     }

@@ -191,12 +191,13 @@ def build(
                             for sc in resp.scores
                             if sc.value is not None and math.isfinite(sc.value)
                         },
+                        value_sets={sc.scale: sc.value_set for sc in resp.scores},
                     )
                 )
         record.enrolments.append(
             EnrolmentView(enr.unit.title, enr.protocol.title, enr.index_date, tps)
         )
-    record.summary = summary_panel.build(measurements, lang)
+    record.summary = summary_panel.build(measurements, lang, patient=patient)
     record.charts = _charts(measurements, lang)
     return record
 

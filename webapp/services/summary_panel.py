@@ -7,17 +7,25 @@ Bands: CAT impact levels (CAT user guide: < 10 low, 10-20 medium, 21-30 high, > 
 high; :data:`scoring.cat.IMPACT`) and ODI disability bands (Fairbank & Pynsent 2000, Spine
 25:2940: 0-20 minimal, 21-40 moderate, 41-60 severe, 61-80 crippled, 81-100 bed-bound;
 :data:`scoring.odi.BANDS`). Flags: the ``flags`` rules of the instrument file
-(:mod:`instruments.flags`). No population norms are shown (see ``docs/clinician.md``).
+(:mod:`instruments.flags`). Population norms: the EQ-5D index and EQ VAS against the norm of
+the patient's sex and age band at the measurement, from the CSV named by
+``OPENPROM_NORMS_FILE`` (:mod:`scoring.norms`; none is bundled, see ``docs/clinician.md``);
+sex and birth date are read from the national ID at view time and never stored or logged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 import instruments
@@ -25,9 +33,18 @@ from instruments import flags
 from scoring.cat import IMPACT
 from scoring.mid import Mid
 from scoring.mid import mid as lookup_mid
+from scoring.norms import Norm, NormsFileError, NormTable, load_norms
 from scoring.odi import BANDS
 from webapp.i18n import long_date
+from webapp.models import Patient
+from webapp.national_id import InvalidNationalId, NationalId, Sex, age_on, sex_of, validate
+from webapp.services.invitations import aware
 from webapp.services.score_info import score_info
+
+log = logging.getLogger("openprom.norms")  # openprom.* lines reach stderr (webapp/__init__)
+OSLO = ZoneInfo("Europe/Oslo")  # age at a measurement: its date in Norway
+# Scores compared with population norms (when a norms file is configured).
+NORMED = {"eq5d5l": ("index", "vas"), "eq5d3l": ("index", "vas")}
 
 # Scores shown in the panel per instrument (others: every numeric score the response has).
 HEADLINE = {
@@ -50,6 +67,7 @@ class Measurement:
     proxy_relation: str | None
     answers: Mapping[str, Any]
     scores: Mapping[str, float | None]
+    value_sets: Mapping[str, str] = field(default_factory=dict)  # scale -> value set ("")
 
 
 @dataclass
@@ -74,6 +92,25 @@ class InstrumentSummary:
     answered_by: str
     lines: list[ScoreLine] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    norms: list[NormLine] = field(default_factory=list)
+    norm_sources: list[str] = field(default_factory=list)  # footnotes, numbered from 1
+
+
+@dataclass(frozen=True)
+class NormLine:
+    """A score of the latest response next to its population norm, in words."""
+
+    text: str
+    mark: int  # number of its source in the block's ``norm_sources``
+
+
+@dataclass(frozen=True)
+class NormPerson:
+    """What population norms need of a patient: sex and the (validated) national ID for the
+    age at each measurement. Derived at view time only; never stored, logged or shown."""
+
+    sex: Sex
+    nid: NationalId
 
 
 def band_key(instrument_id: str, scale: str, value: float | None) -> str | None:
@@ -206,11 +243,115 @@ def score_line(
     )
 
 
-def build(measurements: Sequence[Measurement], lang: str) -> list[InstrumentSummary]:
+@lru_cache(maxsize=4)
+def _norms_at(path: str, stamp: int) -> NormTable:
+    del stamp  # part of the cache key: a changed file is read again
+    return load_norms(path)
+
+
+def norm_table() -> NormTable | None:
+    """The norms of ``OPENPROM_NORMS_FILE``; None when none is configured, or when the file
+    cannot be used (the loader's message is logged; the panel then shows no norms)."""
+    raw = current_app.config.get("OPENPROM_NORMS_FILE") if has_app_context() else None
+    if not raw:
+        return None
+    path = Path(raw)
+    try:
+        return _norms_at(str(path), path.stat().st_mtime_ns)
+    except OSError as exc:
+        log.error("population norms not shown: %s: %s", path, exc.strerror)
+    except NormsFileError as exc:
+        log.error("population norms not shown: %s", exc)
+    return None
+
+
+def norm_person(patient: Patient) -> NormPerson | None:
+    """Sex and national ID of ``patient`` for norms; None when the number encodes no sex or
+    birth date (FH and H-numbers, the gender-neutral 2032 format). The caller's view is
+    already audited; nothing derived here leaves the request."""
+    from webapp.services.patients import national_id_of
+
+    try:
+        nid = validate(national_id_of(patient))
+    except InvalidNationalId:
+        return None
+    sex = sex_of(nid)
+    if sex is None or nid.birth_date is None:
+        return None
+    return NormPerson(sex, nid)
+
+
+def _ages(norm: Norm, lang: str) -> str:
+    del lang  # the messages are in the request's language
+    if norm.age_high is None:
+        return _("%(low)s years and over", low=norm.age_low)
+    return _("%(low)s–%(high)s years", low=norm.age_low, high=norm.age_high)
+
+
+def norm_words(norm: Norm, instrument_id: str, lang: str) -> str:
+    """``Norwegian women 60–69 years: mean 79 (SD 15, n = 120)`` in the request's language,
+    numbers with the score's decimals in ``lang``'s format."""
+    info = score_info(instrument_id, norm.score)
+    mean = info.display(norm.mean, lang)
+    if norm.sex == "female":
+        words = _("Norwegian women %(ages)s: mean %(mean)s", ages=_ages(norm, lang), mean=mean)
+    else:
+        words = _("Norwegian men %(ages)s: mean %(mean)s", ages=_ages(norm, lang), mean=mean)
+    details = []
+    if norm.sd is not None:
+        details.append(_("SD %(sd)s", sd=info.display(norm.sd, lang)))
+    if norm.n is not None:
+        details.append(f"n = {norm.n}")
+    return f"{words} ({', '.join(details)})" if details else words
+
+
+def _add_norms(
+    block: InstrumentSummary,
+    latest: Measurement,
+    table: NormTable,
+    person: NormPerson,
+    lang: str,
+) -> None:
+    """Norm lines of the latest response's index and VAS (the index only against a norm of
+    the value set it was computed with)."""
+    if latest.completed_at is None:
+        return
+    age = age_on(person.nid, aware(latest.completed_at).astimezone(OSLO).date())
+    if age is None:
+        return
+    for scale in NORMED.get(latest.instrument_id, ()):
+        value = latest.scores.get(scale)
+        if value is None or not math.isfinite(value):
+            continue
+        norm = table.norm_for(
+            scale,
+            person.sex,
+            age,
+            instrument=latest.instrument_id,
+            value_set=latest.value_sets.get(scale) or None,
+        )
+        if norm is None:
+            continue
+        if norm.source not in block.norm_sources:
+            block.norm_sources.append(norm.source)
+        info = score_info(latest.instrument_id, scale)
+        label = _label(latest.instrument_id, scale, lang)
+        words = norm_words(norm, latest.instrument_id, lang)
+        text = f"{label}: {info.display(value, lang)} — {words}"
+        block.norms.append(NormLine(text, block.norm_sources.index(norm.source) + 1))
+
+
+def build(
+    measurements: Sequence[Measurement], lang: str, patient: Patient | None = None
+) -> list[InstrumentSummary]:
     """One block per instrument (in order of first appearance), from its latest response.
 
-    ``measurements`` must be in time order; change is latest against the first.
+    ``measurements`` must be in time order; change is latest against the first. With
+    ``patient`` and a norms file configured, the EQ-5D index and VAS get their population
+    norm (the national ID is decrypted only then).
     """
+    table = norm_table() if patient is not None else None
+    person = norm_person(patient) if table is not None and patient is not None else None
     by_instrument: dict[str, list[Measurement]] = {}
     for m in measurements:
         by_instrument.setdefault(m.instrument_id, []).append(m)
@@ -238,5 +379,7 @@ def build(measurements: Sequence[Measurement], lang: str) -> list[InstrumentSumm
         block.flags = [
             f"{f.reason(lang)}: {f.code}" for f in flags.flagged(instrument_id, latest.answers)
         ]
+        if table is not None and person is not None:
+            _add_norms(block, latest, table, person, lang)
         out.append(block)
     return out
