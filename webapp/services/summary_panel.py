@@ -348,9 +348,10 @@ def build(
 
     ``measurements`` must be in time order; change is latest against the first. With
     ``patient`` and a norms file configured, the EQ-5D index and VAS get their population
-    norm (the national ID is decrypted only then).
+    norm (the national ID is decrypted only then, and only for a patient with EQ-5D).
     """
-    table = norm_table() if patient is not None else None
+    normed = patient is not None and any(m.instrument_id in NORMED for m in measurements)
+    table = norm_table() if normed else None
     person = norm_person(patient) if table is not None and patient is not None else None
     by_instrument: dict[str, list[Measurement]] = {}
     for m in measurements:
