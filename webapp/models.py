@@ -99,6 +99,9 @@ class User(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The staff language last chosen while signed in (nb, nn, en): monthly e-mails to the
+    # user are written in it (None: bokmål).
+    language: Mapped[str | None] = mapped_column(String(2))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Legacy clear-text TOTP secret (before migration 0003); moved into

@@ -5,17 +5,24 @@ refusals and the monthly unit report, each rendered in English and nynorsk."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
+import pypdf
 import pytest
 from flask import g
+from sqlalchemy import select
 
 from tests.webapp.conftest import PASSWORD
 from tests.webapp.test_dashboard import qi  # noqa: F401 (fixture)
+from tests.webapp.test_patient_outbox import smtp_server  # noqa: F401 (fixture)
+from webapp.clinician.register_ops_views import render_month_html
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Unit, User, utcnow
+from webapp.services import monthly_report
 from webapp.services.auth import start_session
+from webapp.services.jobs import run_due_jobs
 from webapp.services.score_info import score_info
 
 
@@ -190,3 +197,101 @@ def test_password_refusals_in_the_staff_language(app, qi, lang, common, context)
     assert context in change("my openprom account!")
     if lang != "nb":
         assert "Passordet er for vanlig" not in change("2024iloveyou2024")
+
+
+# --- point 5: the monthly unit report (webapp/services/monthly_report.py, its template)
+
+
+def _last_month() -> str:
+    first_of_this = utcnow().date().replace(day=1)
+    last = first_of_this - dt.timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+def _pdf_text(data: bytes) -> str:
+    return " ".join(
+        " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages).split()
+    )
+
+
+def test_monthly_report_html_in_english_and_nynorsk(app, qi):  # noqa: F811
+    month = _last_month()
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.name == "qi-1"))
+        with monthly_report.in_language("en"):
+            report = monthly_report.build(unit, month)
+            english = render_month_html(report)
+        with monthly_report.in_language("nn"):
+            nynorsk = render_month_html(monthly_report.build(unit, month))
+        bokmal = render_month_html(monthly_report.build(unit, month))  # no language: bokmål
+    assert report.funnels  # qi: Unit One has enough patients for every indicator
+    assert '<html lang="en">' in english and "<h1>Monthly report: Unit One</h1>" in english
+    for text in (
+        "Response rate per time point",
+        "Position on the funnel plot (all years)",
+        "within the control limits",  # the unit's funnel position (webapp/services/funnel_view)
+        "99.8 % control limits",  # the funnel legend
+        "(higher is worse)",  # ODI
+        "Oswestry Disability Index (ODI) 2.1a",
+        "high ≥ 70 %, moderate ≥ 55 %",  # qi targets (tests/webapp/test_dashboard.py)
+        'content: "Page " counter(page) " of "',
+    ):
+        assert text in english, text
+    for word in ("Månedsrapport", "Svarandel", "Hele registeret", "kontrollgrense", "Enheten"):
+        assert word not in english, word
+    assert '<html lang="nn">' in nynorsk and "<h1>Månadsrapport: Unit One</h1>" in nynorsk
+    for text in ("Heile registeret", "høgare er verre", "innanfor kontrollgrensene"):
+        assert text in nynorsk, text
+    for word in ("Månedsrapport", "Hele registeret", "høyere er", "innenfor"):
+        assert word not in nynorsk, word
+    assert "<h1>Månedsrapport: Unit One</h1>" in bokmal and "Hele registeret" in bokmal
+
+
+def test_monthly_report_pdf_in_the_viewers_staff_language(app, qi):  # noqa: F811
+    path = f"/clinician/units/qi-1/report/{_last_month()}.pdf"
+    answer = _client(app, qi["lead_1"], "en").get(path)
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    text = _pdf_text(answer.data)
+    assert "Monthly report: Unit One" in text and "Whole register" in text
+    assert "Månedsrapport" not in text and "Hele registeret" not in text
+    nynorsk = _pdf_text(_client(app, qi["lead_1"], "nn").get(path).data)
+    assert "Månadsrapport: Unit One" in nynorsk and "Heile registeret" in nynorsk
+
+
+def test_staff_language_chosen_while_signed_in_is_stored(app, world, client, login_as):
+    client.get("/clinician/language?lang=en&next=/clinician/")  # anonymous: cookie only
+    login_as("unit_lead").get("/clinician/language?lang=nn&next=/clinician/")
+    with app.app_context():
+        assert db.session.get(User, world.users["unit_lead"]).language == "nn"
+        assert db.session.get(User, world.users["clinician"]).language is None
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "said", "not_said"),
+    [
+        ("en", "Monthly report for Unit A1, November 2026", "Sign in to read it", "Logg inn"),
+        ("nn", "Månadsrapport for Unit A1, november 2026", "Logg inn", "Månedsrapporten"),
+        (None, "Månedsrapport for Unit A1, november 2026", "Logg inn", "Sign in"),
+    ],
+)
+def test_monthly_email_in_the_recipients_language(
+    app,
+    world,
+    smtp_server,  # noqa: F811
+    language,
+    subject,
+    said,
+    not_said,
+):
+    inbox, url = smtp_server
+    app.config["OPENPROM_SMTP_URL"] = url
+    with app.app_context():
+        db.session.get(User, world.users["unit_lead"]).language = language
+        db.session.commit()
+        assert run_due_jobs(dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)).reports == 1
+    (recipients, message) = inbox.messages[0]
+    assert recipients == ["lead@a1.test"]
+    assert message["Subject"] == subject
+    body = message.get_content()
+    assert said in body and not_said not in body
+    assert "/clinician/units/unit-a1/report/2026-11.pdf" in body

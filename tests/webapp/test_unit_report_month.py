@@ -65,7 +65,9 @@ def test_pdf_report_reads_back_with_the_dashboards_numbers(demo, tmp_path):
             )
         scores = [row for block in dashboard.protocols for s in block.scores for row in s.rows]
         for row in scores:
-            shown = "n<5" if row.unit.suppressed else row.unit.text()
+            # bokmål: decimal comma and the minus sign (CLDR nb), as on the dashboard
+            plain = row.unit.text().replace(".", ",").replace("-", "\u2212")
+            shown = "n<5" if row.unit.suppressed else plain
             assert _words(shown) in text
         for table in dashboard.indicators:
             assert _words(table.indicator.title) in text and table.indicator.target_text in text

@@ -2,7 +2,9 @@
 
 Kept in a cookie (``openprom_staff_lang``; no personal data), else taken from the
 browser's Accept-Language, else bokmål. Sets ``g.lang`` for every staff request so that
-Flask-Babel texts and number formats follow it.
+Flask-Babel texts and number formats follow it. A choice made while signed in is also
+stored on the user (``User.language``), for what is written to them outside a request
+(the monthly report e-mail).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth import public
 from webapp.clinician import bp
+from webapp.extensions import db
 from webapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 COOKIE = "openprom_staff_lang"
@@ -55,6 +58,10 @@ def set_language() -> Response:
         target = url_for("clinician.index")
     response = redirect(target)
     if lang in LANGUAGES:
+        user = g.get("user")
+        if user is not None and user.language != lang:
+            user.language = lang
+            db.session.commit()
         response.set_cookie(
             COOKIE,
             lang,

@@ -7,42 +7,52 @@ due or closed by their dates at the end of the month) and from
 :mod:`webapp.services.coverage`; cells with n below 5 are suppressed as on the dashboard.
 Funnel positions: :func:`scoring.funnel.funnel` (Spiegelhalter 2005, exact binomial
 limits) over every unit's value of the indicator, all years.
+
+Language: the report is built and rendered in the language of the moment (the staff
+language on the web, bokmål in the CLI); :func:`in_language` switches to another one (the
+monthly e-mail is written in each unit lead's stored ``User.language``, else bokmål).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from babel.dates import format_date
+from flask import g
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
 from scoring.funnel import funnel
+from webapp.i18n import DEFAULT_LANGUAGE, FORMAT_LOCALES, LANGUAGES, current_language
 from webapp.models import Unit, utcnow
 from webapp.services import coverage, unit_report
 from webapp.services.charts import funnel_chart
 from webapp.services.dashboard import MIN_CELL
+from webapp.services.funnel_view import position_words
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
-MONTHS_NB = [
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-]
-POSITION_TEXT = {
-    "inside": "innenfor 95 % grensene",
-    "above95": "over 95 % grensen",
-    "below95": "under 95 % grensen",
-    "above998": "over 99,8 % grensen",
-    "below998": "under 99,8 % grensen",
-}
+
+
+@contextmanager
+def in_language(lang: str | None) -> Iterator[str]:
+    """Texts, labels and numbers in ``lang`` (bokmål when None or unknown) inside the
+    block: sets ``g.lang`` (read by :func:`webapp.i18n.current_language`) and Flask-Babel's
+    locale, and puts both back afterwards. Needs an app context."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    before = g.get("lang")
+    g.lang = lang
+    try:
+        with force_locale(lang):
+            yield lang
+    finally:
+        if before is None:
+            g.pop("lang", None)
+        else:
+            g.lang = before
 
 
 class MonthError(ValueError):
@@ -63,11 +73,7 @@ class FunnelRow:
     upper998: float
     position: str
     svg: str = ""  # the funnel plot of every unit, this unit labelled
-
-    @property
-    def text(self) -> str:
-        """The position in words."""
-        return POSITION_TEXT[self.position]
+    text: str = ""  # the position in words, in the report's language
 
 
 @dataclass
@@ -82,6 +88,7 @@ class MonthlyReport:
     completeness: list[coverage.Completeness] = field(default_factory=list)
     funnels: list[FunnelRow] = field(default_factory=list)
     min_cell: int = MIN_CELL
+    lang: str = DEFAULT_LANGUAGE  # the language it was built in (``<html lang>``)
 
 
 def parse_month(text: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime]:
@@ -96,21 +103,15 @@ def parse_month(text: str, now: dt.datetime | None = None) -> tuple[dt.date, dt.
     return first, dt.datetime.combine(following, dt.time(), dt.UTC)
 
 
-def month_title(first: dt.date) -> str:
-    """``november 2026``."""
-    return f"{MONTHS_NB[first.month - 1]} {first.year}"
-
-
-FUNNEL_WORDS = {
-    **POSITION_TEXT,
-    "target": "registerets gjennomsnitt",
-    "limit95": "95 % kontrollgrense",
-    "limit998": "99,8 % kontrollgrense",
-    "cases": "antall pasienter",
-}
+def month_title(first: dt.date, lang: str | None = None) -> str:
+    """``november 2026`` (``November 2026`` in English); ``lang`` defaults to the current
+    language."""
+    lang = lang if lang in LANGUAGES else current_language()
+    return format_date(first, "LLLL y", locale=FORMAT_LOCALES[lang])
 
 
 def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
+    words = position_words(current_language())
     rows = []
     for table in report.indicators:
         # units with n below 5 are left out of the funnel, as they are suppressed
@@ -125,9 +126,9 @@ def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
         own = next(p for p in found.points if p.label == report.unit.title)
         svg = funnel_chart(
             found,
-            title=f"Traktplott: {table.indicator.title}, alle år",
+            title=_("Funnel plot: %(title)s, all years", title=table.indicator.title),
             highlight=report.unit.title,
-            words=FUNNEL_WORDS,
+            words=words,
         )
         limits = own.limits
         rows.append(
@@ -142,6 +143,7 @@ def _funnels(report: unit_report.UnitReport) -> list[FunnelRow]:
                 limits.upper998,
                 own.position,
                 svg,
+                words[own.position],
             )
         )
     return rows
@@ -161,15 +163,26 @@ def build(unit: Unit, month: str, now: dt.datetime | None = None) -> MonthlyRepo
         coverage=coverage.coverage(unit.register, mine),
         completeness=coverage.completeness(unit.register, moment, mine),
         funnels=_funnels(dashboard),
+        lang=current_language(),
     )
 
 
 NOTICE_KIND = "unit-report"
-NOTICE_TEXT = (
-    "Hei!\n\nMånedsrapporten for {unit} for {month} er klar i openprom.\n"
-    "Logg inn for å lese den:\n{link}\n\n"
-    "Denne e-posten inneholder ingen pasientdata.\n"
-)
+
+
+def notice(unit_title: str, first: dt.date, link: str) -> tuple[str, str]:
+    """(subject, body) of the e-mail saying that a month's report is ready, in the current
+    language; no health data."""
+    month = month_title(first)
+    subject = _("Monthly report for %(unit)s, %(month)s", unit=unit_title, month=month)
+    body = _(
+        "Hello,\n\nThe monthly report for %(unit)s for %(month)s is ready in openprom.\n"
+        "Sign in to read it:\n%(link)s\n\nThis e-mail contains no patient data.\n",
+        unit=unit_title,
+        month=month,
+        link=link,
+    )
+    return subject[:200], body
 
 
 def previous_month(now: dt.datetime) -> str:
@@ -198,7 +211,7 @@ def queue_monthly_notices(now: dt.datetime | None = None) -> int:
     month = previous_month(now)
     first, _ = parse_month(month, now)
     leads = db.session.execute(
-        select(RoleAssignment.unit_id, User.id, User.email)
+        select(RoleAssignment.unit_id, User.id, User.email, User.language)
         .join(User, User.id == RoleAssignment.user_id)
         .where(
             RoleAssignment.role == "unit_lead",
@@ -216,7 +229,7 @@ def queue_monthly_notices(now: dt.datetime | None = None) -> int:
     base = current_app.config["OPENPROM_BASE_URL"]
     c = cipher()
     count = 0
-    for unit_id, user_id, email in leads:
+    for unit_id, user_id, email, language in leads:
         unit = db.session.get(Unit, unit_id)
         savepoint = db.session.begin_nested()
         try:
@@ -228,14 +241,15 @@ def queue_monthly_notices(now: dt.datetime | None = None) -> int:
             savepoint.rollback()
             continue
         link = f"{base}/clinician/units/{unit.name}/report/{month}.pdf"
-        body = NOTICE_TEXT.format(unit=unit.title, month=month_title(first), link=link)
+        with in_language(language):
+            subject, body = notice(unit.title, first, link)
         db.session.add(
             OutboxMessage(
                 invitation_id=None,
                 kind=NOTICE_KIND,
                 channel="email",
                 recipient_encrypted=c.encrypt(email, RECIPIENT_CONTEXT),
-                subject=f"Månedsrapport for {unit.title}, {month_title(first)}"[:200],
+                subject=subject,
                 body_encrypted=c.encrypt(body, BODY_CONTEXT),
                 state="queued",
                 send_after=now,
