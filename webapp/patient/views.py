@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import (
     abort,
+    current_app,
     g,
     make_response,
     redirect,
@@ -19,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import OperationalError
 
 import instruments
@@ -27,7 +29,7 @@ from webapp.extensions import db
 from webapp.http_policy import log_database_outage, record_refused
 from webapp.i18n import LANGUAGE_NAMES, LANGUAGES, template_gettext
 from webapp.models import utcnow
-from webapp.patient import bp
+from webapp.patient import bp, prebuilt_pages
 from webapp.patient.forms import (
     StartForm,
     cleaned_answers,
@@ -303,26 +305,81 @@ def page(token: str, instrument_id: str, page: int):  # type: ignore[no-untyped-
             form.idem.data = secrets.token_hex(16)
     else:
         saved = {k: str(v) for k, v in (response.answers or {}).items() if k in screen.items}
+        if prebuilt_pages.eligible(instrument, screen, token):
+            return _prebuilt_page(form_class, invitation, instrument, page, token, saved)
         form = form_class(formdata=None, data={**saved, "ret": request.args.get("ret", "")})
         status = 200
     if not form.idem.data:
         form.idem.data = secrets.token_hex(16)
-    position, total = page_position(invitation, instrument_id, page)
     return _render(
         "patient/page.html",
         status,
         form=form,
-        token=token,
-        instrument=instrument,
-        screen=screen,
-        text_lang=text_lang,
-        position=position,
-        total=total,
-        back_url=_back_url(invitation, instrument, page, token),
-        vas=any(instrument.item(i).anchors for i in screen.items),
         conflict=status == CONFLICT,
-        has_choice=any(instrument.item(i).type == "choice" for i in screen.items),
+        **_page_context(invitation, instrument, page, token),
     )
+
+
+def _page_context(invitation: Any, instrument: Instrument, page: int, token: str) -> dict[str, Any]:
+    """What the question page template needs besides the form and the conflict notice."""
+    screen = instrument.screen_pages()[page]
+    position, total = page_position(invitation, instrument.id, page)
+    return {
+        "token": token,
+        "instrument": instrument,
+        "screen": screen,
+        "text_lang": _text_language(instrument),
+        "position": position,
+        "total": total,
+        "back_url": _back_url(invitation, instrument, page, token),
+        "vas": any(instrument.item(i).anchors for i in screen.items),
+        "has_choice": any(instrument.item(i).type == "choice" for i in screen.items),
+    }
+
+
+def _prebuilt_page(  # type: ignore[no-untyped-def]
+    form_class: type,
+    invitation: Any,
+    instrument: Instrument,
+    page: int,
+    token: str,
+    saved: dict[str, str],
+):
+    """The question page GET from its prebuilt pieces (``prebuilt_pages``): the same HTML
+    as the template renders, without rendering it or binding a form each time."""
+    context = _page_context(invitation, instrument, page, prebuilt_pages.TOKEN_SLOT)
+    switch_url = request.path.replace(f"/s/{token}/", f"/s/{prebuilt_pages.TOKEN_SLOT}/", 1)
+    key = (
+        form_class,
+        g.lang,
+        context["text_lang"],
+        context["position"],
+        context["total"],
+        context["back_url"],
+        switch_url,
+        request.script_root,
+    )
+
+    def build() -> tuple[str, str]:
+        probe = form_class(
+            formdata=None,
+            data={"ret": prebuilt_pages.RET_SLOT, "idem": prebuilt_pages.IDEM_SLOT},
+        )
+        rendered = render_template(
+            "patient/page.html", form=probe, conflict=False, switch_url=switch_url, **context
+        )
+        return rendered, probe.csrf_token._value() if "csrf_token" in probe else ""
+
+    pieces = prebuilt_pages.cache_of(current_app).get(key, build)
+    html = prebuilt_pages.fill(
+        pieces,
+        token=token,
+        csrf_token=generate_csrf,
+        idem=secrets.token_hex(16),
+        ret=request.args.get("ret", ""),
+        answers=saved,
+    )
+    return _remember_language(make_response(html, 200))
 
 
 def _busy(token: str):  # type: ignore[no-untyped-def]
