@@ -155,6 +155,7 @@ def test_score_labels_in_the_current_language(app, lang, pcs, t_score, better, v
         assert score_info("rand36", "PCS").label == pcs
         assert score_info("rand36", "PCS").direction_text == better
         assert score_info("an-item-bank", "t_score").label == t_score
+        assert score_info("an-item-bank", "t_score_se").label == f"SE ({t_score})"
         assert score_info("eq5d5l", "vas").label == vas
         # labels the instrument file has (instruments/rand36.yaml, scale PF)
         physical = {"en": "Physical functioning", "nn": "Fysisk funksjon", "nb": "Fysisk funksjon"}

@@ -34,10 +34,10 @@ LABELS = {
 }
 # Scores of an item bank asked adaptively (webapp.services.adaptive; theta has a scale).
 ADAPTIVE_LABELS = {
-    "theta_se": _l("Standard error of theta"),
+    "theta_se": _l("SE (theta)"),
     "t_score": _l("T-score"),
-    "t_score_se": _l("Standard error of the T-score"),
-    "n_items": _l("Questions asked"),
+    "t_score_se": _l("SE (T-score)"),
+    "n_items": _l("Number of questions asked"),
 }
 # Decimals a single patient's score is shown with (always the same for one score): whole
 # numbers where the score can only be whole (CAT sum of 0..5 items, the EQ VAS 0..100).
