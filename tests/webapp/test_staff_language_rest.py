@@ -62,6 +62,20 @@ def test_dashboard_histogram_titles_in_the_staff_language(app, qi):  # noqa: F81
     assert "<title>Fordeling av ODI totalskår (0–100 %), Before, n=6</title>" in bokmal
 
 
+def test_chart_numbers_in_the_staff_language(app, qi):  # noqa: F811
+    # ODI histograms span 0..100 in ten bins (the edges 0, 10, …, 100 with one decimal);
+    # Unit One's ODI improved share is 3/5 (tests/webapp/test_dashboard.py: 60 %)
+    path = "/clinician/units/qi-1/dashboard"
+    english = _svgs(_page(app, qi["lead_1"], path, "en"))
+    assert ">100.0</text>" in english and "90.0–100.0:" in english
+    for lang in ("nn", "nb"):
+        svgs = _svgs(_page(app, qi["lead_1"], path, lang))
+        assert ">100,0</text>" in svgs and "90,0–100,0:" in svgs, lang
+        assert "100.0" not in svgs, lang
+    bars = _svgs(_page(app, qi["admin"], "/clinician/registers/qi-reg/indicators", "nn"))
+    assert 'class="chart-value">60 %</text>' in bars
+
+
 def test_indicator_bars_in_the_staff_language(app, qi):  # noqa: F811
     path = "/clinician/registers/qi-reg/indicators"
     english = _svgs(_page(app, qi["admin"], path, "en"))

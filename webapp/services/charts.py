@@ -1,4 +1,8 @@
-"""Server-rendered SVG charts (no JavaScript, no external resources)."""
+"""Server-rendered SVG charts (no JavaScript, no external resources).
+
+Words and numbers follow the language of the moment (:func:`webapp.i18n.current_language`,
+bokmål outside an app context): decimal comma in nb/nn, shares written ``60 %`` as on the
+staff pages."""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from babel.numbers import format_decimal
+from flask import has_app_context
 from flask_babel import gettext as _
 
 from scoring.funnel import Funnel, limit
+from webapp.i18n import DEFAULT_LANGUAGE, FORMAT_LOCALES, current_language
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,15 @@ class Point:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3f}".rstrip("0").rstrip(".") if abs(v) < 10 else f"{v:.1f}"
+    """Up to three decimals below 10, one from 10 on (``0,512``, ``47,0`` in nb/nn)."""
+    lang = current_language() if has_app_context() else DEFAULT_LANGUAGE
+    pattern = "0.###" if abs(v) < 10 else "0.0"
+    return format_decimal(v, format=pattern, locale=FORMAT_LOCALES[lang])
+
+
+def _pct(share: float) -> str:
+    """A share (0..1) as a whole percentage, ``60 %``."""
+    return f"{share * 100:.0f} %"
 
 
 def _two_lines(label: str, width: int = 14) -> list[str]:
@@ -59,7 +74,7 @@ def line_chart(
     def x(i: int) -> float:
         return left + (plot_w * (i + 0.5) / max(len(points), 1))
 
-    desc = "; ".join(f"{p.label}: {_fmt(p.value)}" for p in points) or "no values"
+    desc = "; ".join(f"{p.label}: {_fmt(p.value)}" for p in points) or _("no values")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'class="chart" role="img" aria-label="{escape(title)}">'
@@ -169,7 +184,7 @@ def indicator_bars(
     }
     order = ("low", "moderate", "high") if better == "higher" else ("high", "moderate", "low")
     bands = tuple(zip((0.0, lo, hi), (lo, hi, 1.0), order, strict=True))
-    desc = "; ".join(f"{label}: {'n<5' if v is None else f'{v:.0%}'}" for label, v, _ in bars)
+    desc = "; ".join(f"{label}: {'n<5' if v is None else _pct(v)}" for label, v, _strong in bars)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
@@ -184,7 +199,7 @@ def indicator_bars(
     for tick in (0.0, lo, hi, 1.0):
         parts.append(
             f'<text x="{x(tick):.1f}" y="{top - 8}" text-anchor="middle" class="chart-tick">'
-            f"{tick:.0%}</text>"
+            f"{_pct(tick)}</text>"
         )
     for i, (label, share, strong) in enumerate(bars):
         y = top + i * row_h
@@ -202,7 +217,7 @@ def indicator_bars(
             f'class="{cls}"/>'
         )
         parts.append(
-            f'<text x="{x(share) + 4:.1f}" y="{y + 16}" class="chart-value">{share:.0%}</text>'
+            f'<text x="{x(share) + 4:.1f}" y="{y + 16}" class="chart-value">{_pct(share)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -408,7 +423,8 @@ def funnel_chart(
         return top + plot_h * (1 - (min(max(v, y_min), y_max) - y_min) / span)
 
     desc = "; ".join(
-        f"{p.label}: {p.k}/{p.n} = {p.proportion:.0%} ({words[p.position]})" for p in result.points
+        f"{p.label}: {p.k}/{p.n} = {_pct(p.proportion)} ({words[p.position]})"
+        for p in result.points
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -421,7 +437,7 @@ def funnel_chart(
         tick = y_min + span * i / steps
         parts.append(
             f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="chart-tick">'
-            f"{tick:.0%}</text>"
+            f"{_pct(tick)}</text>"
         )
         n_tick = round(n_top * i / steps)
         parts.append(
@@ -447,7 +463,7 @@ def funnel_chart(
             css += " outside"
         parts.append(
             f'<circle cx="{x(p.n):.1f}" cy="{y(p.proportion):.1f}" r="{6 if strong else 5}" '
-            f'class="{css}"><title>{escape(p.label)}: {p.k}/{p.n} = {p.proportion:.0%} '
+            f'class="{css}"><title>{escape(p.label)}: {p.k}/{p.n} = {_pct(p.proportion)} '
             f"({escape(words[p.position])})</title></circle>"
         )
         if strong or p.position != "inside":
