@@ -72,6 +72,8 @@ def test_chart_numbers_in_the_staff_language(app, qi):  # noqa: F811
         svgs = _svgs(_page(app, qi["lead_1"], path, lang))
         assert ">100,0</text>" in svgs and "90,0–100,0:" in svgs, lang
         assert "100.0" not in svgs, lang
+    # the ODI MID is 10 (instruments/data/mid.csv), written as the other numbers
+    assert "(MID 10)" in _page(app, qi["lead_1"], path, "nn")
     bars = _svgs(_page(app, qi["admin"], "/clinician/registers/qi-reg/indicators", "nn"))
     assert 'class="chart-value">60 %</text>' in bars
 
