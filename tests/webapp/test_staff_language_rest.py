@@ -216,6 +216,15 @@ def test_password_refusals_in_the_staff_language(app, qi, lang, common, context)
         assert "Passordet er for vanlig" not in change("2024iloveyou2024")
 
 
+def test_password_refusal_in_the_cli_is_bokmal(app, world):
+    made = app.test_cli_runner().invoke(
+        args=["create-user", "c2@a1.test", "--role", "clinician", "--unit", "unit-a1"]
+        + ["--password-stdin"],
+        input="2024iloveyou2024\n",
+    )
+    assert made.exit_code != 0 and "Passordet er for vanlig" in made.output
+
+
 # --- point 5: the monthly unit report (webapp/services/monthly_report.py, its template)
 
 
