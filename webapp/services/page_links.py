@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from webapp.crypto import token_hash
 from webapp.extensions import db
@@ -101,23 +103,78 @@ def _by_token() -> Select[Any]:
     )
 
 
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True, slots=True)
+class _RawRead:
+    """The lookup compiled once for one engine's dialect, with its columns' result
+    processors (SQLAlchemy's own: SQLite's datetime strings, JSON, sealed answers)."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # parameter order for a positional paramstyle
+    processors: tuple[Any, ...]
+    row: type
 
 
-def _autocommit(engine: Engine) -> Engine:
-    """``engine`` in autocommit mode (same pool): a lone read needs no transaction.
+_RAW_READS: weakref.WeakKeyDictionary[Engine, _RawRead] = weakref.WeakKeyDictionary()
 
-    SQLite as it is: pysqlite begins no transaction for a ``SELECT``, and SQLAlchemy sets
-    SQLite's isolation level with a ``PRAGMA`` (one more statement per checkout).
-    """
-    found = _AUTOCOMMIT.get(engine)
+
+def _raw_read(engine: Engine) -> _RawRead:
+    found = _RAW_READS.get(engine)
     if found is None:
-        if engine.dialect.name == "sqlite":
-            found = engine
-        else:
-            found = engine.execution_options(isolation_level="AUTOCOMMIT")
-        _AUTOCOMMIT[engine] = found
+        statement = _by_token()
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        columns = list(statement.selected_columns)
+        processors = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        positional = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        row = namedtuple("LinkRow", [column.key for column in columns])  # type: ignore[misc]  # noqa: PYI024
+        found = _RawRead(str(compiled), positional, processors, row)
+        _RAW_READS[engine] = found
     return found
+
+
+def _read_outside_transaction(engine: Engine, params: dict[str, Any]) -> list[Any]:
+    """The lookup on a pooled DBAPI connection in autocommit mode: one round trip, and
+    none of SQLAlchemy's per-execution work (the statement is compiled once)."""
+    read = _raw_read(engine)
+    args: Any = (
+        [params[name] for name in read.positional] if read.positional is not None else params
+    )
+    dialect = engine.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    try:
+        connection = engine.raw_connection()  # the pool's checkout events run as usual
+    except dbapi_error as exc:  # as SQLAlchemy raises it: the views' 503 handler catches it
+        raise DBAPIError.instance(read.sql, args, exc, dbapi_error) from exc
+    try:
+        driver = connection.driver_connection
+        autocommit = getattr(driver, "autocommit", None)
+        cursor = None
+        try:
+            if autocommit is False:  # psycopg: no BEGIN (and no ROLLBACK at return) for a read
+                driver.autocommit = True
+            cursor = connection.cursor()
+            cursor.execute(read.sql, args)
+            fetched = cursor.fetchall()
+        except dbapi_error as exc:
+            if dialect.is_disconnect(exc, driver, cursor):
+                connection.invalidate(exc)  # a connection the server closed is not reused
+            raise DBAPIError.instance(
+                read.sql, args, exc, dbapi_error, connection_invalidated=not connection.is_valid
+            ) from exc
+        finally:
+            if cursor is not None and connection.is_valid:
+                cursor.close()
+            if autocommit is False and connection.is_valid:
+                driver.autocommit = False
+    finally:
+        connection.close()  # back to the pool (or discarded when invalidated)
+    processors = read.processors
+    return [
+        read.row(*(p(v) if p is not None else v for p, v in zip(processors, raw, strict=True)))
+        for raw in fetched
+    ]
 
 
 def resolve_page(
@@ -133,8 +190,7 @@ def resolve_page(
     if writing:
         rows = db.session.connection().execute(_by_token(), params).all()
     else:
-        with _autocommit(db.engine).connect() as connection:
-            rows = connection.execute(_by_token(), params).all()
+        rows = _read_outside_transaction(db.engine, params)
     if not rows:
         return None
     first = rows[0]
