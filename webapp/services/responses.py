@@ -279,14 +279,19 @@ def _draft_stmt() -> Select[tuple[dict[str, Any], int, int, dt.datetime | None]]
 
 @cache
 def _save_stmt() -> Update:
-    """``UPDATE response ... WHERE id = ? AND completed_at IS NULL AND revision = <read>``."""
-    column = Response.__table__.c
+    """``UPDATE response ... WHERE id = ? AND completed_at IS NULL AND revision = <read>``.
+
+    A Core update of the table (not the mapped class): no ORM bulk-update machinery per
+    save; the session holds no loaded ``Response`` for the question page to synchronise.
+    """
+    table = Response.__table__
+    column = table.c
     return (
-        update(Response)
+        update(table)
         .where(
-            Response.id == bindparam("response_id"),
-            Response.completed_at.is_(None),
-            Response.revision == bindparam("read_revision"),
+            column.id == bindparam("response_id"),
+            column.completed_at.is_(None),
+            column.revision == bindparam("read_revision"),
         )
         .values(
             answers=bindparam("new_answers", type_=column.answers.type),
@@ -295,7 +300,6 @@ def _save_stmt() -> Update:
             language=bindparam("new_language", type_=column.language.type),
             updated_at=bindparam("now", type_=column.updated_at.type),
         )
-        .execution_options(synchronize_session=False)
     )
 
 
