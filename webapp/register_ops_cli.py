@@ -105,10 +105,17 @@ def register_register_ops_commands(app: Flask) -> None:
         type=click.Path(dir_okay=False, writable=True),
         help="FILE.pdf or FILE.html",
     )
-    def unit_report_command(unit_name: str, month: str, output: str) -> None:
+    @click.option(
+        "--language",
+        type=click.Choice(["nb", "nn", "en"]),
+        default="nb",
+        show_default=True,
+        help="language of the report's texts and number format",
+    )
+    def unit_report_command(unit_name: str, month: str, output: str, language: str) -> None:
         """Write a unit's monthly report (response rates, indicators against the register
         with target levels and funnel positions, coverage, score distributions and change;
-        n < 5 suppressed) as PDF or HTML."""
+        n < 5 suppressed) as PDF or HTML, in bokmål unless ``--language`` says otherwise."""
         from pathlib import Path
 
         from sqlalchemy import select
@@ -124,17 +131,18 @@ def register_register_ops_commands(app: Flask) -> None:
         unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
         if unit is None:
             raise click.ClickException(f"unknown unit {unit_name!r}")
-        try:
-            report = monthly_report.build(unit, month)
-        except monthly_report.MonthError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            if path.suffix.lower() == ".pdf":
-                path.write_bytes(render_month_pdf(report))
-            else:
-                path.write_text(render_month_html(report), encoding="utf-8")
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+        with monthly_report.in_language(language):
+            try:
+                report = monthly_report.build(unit, month)
+            except monthly_report.MonthError as exc:
+                raise click.ClickException(str(exc)) from None
+            try:
+                if path.suffix.lower() == ".pdf":
+                    path.write_bytes(render_month_pdf(report))
+                else:
+                    path.write_text(render_month_html(report), encoding="utf-8")
+            except OSError as exc:
+                raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
         click.echo(f"wrote {path} ({unit.name}, {report.month_title})")
 
     @app.cli.command("analyse")

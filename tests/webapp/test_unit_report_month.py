@@ -121,6 +121,51 @@ def test_html_report_and_bad_requests(demo, tmp_path):
     assert not (tmp_path / "x.pdf").exists()
 
 
+NYNORSK_ONLY = "Månadsrapport"  # nn; bokmål writes "Månedsrapport"
+
+
+def test_cli_report_in_the_language_asked_for(demo, tmp_path):
+    """``--language nn|en`` writes the report's texts in that language (bokmål default)."""
+    month, _ = _last_month()
+    runner = demo.test_cli_runner()
+    pages = {}
+    for language in ("nn", "en"):
+        out = tmp_path / f"report-{language}.html"
+        done = runner.invoke(
+            args=[
+                "unit-report",
+                "--unit",
+                "demo-unit",
+                "--month",
+                month,
+                "--language",
+                language,
+                "-o",
+                str(out),
+            ]
+        )
+        assert done.exit_code == 0, done.output
+        pages[language] = out.read_text("utf-8")
+    assert "Response rate per time point" in pages["en"]
+    assert "Svarandel per tidspunkt" not in pages["en"]
+    assert "Svarandel per tidspunkt" in pages["nn"]
+    assert NYNORSK_ONLY in pages["nn"] and NYNORSK_ONLY not in pages["en"]
+    bad = runner.invoke(
+        args=[
+            "unit-report",
+            "--unit",
+            "demo-unit",
+            "--month",
+            month,
+            "--language",
+            "de",
+            "-o",
+            str(tmp_path / "x.html"),
+        ]
+    )
+    assert bad.exit_code != 0 and "'de' is not one of" in bad.output
+
+
 def test_report_behind_login(app, world, login_as):
     month, _ = _last_month()
     url = f"/clinician/units/unit-a1/report/{month}.pdf"
