@@ -8,7 +8,7 @@ binomial probabilities or the normal quantiles written next to it, not by the co
 
 import pytest
 
-from scoring.funnel import control_limits, funnel, limit
+from scoring.funnel import control_limits, funnel, limit, limit_curve
 
 # Standard normal quantiles (any table): z(0.975) = 1.959964, z(0.999) = 3.090232.
 
@@ -87,3 +87,26 @@ def test_funnel_leaves_out_empty_units_and_refuses_bad_input():
         funnel([("A", 0, 0)])
     with pytest.raises(ValueError, match="method"):
         limit(0.5, 10, 0.025, "poisson")  # type: ignore[arg-type]
+
+
+def test_limit_curve_gives_the_hand_worked_values_and_equals_limit_per_size():
+    # The hand-worked Binomial(10, 0.5) limits above and the normal p0 = 0.8, n = 100 ones,
+    # from the vectorised curve; then, as a consistency check over many sizes, targets
+    # and levels, the same numbers as the one-size function (itself checked by hand above).
+    exact = limit_curve(0.5, [10], 0.025)
+    assert exact[0] == pytest.approx((2 - 30.4 / 45) / 10, abs=1e-9)
+    assert limit_curve(0.5, [10], 0.999)[0] == pytest.approx(0.99976, abs=1e-9)
+    assert limit_curve(0.8, [100], 0.025, "normal")[0] == pytest.approx(0.7216014, abs=1e-6)
+    sizes = [1, 2, 3, 5, 10, 17, 40, 99, 250, 1000, 5000]
+    for target in (0.0, 0.03, 0.3, 0.5, 0.77, 0.999, 1.0):
+        for p in (0.001, 0.025, 0.975, 0.999):
+            curve = limit_curve(target, sizes, p)
+            for n, value in zip(sizes, curve, strict=True):
+                assert value == pytest.approx(limit(target, n, p), abs=1e-12), (target, p, n)
+            widened = limit_curve(target, sizes, p, "normal", 1.7)
+            for n, value in zip(sizes, widened, strict=True):
+                assert value == pytest.approx(limit(target, n, p, "normal", 1.7), abs=1e-12)
+    with pytest.raises(ValueError, match="at least one case"):
+        limit_curve(0.5, [0, 10], 0.025)
+    with pytest.raises(ValueError, match="normal method"):
+        limit_curve(0.5, [10], 0.025, "exact", 1.5)

@@ -15,7 +15,7 @@ from babel.numbers import format_decimal
 from flask import has_app_context
 from flask_babel import gettext as _
 
-from scoring.funnel import Funnel, limit
+from scoring.funnel import Funnel, limit_curve
 from webapp.i18n import DEFAULT_LANGUAGE, FORMAT_LOCALES, current_language
 
 
@@ -406,7 +406,13 @@ def funnel_chart(
     n_top = max(10, math.ceil(n_max * 1.1))
     grid = sorted({max(1, round(n_top * (i / 60) ** 2)) for i in range(1, 61)})
     curves = {
-        key: [(n, limit(result.target, n, p, result.method, result.phi)) for n in grid]
+        key: list(
+            zip(
+                grid,
+                limit_curve(result.target, grid, p, result.method, result.phi).tolist(),
+                strict=True,
+            )
+        )
         for key, p in (("lo95", 0.025), ("hi95", 0.975), ("lo998", 0.001), ("hi998", 0.999))
     }
     shown = [p.proportion for p in result.points] + [result.target]
