@@ -571,6 +571,19 @@ class ResponseImport(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class RegisterPseudonym(db.Model):
+    """A patient's export pseudonym in one register, kept so that the FHIR API finds a
+    pseudonym by index instead of hashing every patient (``key_check``: fingerprint of the
+    register's pseudonym key; a row under another key is stale)."""
+
+    __tablename__ = "register_pseudonym"
+    __table_args__ = (Index("ix_register_pseudonym_lookup", "register_id", "pseudonym"),)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    key_check: Mapped[str] = mapped_column(String(16))
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit event."""
 
