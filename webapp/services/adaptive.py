@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 import instruments
@@ -354,12 +354,10 @@ def steps_for_display(response_id: int) -> list[AdaptiveStep]:
 STEP_COLUMNS = ("response_id", "instrument_id", "position", "item_id", "answer", "theta", "se")
 
 
-def write_steps_csv(register_id: int, out: Path) -> list[Path]:
-    """``adaptive_steps.csv`` of a register export: every answered step of the completed
-    item-bank responses (patients who withdrew left out), one row per step in the order
-    asked; ``response_id`` links a row to the bank's export file. No file when there are
-    none. No patient identifier is written."""
-    query = (
+def exported_steps_query(register_id: int) -> Select[Any]:
+    """The :data:`STEP_COLUMNS` of every answered step of the register's completed
+    item-bank responses (patients who withdrew left out), in the order asked."""
+    return (
         select(
             AdaptiveStep.response_id,
             Response.instrument_id,
@@ -381,7 +379,14 @@ def write_steps_csv(register_id: int, out: Path) -> list[Path]:
         )
         .order_by(AdaptiveStep.response_id, AdaptiveStep.position)
     )
-    rows = db.session.execute(query).all()
+
+
+def write_steps_csv(register_id: int, out: Path) -> list[Path]:
+    """``adaptive_steps.csv`` of a register export: every answered step of the completed
+    item-bank responses (patients who withdrew left out), one row per step in the order
+    asked; ``response_id`` links a row to the bank's export file. No file when there are
+    none. No patient identifier is written."""
+    rows = db.session.execute(exported_steps_query(register_id)).all()
     if not rows:
         return []
     path = Path(out) / "adaptive_steps.csv"

@@ -2,10 +2,11 @@
 
 Layout of the output directory (see ``docs/export.md``): ``<instrument>.csv``,
 ``<instrument>.parquet``, ``<instrument>.sav``, ``<instrument>.dta`` (the chosen formats) plus
-``codebook.md`` and ``codebook.json``. One row per completed response. The export never
-holds a national ID: patients appear as ``pseudonym`` = HMAC-SHA256(register ID,
-``OPENPROM_PSEUDONYM_KEY``). Dates: index year + days since the index date, completion
-month (YYYY-MM), never an exact calendar date.
+``codebook.md`` and ``codebook.json``, and ``adaptive_steps.<format>`` when the register has
+adaptive (item-bank) responses (:mod:`webapp.services.export_steps`). One row per completed
+response. The export never holds a national ID: patients appear as ``pseudonym`` =
+HMAC-SHA256(register ID, ``OPENPROM_PSEUDONYM_KEY``). Dates: index year + days since the
+index date, completion month (YYYY-MM), never an exact calendar date.
 
 CSV and Parquet are written incrementally from chunks of ``CHUNK_SIZE`` responses (flat
 memory). SPSS/Stata files need one DataFrame per instrument (pyreadstat writes whole
@@ -21,7 +22,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,6 @@ from webapp.models import (
 )
 from webapp.services import export_values
 from webapp.services.adaptive import SCORE_NAMES
-from webapp.services.adaptive import write_steps_csv as adaptive_steps_csv
 from webapp.services.patients import cipher
 from webapp.services.withdrawal import withdrawn_patients
 
@@ -408,21 +408,32 @@ NAME_LIMITS = {"sav": SPSS_NAME_LIMIT, "dta": STATA_NAME_LIMIT}
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-def _valid_stats_name(name: str, fmt: str) -> bool:
+def _valid_stats_name(name: str, fmt: str, limit: int | None = None) -> bool:
     return (
-        len(name) <= NAME_LIMITS[fmt]
+        len(name) <= (NAME_LIMITS[fmt] if limit is None else limit)
         and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None
         and name.lower() not in RESERVED_NAMES[fmt]
     )
 
 
-def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
+def _name_limit(column: str, fmt: str, labelled: Collection[str]) -> int:
+    """The length limit of one column's name. pyreadstat names a Stata value-label set
+    after its variable plus a running number (label names have the same 32-character
+    limit), so a value-labelled Stata variable leaves room for that number."""
+    if fmt == "dta" and column in labelled:
+        return NAME_LIMITS[fmt] - len(str(len(labelled)))
+    return NAME_LIMITS[fmt]
+
+
+def stats_names(columns: list[str], fmt: str, *, labelled: Collection[str] = ()) -> dict[str, str]:
     """Column -> SPSS (``fmt`` "sav") or Stata ("dta") variable name: ASCII letters,
     digits and ``_``, starting with a letter, within the length limit, no reserved word,
     unique ignoring case. Valid names stay; others are mangled (``-`` and other characters
-    become ``_``, cut to the limit, ``_2``, ``_3`` ... on a clash)."""
-    limit = NAME_LIMITS[fmt]
-    names = {c: c for c in columns if _valid_stats_name(c, fmt)}
+    become ``_``, cut to the limit, ``_2``, ``_3`` ... on a clash). Stata columns in
+    ``labelled`` (those written with value labels) get a limit shorter by the digits of
+    ``len(labelled)`` (see :func:`_name_limit`)."""
+    labelled = frozenset(labelled)
+    names = {c: c for c in columns if _valid_stats_name(c, fmt, _name_limit(c, fmt, labelled))}
     taken = {n.lower() for n in names.values()}
     if len(taken) < len(names):  # same name but for case: keep only the first
         seen: set[str] = set()
@@ -439,6 +450,7 @@ def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
             base = "v" + base
         if base.lower() in RESERVED_NAMES[fmt]:
             base += "_"
+        limit = _name_limit(column, fmt, labelled)
         candidate, number = base[:limit], 1
         while candidate.lower() in taken:
             number += 1
@@ -447,6 +459,18 @@ def stats_names(columns: list[str], fmt: str) -> dict[str, str]:
         names[column] = candidate
         taken.add(candidate.lower())
     return {c: names[c] for c in columns}
+
+
+def stats_labelled(labels: dict[str, dict[Any, str]], columns: InstrumentColumns) -> frozenset[str]:
+    """The columns the SPSS/Stata files give value labels: integer codes on a number
+    column (a text-coded or free-text column is a string variable without labels); the
+    same columns :func:`_write_stats_files` labels."""
+    numeric = {columns.item_column(i) for i in columns.items if i not in columns.text_items}
+    return frozenset(
+        column
+        for column, codes in labels.items()
+        if column in numeric and all(isinstance(c, int) for c in codes)
+    )
 
 
 FREE_TEXT_NOTE = {
@@ -497,7 +521,8 @@ def codebook(
             col = columns.score_column(scale)
             kind = "string" if scale in columns.text_scores else "number"
             variables.append({"name": col, "type": kind, "label": vars_[col]})
-        renamed = {fmt: stats_names(columns.names, fmt) for fmt in NAME_LIMITS}
+        labelled = stats_labelled(vlabels, columns)
+        renamed = {fmt: stats_names(columns.names, fmt, labelled=labelled) for fmt in NAME_LIMITS}
         for variable in variables:
             for fmt, key in (("sav", "spss_name"), ("dta", "stata_name")):
                 if renamed[fmt][variable["name"]] != variable["name"]:
@@ -554,6 +579,10 @@ def codebook_markdown(book: dict[str, Any]) -> str:
                     name += f" ({program}: `{var[key]}`)"
             lines.append(f"| {name} | {var['type']} | {label} | {codes} |")
         lines.append("")
+    if "adaptive_steps" in book:
+        from webapp.services.export_steps import codebook_markdown as steps_markdown
+
+        lines += steps_markdown(book["adaptive_steps"])
     return "\n".join(lines)
 
 
@@ -577,7 +606,7 @@ def _write_stats_files(
     for fmt in ("sav", "dta"):
         if fmt not in formats:
             continue
-        names = stats_names(columns, fmt)
+        names = stats_names(columns, fmt, labelled=vlabels)
         # a renamed variable's label starts with its export column name
         labels = [vars_.get(c, c) if names[c] == c else f"{c}: {vars_.get(c, c)}" for c in columns]
         renamed = frame.rename(columns=names)
@@ -657,11 +686,16 @@ def export_register(
         result.files += fhir.files
         for iid, count in fhir.rows.items():
             result.rows.setdefault(iid, count)
-    if "csv" in formats:  # the steps of adaptive (item-bank) responses, when there are any
-        result.files += adaptive_steps_csv(register.id, out)
+    # the steps of adaptive (item-bank) responses, in each chosen format, when there are any
+    from webapp.services import export_steps
+
+    steps = export_steps.write_steps(register.id, out, formats, lang)
+    result.files += steps.files
     book = codebook(register, ids, lang, result.rows, free_text=free_text)
     for entry in book["instruments"].values():
         entry["files"] = [f for f in entry["files"] if f.rsplit(".", 1)[1] in formats]
+    if steps.rows:
+        book["adaptive_steps"] = export_steps.codebook_entry(register.id, steps, formats, lang)
     (out / "codebook.json").write_text(json.dumps(book, ensure_ascii=False, indent=2), "utf-8")
     (out / "codebook.md").write_text(codebook_markdown(book), "utf-8")
     result.files += [out / "codebook.json", out / "codebook.md"]
