@@ -18,6 +18,7 @@ from webapp.national_id import synthetic_number
 from webapp.services.demo_history import create_history
 from webapp.services.passwords import hash_password
 from webapp.services.protocols import TimePointSpec, define_protocol
+from webapp.services.pseudonyms_index import fill, register_key
 
 DEMO_REGISTER = "demo-register"
 DEMO_UNITS = (  # name, title (staff pages), sender named in invitations (no specialty)
@@ -164,6 +165,7 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
         create_history(
             demo_national_ids(patients), units, protocols, today=today or dt.date.today()
         )
+        fill(register.id, register_key(register))  # pseudonyms the FHIR API searches
     db.session.commit()
     return logins
 

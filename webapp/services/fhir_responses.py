@@ -32,6 +32,7 @@ from webapp.models import (
     Unit,
 )
 from webapp.services import fhir_resources as fr
+from webapp.services import pseudonyms_index
 from webapp.services.patients import cipher
 from webapp.services.withdrawal import withdrawn_patients
 
@@ -309,25 +310,15 @@ def read(register_id: int, response_id: int, key: bytes) -> FoundResponse | None
 
 
 def patients_with_pseudonym(register_id: int, alias: str, key: bytes) -> tuple[int, ...]:
-    """Ids of the register's patients whose export pseudonym is ``alias``.
+    """Ids of the register's patients whose export pseudonym is ``alias`` (withdrawn
+    patients excluded).
 
-    A pseudonym cannot be reversed: every enrolled patient's national ID is decrypted and
-    hashed (about 20 µs each).
+    A pseudonym cannot be reversed: the stored pseudonyms are searched through their
+    index (:mod:`webapp.services.pseudonyms_index`), after rows missing or written under
+    another key have been filled in (one query when none are).
     """
-    query = (
-        select(Patient.id, Patient.national_id_encrypted)
-        .join(Enrolment, Enrolment.patient_id == Patient.id)
-        .join(Unit, Enrolment.unit_id == Unit.id)
-        .where(
-            Unit.register_id == register_id,
-            Patient.id.not_in(withdrawn_patients(register_id)),
-        )
-        .distinct()
-    )
-    aliases = Pseudonyms(key)
-    return tuple(
-        pid for pid, encrypted in db.session.execute(query) if aliases.of(encrypted) == alias
-    )
+    pseudonyms_index.ensure_pseudonyms(register_id, key)
+    return pseudonyms_index.find(register_id, alias, key)
 
 
 @dataclass(frozen=True)

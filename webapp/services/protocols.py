@@ -134,6 +134,7 @@ def enrol(patient: Patient, protocol: Protocol, unit: Unit, index_date: dt.date)
     Refused for a patient withdrawn from the register, and without a recorded consent in a
     consent-based register (:mod:`webapp.services.withdrawal`).
     """
+    from webapp.services.pseudonyms_index import add_enrolled
     from webapp.services.withdrawal import WithdrawalError, check_enrolment
 
     try:
@@ -158,6 +159,7 @@ def enrol(patient: Patient, protocol: Protocol, unit: Unit, index_date: dt.date)
     )
     db.session.add(enrolment)
     db.session.flush()
+    add_enrolled(patient, unit.register)  # the stored pseudonym the FHIR API searches
     for time_point in protocol.time_points:
         opens = due_at(index_date, time_point.offset_days)
         db.session.add(
