@@ -72,6 +72,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # withdrawal from a register: its register admin only (POST unconfirmed: 400, no change)
     ("clinician.patient_withdraw", "GET"): Rule({"register_admin": REGISTER}),
     ("clinician.patient_withdraw", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    # consent and contact on the patient page: its register admin only (empty POST: 400)
+    ("clinician.consent_given", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    ("clinician.consent_withdrawn", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    ("clinician.patient_phone", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
     ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
     ("clinician.analysis_page", "GET"): Rule({"register_admin": ALL, "methodologist": ALL}),

@@ -6,6 +6,7 @@ bp = Blueprint("clinician", __name__, template_folder="../templates")
 
 from webapp.clinician import (  # noqa: E402,F401
     account_views,
+    consent_views,
     dashboard_views,
     errors,
     export_views,

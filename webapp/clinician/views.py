@@ -253,6 +253,7 @@ def _record_page(patient_id: int, action: str, printable: bool):  # type: ignore
         printable=printable,
         printed_on=long_date(dt.datetime.now(OSLO), lang),
         withdrawable=[] if printable else withdrawable_registers(g.user, p.id),
+        cc=None if printable else consent_section(g.user, p, request.args.get("saved")),
     )
 
 
@@ -271,4 +272,5 @@ def patient_summary(patient_id: int):  # type: ignore[no-untyped-def]
 
 
 # register administration of a patient (withdrawal): its routes live in their own module
+from webapp.clinician.consent_views import consent_section  # noqa: E402
 from webapp.clinician.register_ops_views import withdrawable_registers  # noqa: E402

@@ -24,6 +24,9 @@ ACTION_WORDS = {
     "register.load": _l("loaded the register set-up"),
     "register.withdraw": _l("withdrew the patient from the register"),
     "consent.record": _l("recorded consent"),
+    "patient.phone.set": _l("saved the SMS phone number"),
+    "patient.phone.remove": _l("removed the SMS phone number"),
+    "register.reinstate": _l("reinstated the patient in the register"),
     "api_token.create": _l("created an API key"),
     "api_token.revoke": _l("revoked an API key"),
 }
