@@ -211,7 +211,14 @@ def funnel(
         estimate = dispersion(counted, target)
         method, phi = "normal", max(estimate, 1.0)
     points = []
-    for label, k, n in counted:
-        limits = control_limits(target, n, method, phi)
-        points.append(UnitPoint(label, k, n, k / n, limits, _position(k / n, limits)))
+    if counted:  # the four limits of every unit at once (limit_curve: the same values)
+        sizes = [n for _, _, n in counted]
+        lo95, lo998 = LEVELS["95"], LEVELS["99.8"]
+        curves = [
+            limit_curve(target, sizes, p, method, phi).tolist()
+            for p in (lo95, 1 - lo95, lo998, 1 - lo998)
+        ]
+        for index, (label, k, n) in enumerate(counted):
+            limits = Limits(n, *(curve[index] for curve in curves))
+            points.append(UnitPoint(label, k, n, k / n, limits, _position(k / n, limits)))
     return Funnel(target, method, tuple(points), phi, estimate)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from babel.numbers import format_decimal
@@ -30,6 +31,12 @@ class Point:
 def _fmt(v: float) -> str:
     """Up to three decimals below 10, one from 10 on (``0,512``, ``47,0`` in nb/nn)."""
     lang = current_language() if has_app_context() else DEFAULT_LANGUAGE
+    return _formatted(float(v), lang)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(v: float, lang: str) -> str:
+    """Babel's formatting, remembered: charts repeat the same axis and edge values."""
     pattern = "0.###" if abs(v) < 10 else "0.0"
     return format_decimal(v, format=pattern, locale=FORMAT_LOCALES[lang])
 
