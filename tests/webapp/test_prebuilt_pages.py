@@ -228,3 +228,33 @@ def test_with_csrf_on_the_prebuilt_page_carries_the_sessions_token(tmp_path, mon
     assert 'name="MO" value="2" checked' in again.text
     with app.app_context():
         db.engine.dispose()
+
+
+def test_with_templates_reloading_nothing_is_remembered(app):  # type: ignore[no-untyped-def]
+    """``flask run --debug`` reloads templates: an edited page template must show at once."""
+    app.jinja_env.auto_reload = True
+    app.extensions.pop("prebuilt_pages", None)
+    builds = []
+
+    def build() -> tuple[str, str]:
+        builds.append(1)
+        return f'<a href="/s/{prebuilt_pages.TOKEN_SLOT}/x">{len(builds)}</a>', ""
+
+    with app.app_context():
+        cache = prebuilt_pages.cache_of(app)
+        first = cache.get("key", build)
+        second = cache.get("key", build)
+    assert len(builds) == 2 and first != second
+    assert (
+        prebuilt_pages.fill(
+            second, token="T" * 20, csrf_token=lambda: "", idem="", ret="", answers={}
+        )
+        == f'<a href="/s/{"T" * 20}/x">2</a>'
+    )
+    app.jinja_env.auto_reload = False
+    app.extensions.pop("prebuilt_pages", None)
+    with app.app_context():
+        cache = prebuilt_pages.cache_of(app)
+        cache.get("key", build)
+        cache.get("key", build)
+    assert len(builds) == 3  # remembered: built once

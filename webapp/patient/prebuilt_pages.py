@@ -145,9 +145,10 @@ def _number(saved: str | None) -> str:
 class PageCache:
     """Prebuilt pages of one process, by a key that holds everything but per-request values."""
 
-    def __init__(self, limit: int = MAX_PAGES) -> None:
+    def __init__(self, limit: int = MAX_PAGES, *, remember: bool = True) -> None:
         self._pages: dict[Any, tuple[Piece, ...]] = {}
         self._limit = limit
+        self._remember = remember  # False: cut every page afresh (templates reloading)
 
     def get(self, key: Any, build: Callable[[], tuple[str, str]]) -> tuple[Piece, ...]:
         """The pieces for ``key``; ``build()`` renders the page as (html, csrf token) once."""
@@ -155,6 +156,8 @@ class PageCache:
         if pieces is None:
             rendered, csrf_token = build()
             pieces = cut(rendered, csrf_token)
+            if not self._remember:
+                return pieces
             if len(self._pages) >= self._limit:  # never grows without bound
                 self._pages.clear()
             self._pages[key] = pieces
@@ -166,8 +169,13 @@ class PageCache:
 
 
 def cache_of(app: Any) -> PageCache:
-    """The prebuilt pages of ``app`` (one cache per app: pages depend on its settings)."""
+    """The prebuilt pages of ``app`` (one cache per app: pages depend on its settings).
+
+    With templates reloading (``flask run --debug``) nothing is remembered, so an edited
+    template shows at once; the pages are still served through the same pieces.
+    """
     cache = app.extensions.get("prebuilt_pages")
     if cache is None:
-        cache = app.extensions["prebuilt_pages"] = PageCache()
+        cache = PageCache(remember=not app.jinja_env.auto_reload)
+        app.extensions["prebuilt_pages"] = cache
     return cache
