@@ -10,6 +10,7 @@ replaced at checkout, not reused.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -113,6 +114,16 @@ def test_on_postgresql_the_read_is_outside_a_transaction_and_survives_killed_bac
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             ).scalar()
+            for _ in range(100):  # the server ends them asynchronously: wait until gone
+                left = other.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+                if left == 0:
+                    break
+                time.sleep(0.05)
         admin.dispose()
         assert killed >= 1
     for _ in range(3):  # each pooled connection the server closed is replaced, never an error

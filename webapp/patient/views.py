@@ -170,7 +170,7 @@ def _open(token: str) -> Access | None:
 
 def _open_page(token: str) -> PageAccess | None:
     """:func:`_open` for the question page: the link as small rows, no ORM objects."""
-    access = page_links.resolve_page(token, writing=request.method == "POST")
+    access = page_links.resolve_page(token)  # outside a transaction, GET and POST alike
     if access is None:
         g.token_blocked = invitations.count_failure(request.remote_addr or "unknown")
     return access

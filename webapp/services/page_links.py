@@ -6,14 +6,15 @@ progress and revision. :func:`resolve_page` reads them with one prebuilt ``SELEC
 (invitation ⨝ time point ⟕ response) into frozen rows (:class:`PageLink`,
 :class:`DraftRow`) that carry the attribute names the response services read from an
 :class:`~webapp.models.Invitation` (``id``, ``time_point.instruments``, ``responses``), so
-the same services serve both. For a GET the lookup runs on its own connection in
-autocommit mode: on PostgreSQL one round trip (no ``BEGIN`` and ``ROLLBACK``), and the
-session is never opened unless the request writes. Whether the link may be used is
+the same services serve both. The lookup runs on a pooled connection of its own in
+autocommit mode, for a GET and a POST: on PostgreSQL one round trip (no ``BEGIN`` and
+``ROLLBACK``), and the session is never opened for it. Whether the link may be used is
 decided exactly as :func:`webapp.services.invitations.resolve` decides it.
 
-Writes still go through the session: :func:`webapp.services.responses.save_page` merges
-into a :class:`DraftRow` as read here and updates ``WHERE revision = <read> AND
-completed_at IS NULL``, so reading outside its transaction loses nothing.
+:func:`webapp.services.responses.save_page` merges into a :class:`DraftRow` as read here
+and updates ``WHERE revision = <read> AND completed_at IS NULL`` (on PostgreSQL in one
+statement with the key, :mod:`webapp.services.one_statement_save`), so reading outside
+its transaction loses nothing.
 """
 
 from __future__ import annotations
@@ -182,9 +183,9 @@ def resolve_page(
 ) -> PageAccess | None:
     """The invitation a token opens and for what, or None (unknown, expired, used, revoked).
 
-    One indexed query: on an autocommit connection of its own for a read (a GET), in the
-    session's transaction when the request goes on to write (``writing``: a POST saves
-    on the same connection, without a second checkout).
+    One indexed query on a pooled connection in autocommit mode, for the question page's
+    GET and POST alike (a save checks the revision it read, so reading outside its
+    transaction loses nothing). ``writing`` reads in the session's transaction instead.
     """
     params = {"digest": token_hash(token)}
     if writing:

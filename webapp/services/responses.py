@@ -34,7 +34,7 @@ from instruments import Instrument, Item
 from webapp.crypto import content_digest_key
 from webapp.extensions import db
 from webapp.models import Invitation, PageSubmission, Response, Score, utcnow
-from webapp.services import adaptive, audit
+from webapp.services import adaptive, audit, one_statement_save
 from webapp.services.invitations import innsyn_until
 from webapp.services.page_links import DraftRow
 
@@ -326,6 +326,27 @@ def _loaded_draft(response: Response | DraftRow) -> _Draft | None:
     return _Draft(loaded["answers"], loaded["current_page"], loaded["revision"])
 
 
+def _save_values(
+    response_id: int, draft: _Draft, answers: dict[str, int | None], page: int, language: str
+) -> dict[str, Any]:
+    """The conditional update's values: ``answers`` merged into the draft as read."""
+    merged = dict(draft.answers or {})
+    for item_id, value in answers.items():
+        if value is None:
+            merged.pop(item_id, None)
+        else:
+            merged[item_id] = value
+    return {
+        "response_id": response_id,
+        "read_revision": draft.revision,
+        "new_answers": merged,
+        "new_page": max(draft.current_page, page + 1),
+        "new_revision": draft.revision + 1,
+        "new_language": language,
+        "now": utcnow(),
+    }
+
+
 def save_page(
     response: Response | DraftRow,
     instrument: Instrument,
@@ -349,6 +370,25 @@ def save_page(
     response_id = response.id
     digest = content_hash(answers)
     draft = _loaded_draft(response)
+    if (
+        isinstance(response, DraftRow)  # read outside the session: nothing in it goes stale
+        and draft is not None
+        and not db.session().in_transaction()  # nothing of this request left uncommitted
+        and one_statement_save.supported(db.engine)
+    ):
+        # PostgreSQL: draft update and key in one autocommit statement; anything but
+        # "saved" is told apart by the transactional path below, reading afresh
+        if one_statement_save.save(
+            db.engine,
+            {
+                **_save_values(response_id, draft, answers, page, language),
+                "idempotency_key": idempotency_key,
+                "page": page,
+                "content_hash": digest,
+            },
+        ):
+            return SaveResult.SAVED
+        draft = None
     for attempt in range(MAX_ATTEMPTS):
         if not _insert_key(idempotency_key, response_id, page, digest):
             stored = db.session.scalar(
@@ -366,23 +406,8 @@ def save_page(
                 db.session.rollback()
                 return SaveResult.CLOSED
             draft = _Draft(row.answers, row.current_page, row.revision)
-        merged = dict(draft.answers or {})
-        for item_id, value in answers.items():
-            if value is None:
-                merged.pop(item_id, None)
-            else:
-                merged[item_id] = value
         done = db.session.execute(
-            _save_stmt(),
-            {
-                "response_id": response_id,
-                "read_revision": draft.revision,
-                "new_answers": merged,
-                "new_page": max(draft.current_page, page + 1),
-                "new_revision": draft.revision + 1,
-                "new_language": language,
-                "now": utcnow(),
-            },
+            _save_stmt(), _save_values(response_id, draft, answers, page, language)
         )
         if done.rowcount == 1:
             db.session.commit()
