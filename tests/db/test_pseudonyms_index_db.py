@@ -109,6 +109,20 @@ def test_a_rotated_key_refreshes_the_rows(app_factory, database_url):
         assert pseudonyms_index.ensure_pseudonyms(hip, new_key) == 0
 
 
+def _statements(call):  # type: ignore[no-untyped-def]
+    """(result of ``call()``, the SQL statements it ran)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        return call(), statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
 def test_lazy_fill_writes_what_is_missing_and_then_costs_one_query(app_factory, database_url):
     app = app_factory(database_url)
     with app.app_context():
@@ -118,19 +132,17 @@ def test_lazy_fill_writes_what_is_missing_and_then_costs_one_query(app_factory, 
             delete(RegisterPseudonym).where(RegisterPseudonym.patient_id == ids["dnr"])
         )
         db.session.commit()
-        assert pseudonyms_index.ensure_pseudonyms(hip, key) == 1
+        # not found in the index: the missing row is filled, then found
+        assert patients_with_pseudonym(hip, pseudonym(DNR, key), key) == (ids["dnr"],)
         assert _rows(hip)[ids["dnr"]][0] == pseudonym(DNR, key)
-        statements: list[str] = []
-
-        def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            assert pseudonyms_index.ensure_pseudonyms(hip, key) == 0
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        assert len(statements) == 1, statements
+        written, statements = _statements(lambda: pseudonyms_index.ensure_pseudonyms(hip, key))
+        assert written == 0 and len(statements) == 1, statements
+        found, statements = _statements(
+            lambda: patients_with_pseudonym(hip, pseudonym(FNR, key), key)
+        )
+        assert found == (ids["fnr"],) and len(statements) == 1, statements  # index only
+        found, statements = _statements(lambda: patients_with_pseudonym(hip, "nobody", key))
+        assert found == () and len(statements) == 2, statements  # index, then the check
 
 
 def _enrol_without_rows(count: int) -> tuple[int, list[int]]:

@@ -314,11 +314,10 @@ def patients_with_pseudonym(register_id: int, alias: str, key: bytes) -> tuple[i
     patients excluded).
 
     A pseudonym cannot be reversed: the stored pseudonyms are searched through their
-    index (:mod:`webapp.services.pseudonyms_index`), after rows missing or written under
-    another key have been filled in (one query when none are).
+    index (:func:`webapp.services.pseudonyms_index.lookup`); rows missing or written under
+    another key are filled in when the pseudonym is not found.
     """
-    pseudonyms_index.ensure_pseudonyms(register_id, key)
-    return pseudonyms_index.find(register_id, alias, key)
+    return pseudonyms_index.lookup(register_id, alias, key)
 
 
 @dataclass(frozen=True)
