@@ -21,6 +21,7 @@ import pandas as pd
 import pingouin
 import pytest
 
+import instruments
 from scoring import score_table
 from scoring.psychometrics import build_report
 from scoring.psychometrics.__main__ import main
@@ -254,7 +255,8 @@ def test_report_runs_on_the_demo_export(app, tmp_path):
     with app.app_context():
         demo.create_demo()
         result = export.export_register("demo-register", tmp_path)
-    files = sorted(tmp_path.glob("*.csv"))
+    # one file per instrument; adaptive_steps.csv is the steps table, not an instrument
+    files = sorted(p for p in tmp_path.glob("*.csv") if p.stem != "adaptive_steps")
     if not files:
         pytest.skip("the demo register has no completed responses to export")
     for path in files:
@@ -283,6 +285,11 @@ def test_report_runs_on_the_demo_export(app, tmp_path):
         assert js["n"] == frame.loc[frame["time_point"] == first, "pseudonym"].nunique(), iid
         assert result.rows[iid] == len(frame)
         for s in js["scales"]:
+            if instruments.load(iid).kind == "item-bank":
+                # an adaptive test asks a few items of the bank: no response has the whole
+                # classical scale, so floor/ceiling has no data (its IRT score is exported)
+                assert s["floor_ceiling"]["n"] == 0 and s["floor_ceiling"]["rating"] == "?"
+                continue
             assert s["floor_ceiling"]["rating"] in {"+", "-"}, (iid, s["id"])
     iid = files[0].stem
     numbers = []

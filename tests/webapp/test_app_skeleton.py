@@ -11,6 +11,7 @@ from instruments import load_all
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Patient, Protocol, RoleAssignment, Unit, User
+from webapp.services.demo_adaptive import CAT_PROTOCOL, INDEX_DAYS_AGO
 
 
 def test_blueprints_registered(app):
@@ -47,7 +48,10 @@ def test_demo_command_creates_data_and_prints_logins(app):
     with app.app_context():
         units = set(db.session.scalars(sa.select(Unit.name)))
         assert units == {"demo-unit", "demo-unit-b", "demo-unit-c"}
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == 5
+        # 5 with history, plus the few who answer the item bank adaptively
+        patients = 5 + len(INDEX_DAYS_AGO)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == patients
+        assert db.session.scalar(sa.select(Protocol).where(Protocol.name == CAT_PROTOCOL))
         protocol = db.session.scalar(sa.select(Protocol).where(Protocol.name == "lumbar-surgery"))
         assert [(t.name, t.offset_days, t.instruments) for t in protocol.time_points] == [
             ("baseline", 0, ["eq5d5l", "odi"]),

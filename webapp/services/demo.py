@@ -166,6 +166,15 @@ def create_demo(patients: int = 300, today: dt.date | None = None) -> list[DemoL
             demo_national_ids(patients), units, protocols, today=today or dt.date.today()
         )
         fill(register.id, register_key(register))  # pseudonyms the FHIR API searches
+    if patients > 0:  # a few patients answer the synthetic item bank adaptively
+        from webapp.services.demo_adaptive import create_adaptive_demo
+
+        create_adaptive_demo(
+            register,
+            units[DEMO_UNITS[0][0]],
+            demo_national_ids(6, seed=14),
+            today=today or dt.date.today(),
+        )
     db.session.commit()
     return logins
 
