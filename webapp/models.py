@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     false,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -501,15 +502,28 @@ class Consent(db.Model):
 
 
 class Withdrawal(db.Model):
-    """A patient who withdrew from (or objected to) a register: excluded from then on."""
+    """A patient who withdrew from (or objected to) a register: excluded from then on,
+    until a register admin reinstates the patient (the row stays as history, with
+    ``reinstated_at`` and the reason; only rows without it exclude; migration 0014)."""
 
     __tablename__ = "register_withdrawal"
-    __table_args__ = (UniqueConstraint("register_id", "patient_id"),)
+    __table_args__ = (
+        Index(
+            "uq_register_withdrawal_in_force",
+            "register_id",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("reinstated_at IS NULL"),
+            postgresql_where=text("reinstated_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    reinstated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reinstatement_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class ReportNotice(db.Model):

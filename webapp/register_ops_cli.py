@@ -1,5 +1,5 @@
-"""Register-operation commands: ``withdraw``, ``import-coverage``, ``unit-report`` and
-``analyse``.
+"""Register-operation commands: ``withdraw``, ``reinstate``, ``import-coverage``,
+``unit-report`` and ``analyse``.
 
 Register IDs given on the command line are validated, never echoed and never logged:
 output names the patient by internal number only.
@@ -57,6 +57,39 @@ def register_register_ops_commands(app: Flask) -> None:
             f" {result.messages_dropped} message(s) dropped,"
             f" {result.scores_deleted} score(s) deleted"
             + (f", {result.responses_deleted} response(s) erased" if result.erased else "")
+        )
+
+    @app.cli.command("reinstate")
+    @click.argument("register_id")
+    @click.option("--register", "register_name", required=True, help="register name")
+    @click.option("--reason", required=True, help="why the withdrawal is undone (required)")
+    def reinstate(register_id: str, register_name: str, reason: str) -> None:
+        """Undo a patient's withdrawal from a register: the withdrawal stays as history,
+        the patient is back in exports and reports (kept answers scored again); revoked
+        invitations are not revived; a consent-based register needs a new consent."""
+        from webapp.extensions import db
+        from webapp.patient_cli import _known_patient
+        from webapp.services.withdrawal import WithdrawalError
+        from webapp.services.withdrawal import reinstate as reinstate_patient
+
+        patient = _known_patient(register_id)
+        register = _register(register_name)
+        try:
+            result = reinstate_patient(patient, register, reason=reason, actor_type="cli")
+        except WithdrawalError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(
+            f"patient #{patient.id} reinstated in {register.name}"
+            f" (withdrawn {result.withdrawn_at.date().isoformat()}):"
+            f" {result.scores_restored} score(s) of {result.responses_rescored} kept"
+            " response(s) restored; revoked invitations are not revived"
+            + (
+                "; record a new consent before inviting"
+                if register.legal_basis == "consent"
+                else ""
+            )
         )
 
     @app.cli.command("import-coverage")

@@ -42,7 +42,7 @@ def test_healthz_reports_schema_on_each_database(database_url, app_factory):
     app = app_factory(database_url)
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "schema": "0013"}
+    assert response.json == {"status": "ok", "database": "ok", "schema": "0014"}
 
 
 SCORE_KEYS_BY_JOIN = """

@@ -76,6 +76,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("clinician.consent_given", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.consent_withdrawn", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.patient_phone", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    # undoing a withdrawal: the world has none (the page says so; POST: 400, no change)
+    ("clinician.patient_reinstate", "GET"): Rule({"register_admin": REGISTER}),
+    ("clinician.patient_reinstate", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
     ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
     ("clinician.analysis_page", "GET"): Rule({"register_admin": ALL, "methodologist": ALL}),

@@ -1,7 +1,8 @@
 """Consent and contact on the patient page ("Samtykke og kontakt"), for the register
 admin of the patient's register: record a consent given or withdrawn (the services the
-CLI uses), set or remove the SMS phone number. Each action is a POST with CSRF token,
-audited; the national ID is never shown, logged or audited here."""
+CLI uses), set or remove the SMS phone number, and undo a withdrawal (reinstate, with a
+reason; the CLI's ``reinstate``). Each action is a POST with CSRF token, audited; the
+national ID is never shown, logged or audited here."""
 
 from __future__ import annotations
 
@@ -26,9 +27,18 @@ from webapp.models import (
     Withdrawal,
     utcnow,
 )
-from webapp.services import audit, patient_contact
+from webapp.services import access, audit, patient_contact
 from webapp.services.sms import InvalidPhone
-from webapp.services.withdrawal import WithdrawalError, is_withdrawn, record_consent, withdraw
+from webapp.services.withdrawal import (
+    IN_FORCE,
+    MAX_REASON,
+    WithdrawalError,
+    has_consent,
+    is_withdrawn,
+    record_consent,
+    reinstate,
+    withdraw,
+)
 
 OSLO_OFFSET_CHECK = dt.timedelta(hours=14)  # no time zone is further ahead of UTC
 SAVED = ("consent", "phone", "phone_removed", "reinstated")
@@ -42,7 +52,14 @@ class RegisterStatus:
     register: Register
     consent_based: bool
     withdrawn: Withdrawal | None
+    consent_valid: bool
     consents: list[Consent] = field(default_factory=list)
+    history: list[Withdrawal] = field(default_factory=list)  # reinstated withdrawals
+
+    @property
+    def last_reinstated(self) -> dt.datetime | None:
+        """When the latest reinstatement was recorded (earlier consents ended)."""
+        return max((w.reinstated_at for w in self.history if w.reinstated_at), default=None)
 
 
 @dataclass
@@ -100,7 +117,7 @@ def _may_edit_phone(user: User, patient_id: int) -> bool:
 def _active_withdrawal(patient_id: int, register_id: int) -> Withdrawal | None:
     return db.session.scalar(
         select(Withdrawal).where(
-            Withdrawal.patient_id == patient_id, Withdrawal.register_id == register_id
+            Withdrawal.patient_id == patient_id, Withdrawal.register_id == register_id, IN_FORCE
         )
     )
 
@@ -122,12 +139,25 @@ def consent_section(
                 .order_by(Consent.recorded_at)
             )
         )
+        history = list(
+            db.session.scalars(
+                select(Withdrawal)
+                .where(
+                    Withdrawal.patient_id == patient.id,
+                    Withdrawal.register_id == register.id,
+                    Withdrawal.reinstated_at.is_not(None),
+                )
+                .order_by(Withdrawal.at)
+            )
+        )
         statuses.append(
             RegisterStatus(
                 register=register,
                 consent_based=register.legal_basis == "consent",
                 withdrawn=_active_withdrawal(patient.id, register.id),
+                consent_valid=has_consent(patient.id, register.id),
                 consents=consents,
+                history=history,
             )
         )
     return ConsentContact(
@@ -295,3 +325,50 @@ def patient_phone(patient_id: int):  # type: ignore[no-untyped-def]
     audit.record_by(g.user, "patient.phone.set", patient_id=patient.id)
     db.session.commit()
     return _back(patient.id, "phone")
+
+
+@bp.route(
+    "/patients/<int:patient_id>/registers/<int:register_id>/reinstate", methods=["GET", "POST"]
+)
+@guarded("register admin of the patient's register", _may_manage)
+def patient_reinstate(patient_id: int, register_id: int):  # type: ignore[no-untyped-def]
+    """Undo a withdrawal: the page says what comes back and what does not (GET); the
+    reinstatement with its required reason (POST, CSRF)."""
+    patient, register = _patient_and_register(patient_id, register_id)
+    withdrawal = _active_withdrawal(patient.id, register.id)
+    error = None
+    if request.method == "POST" and withdrawal is not None:
+        reason = " ".join(request.form.get("reason", "").split())
+        if not reason:
+            error = gettext("Give the reason for the reinstatement.")
+        elif len(reason) > MAX_REASON:
+            error = gettext("The reason is too long (at most %(n)s characters).", n=MAX_REASON)
+        else:
+            try:
+                result = reinstate(
+                    patient,
+                    register,
+                    reason=reason,
+                    actor_type="user",
+                    actor_id=g.user.id,
+                    actor_label=g.user.email,
+                )
+            except WithdrawalError:  # another admin was quicker
+                db.session.rollback()
+                withdrawal = None
+            else:
+                db.session.commit()
+                if access.can_view_patient(g.user, patient.id):
+                    return _back(patient.id, "reinstated")
+                return render_template(
+                    "admin/reinstated.html", patient_id=patient.id, register=register, result=result
+                )
+    return render_template(
+        "admin/reinstate.html",
+        patient_id=patient.id,
+        register=register,
+        withdrawal=withdrawal,
+        error=error,
+        reason=request.form.get("reason", "") if error else "",
+        max_reason=MAX_REASON,
+    ), (400 if error or (request.method == "POST" and withdrawal is None) else 200)

@@ -243,6 +243,11 @@ class RegisterStats:
                 select(func.count()).select_from(Score).scalar_subquery(),
                 select(func.max(Score.id)).scalar_subquery(),
                 select(func.count()).select_from(Withdrawal).scalar_subquery(),
+                # a reinstatement changes no row count: count the withdrawals in force too
+                select(func.count())
+                .select_from(Withdrawal)
+                .where(Withdrawal.reinstated_at.is_(None))
+                .scalar_subquery(),
             )
         ).one()
         return definition, tuple(counts)

@@ -121,6 +121,7 @@ def _withdrawn_responses() -> Select[tuple[int]]:
             and_(
                 Withdrawal.patient_id == Enrolment.patient_id,
                 Withdrawal.register_id == Unit.register_id,
+                Withdrawal.reinstated_at.is_(None),
             ),
         )
     )

@@ -16,6 +16,13 @@ objects (:func:`withdraw`) is, from then on and for that register only:
 
 The audit log keeps that it happened (patient by internal number, register, counts), not
 the data.
+
+A withdrawal can be undone by a register admin (:func:`reinstate`, with a reason): the
+withdrawal row stays as history with ``reinstated_at``; only rows without it exclude
+(:data:`IN_FORCE`). The patient is back in every export and report (the kept answers are
+scored again); revoked invitations and dropped messages are not revived. In a
+consent-based register a consent recorded before the withdrawal no longer counts: a new
+one is recorded after the reinstatement.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import (
@@ -44,6 +51,8 @@ from webapp.models import (
 from webapp.services import audit
 
 PENDING_MESSAGE_STATES = ("queued", "sending")
+IN_FORCE = Withdrawal.reinstated_at.is_(None)  # a withdrawal not undone
+MAX_REASON = 500
 OPEN_INVITATION_STATES = ("scheduled", "sent", "opened")
 
 
@@ -76,7 +85,7 @@ class WithdrawalResult:
 
 def withdrawn_patients(register_id: int) -> Select[tuple[int]]:
     """Ids of the patients withdrawn from the register (a subquery for ``not_in``)."""
-    return select(Withdrawal.patient_id).where(Withdrawal.register_id == register_id)
+    return select(Withdrawal.patient_id).where(Withdrawal.register_id == register_id, IN_FORCE)
 
 
 def withdrawn_invitations(register_id: int) -> Select[tuple[int]]:
@@ -86,7 +95,7 @@ def withdrawn_invitations(register_id: int) -> Select[tuple[int]]:
         .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
         .join(Withdrawal, Withdrawal.patient_id == Enrolment.patient_id)
         .join(Unit, Unit.id == Enrolment.unit_id)
-        .where(Withdrawal.register_id == register_id, Unit.register_id == register_id)
+        .where(Withdrawal.register_id == register_id, Unit.register_id == register_id, IN_FORCE)
     )
 
 
@@ -96,7 +105,9 @@ def is_withdrawn(patient_id: int, register_id: int) -> bool:
         db.session.scalar(
             select(
                 exists().where(
-                    Withdrawal.patient_id == patient_id, Withdrawal.register_id == register_id
+                    Withdrawal.patient_id == patient_id,
+                    Withdrawal.register_id == register_id,
+                    IN_FORCE,
                 )
             )
         )
@@ -107,7 +118,16 @@ def withdrawn_register_ids(patient_id: int) -> set[int]:
     """The registers the patient has withdrawn from."""
     return set(
         db.session.scalars(
-            select(Withdrawal.register_id).where(Withdrawal.patient_id == patient_id)
+            select(Withdrawal.register_id).where(Withdrawal.patient_id == patient_id, IN_FORCE)
+        )
+    )
+
+
+def _in_force(patient_id: int, register_id: int) -> Withdrawal | None:
+    """The patient's withdrawal from the register that is not undone, if any."""
+    return db.session.scalar(
+        select(Withdrawal).where(
+            Withdrawal.patient_id == patient_id, Withdrawal.register_id == register_id, IN_FORCE
         )
     )
 
@@ -161,11 +181,21 @@ def record_consent(
 
 
 def has_consent(patient_id: int, register_id: int) -> bool:
-    """Whether a consent of the patient to the register is recorded."""
+    """Whether a consent of the patient to the register is recorded (after the latest
+    reinstatement, if the patient once withdrew: that withdrawal ended earlier consents)."""
+    reinstated = (
+        select(func.max(Withdrawal.reinstated_at))
+        .where(Withdrawal.patient_id == patient_id, Withdrawal.register_id == register_id)
+        .scalar_subquery()
+    )
     return bool(
         db.session.scalar(
             select(
-                exists().where(Consent.patient_id == patient_id, Consent.register_id == register_id)
+                exists().where(
+                    Consent.patient_id == patient_id,
+                    Consent.register_id == register_id,
+                    or_(reinstated.is_(None), Consent.recorded_at > reinstated),
+                )
             )
         )
     )
@@ -219,11 +249,7 @@ def withdraw(
             .where(Enrolment.patient_id == patient.id, Unit.register_id == register.id)
         )
     )
-    existing = db.session.scalar(
-        select(Withdrawal).where(
-            Withdrawal.patient_id == patient.id, Withdrawal.register_id == register.id
-        )
-    )
+    existing = _in_force(patient.id, register.id)
     if existing is not None and (existing.erased or not erase):
         raise WithdrawalError("the patient has already withdrawn from this register")
     if not enrolment_ids and existing is None:
@@ -279,6 +305,91 @@ def withdraw(
     db.session.flush()
     db.session.expire_all()
     return result
+
+
+@dataclass(frozen=True)
+class ReinstatementResult:
+    """What a reinstatement changed (counts only)."""
+
+    withdrawn_at: dt.datetime
+    erased: bool
+    responses_rescored: int
+    scores_restored: int
+
+    def as_details(self) -> dict[str, int | bool | str]:
+        """For the audit log (no data, no reason text)."""
+        return {
+            "withdrawn_on": self.withdrawn_at.date().isoformat(),
+            "erased": self.erased,
+            "responses_rescored": self.responses_rescored,
+            "scores_restored": self.scores_restored,
+        }
+
+
+def reinstate(
+    patient: Patient,
+    register: Register,
+    *,
+    reason: str,
+    actor_type: str = "cli",
+    actor_id: int | None = None,
+    actor_label: str = "",
+    now: dt.datetime | None = None,
+) -> ReinstatementResult:
+    """Undo the patient's withdrawal from the register; audited, not committed.
+
+    The withdrawal row is kept (``reinstated_at``, ``reinstatement_reason``). Kept answers
+    (a withdrawal without erasure) are scored again, so the patient is back in exports,
+    dashboards and reports. Revoked invitations, their links and dropped messages stay as
+    they are; erased answers are gone. A consent-based register needs a new consent.
+    """
+    text = " ".join((reason or "").split())
+    if not text:
+        raise WithdrawalError("give the reason for the reinstatement")
+    if len(text) > MAX_REASON:
+        raise WithdrawalError(f"the reason is too long (at most {MAX_REASON} characters)")
+    withdrawal = _in_force(patient.id, register.id)
+    if withdrawal is None:
+        raise WithdrawalError(f"the patient has not withdrawn from register {register.name!r}")
+    withdrawal.reinstated_at = now or utcnow()
+    withdrawal.reinstatement_reason = text
+    db.session.flush()
+    responses, scores = _rescore(patient.id, register.id)
+    result = ReinstatementResult(withdrawal.at, withdrawal.erased, responses, scores)
+    audit.record(
+        "register.reinstate",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        patient_id=patient.id,
+        subject=f"register {register.name}",
+        details=result.as_details(),
+    )
+    db.session.flush()
+    return result
+
+
+def _rescore(patient_id: int, register_id: int) -> tuple[int, int]:
+    """Score the patient's complete responses in the register that have no scores (the
+    withdrawal deleted them); (responses, score rows)."""
+    from webapp.services.responses import score_rows  # responses -> adaptive -> here
+
+    responses = db.session.scalars(
+        select(Response)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(Enrolment, Enrolment.id == Invitation.enrolment_id)
+        .join(Unit, Unit.id == Enrolment.unit_id)
+        .where(
+            Enrolment.patient_id == patient_id,
+            Unit.register_id == register_id,
+            Response.status == "complete",
+            ~exists().where(Score.response_id == Response.id),
+        )
+        .order_by(Response.id)
+    ).all()
+    rows = [row for response in responses for row in score_rows(response)]
+    db.session.add_all(rows)
+    return len(responses), len(rows)
 
 
 def _erase(
