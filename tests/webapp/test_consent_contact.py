@@ -223,3 +223,21 @@ def test_forms_need_their_csrf_token(app, world, login_as, csrf_on):
         urls["phone"], data={"action": "save", "phone": "91234567", "csrf_token": token}
     )
     assert ok.status_code == 303 and _phone(app, world.patients["own"]) == "+4791234567"
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "message"),
+    [
+        ("nn", "Samtykke og kontakt", "Ikkje eit mobilnummer"),
+        ("en", "Consent and contact", "Not a mobile number"),
+        ("nb", "Samtykke og kontakt", "Ikke et mobilnummer"),
+    ],
+)
+def test_section_and_messages_in_the_staff_language(app, world, login_as, lang, heading, message):
+    urls = _urls(world)
+    client = login_as("register_admin")
+    client.get(f"/clinician/language?lang={lang}")
+    assert heading in client.get(urls["page"]).get_data(as_text=True)
+    bad = client.post(urls["phone"], data={"action": "save", "phone": "0"})
+    assert bad.status_code == 400 and message in bad.get_data(as_text=True)
+    assert _phone(app, world.patients["own"]) is None
