@@ -79,6 +79,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # undoing a withdrawal: the world has none (the page says so; POST: 400, no change)
     ("clinician.patient_reinstate", "GET"): Rule({"register_admin": REGISTER}),
     ("clinician.patient_reinstate", "POST"): Rule({"register_admin": REGISTER}, ok=400),
+    # the register's withdrawals and the lookup for a reinstatement (no number: 400)
+    ("clinician.register_withdrawals", "GET"): Rule({"register_admin": REGISTER}),
+    ("clinician.register_withdrawals", "POST"): Rule({"register_admin": REGISTER}, ok=400),
     ("clinician.coverage_page", "GET"): Rule({"unit_lead": REGISTER, "register_admin": REGISTER}),
     ("clinician.unit_month_report", "GET"): Rule({"unit_lead": UNIT, "register_admin": REGISTER}),
     ("clinician.analysis_page", "GET"): Rule({"register_admin": ALL, "methodologist": ALL}),

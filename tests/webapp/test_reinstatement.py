@@ -218,3 +218,50 @@ def test_consent_register_needs_a_new_consent_after_reinstatement(app, world, lo
     page = client.get(f"/clinician/patients/{own}").get_data(as_text=True)
     assert "avsluttet ved en uttrekking" in page  # the first consent, in the history
     assert "Trukket ut" in page and "samtykket igjen" in page
+
+
+def test_withdrawals_page_leads_back_to_an_erased_patient(app, world, login_as, caplog):
+    own = world.patients["own"]
+    result = _cli(app, "withdraw", OWN_PATIENT_ID, "--register", "reg-a", "--erase")
+    assert result.exit_code == 0
+    client = login_as("register_admin")
+    assert client.get(f"/clinician/patients/{own}").status_code == 403  # nothing enrolled
+    start = client.get("/clinician/").get_data(as_text=True)
+    url = "/clinician/registers/reg-a/withdrawals"
+    assert url in start
+    page = client.get(url).get_data(as_text=True)
+    assert f"#{own}" in page and _reinstate_url(world) in page
+    other = client.post(url, data={"national_id": "30908299902"})  # enrolled, not withdrawn
+    assert other.status_code == 404
+    assert "Ingen pasient med dette nummeret har trukket seg" in other.get_data(as_text=True)
+    found = client.post(url, data={"national_id": OWN_PATIENT_ID})
+    assert found.status_code == 303 and found.location.endswith(_reinstate_url(world))
+    assert OWN_PATIENT_ID not in found.location
+    confirm = client.get(found.location).get_data(as_text=True)
+    assert "Svarene ble slettet da og kan ikke hentes tilbake." in confirm
+    done = client.post(found.location, data={"reason": "feil pasient"})
+    assert done.status_code == 200  # the patient page stays closed: a result page
+    assert f"Pasient #{own} er tatt inn igjen i Register A" in done.get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert "Ingen pasienter er trukket ut av dette registeret." in page and "feil pasient" in page
+    with app.app_context():
+        assert not is_withdrawn(own, world.registers["a"])
+        searches = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "patient.search")
+        ).all()
+        assert [e.subject for e in searches] == [
+            "withdrawn from reg-a: not found",
+            "withdrawn from reg-a: found",
+        ]
+        assert all(OWN_PATIENT_ID not in f"{e.subject}{e.details}" for e in searches)
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "register.withdrawals.view")
+            )
+            == 3
+        )
+    assert OWN_PATIENT_ID not in caplog.text
+    for role in ("clinician", "unit_lead", "methodologist", "sysadmin"):
+        assert login_as(role).get(url).status_code == 403, role

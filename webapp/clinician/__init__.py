@@ -13,4 +13,5 @@ from webapp.clinician import (  # noqa: E402,F401
     language,
     numbers,
     views,
+    withdrawal_list_views,
 )

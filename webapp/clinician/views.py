@@ -36,6 +36,7 @@ def _index_page(form: PatientSearchForm, status: int = 200):  # type: ignore[no-
         dashboards=patient_record.dashboard_units(g.user),
         indicator_registers=access.registers(g.user, access.DASHBOARD_ROLES),
         export_registers=access.registers(g.user, access.EXPORT_ROLES),
+        withdrawal_registers=access.registers(g.user, ("register_admin",)),
         is_admin=access.has_role(g.user, "sysadmin", "register_admin"),
     ), status
 

@@ -27,6 +27,7 @@ ACTION_WORDS = {
     "patient.phone.set": _l("saved the SMS phone number"),
     "patient.phone.remove": _l("removed the SMS phone number"),
     "register.reinstate": _l("reinstated the patient in the register"),
+    "register.withdrawals.view": _l("looked at the register's withdrawals"),
     "api_token.create": _l("created an API key"),
     "api_token.revoke": _l("revoked an API key"),
 }
