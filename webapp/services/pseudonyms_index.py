@@ -168,18 +168,16 @@ def add_enrolled(patient: Patient, register: Register) -> None:
 def find(register_id: int, alias: str, key: bytes) -> tuple[int, ...]:
     """Ids of the register's enrolled, not withdrawn patients whose pseudonym is ``alias``
     (an index lookup on the stored rows; call :func:`ensure_pseudonyms` first)."""
-    query = (
-        select(RegisterPseudonym.patient_id)
-        .where(
-            RegisterPseudonym.register_id == register_id,
-            RegisterPseudonym.pseudonym == alias,
-            RegisterPseudonym.key_check == key_check(key),
-            RegisterPseudonym.patient_id.not_in(withdrawn_patients(register_id)),
-            _enrolled_here(register_id),
-        )
-        .order_by(RegisterPseudonym.patient_id)
+    query = select(RegisterPseudonym.patient_id).where(
+        RegisterPseudonym.register_id == register_id,
+        RegisterPseudonym.pseudonym == alias,
+        RegisterPseudonym.key_check == key_check(key),
+        RegisterPseudonym.patient_id.not_in(withdrawn_patients(register_id)),
+        _enrolled_here(register_id),
     )
-    return tuple(db.session.scalars(query))
+    # sorted here, not by ORDER BY: SQLite would then walk the primary key (register,
+    # patient) of the whole register in order instead of using the pseudonym index
+    return tuple(sorted(db.session.scalars(query)))
 
 
 def lookup(register_id: int, alias: str, key: bytes) -> tuple[int, ...]:
