@@ -260,6 +260,8 @@ def _charts(measurements: list[Measurement], lang: str) -> list[InstrumentChart]
 
 
 def _direction(better: str, lang: str) -> str:
+    if better == "none":  # an adaptive test's SE or number of items
+        return ""
     return _("higher is better") if better == "higher" else _("higher is worse")
 
 

@@ -33,6 +33,8 @@ LABELS = {
     ("rand36", "MCS"): _l("Mental component summary (MCS)"),
 }
 # Scores of an item bank asked adaptively (webapp.services.adaptive; theta has a scale).
+# An adaptive test's precision and length: neither better nor worse health when higher.
+NO_DIRECTION = frozenset({"theta_se", "t_score_se", "n_items"})
 ADAPTIVE_LABELS = {
     "theta_se": _l("SE (theta)"),
     "t_score": _l("T-score"),
@@ -69,7 +71,7 @@ class ScoreInfo:
     label_source: Text | LazyString | str  # the instrument's text, a message, or the id
     low: float
     high: float
-    better: str  # "higher" or "lower"
+    better: str  # "higher", "lower" or "none" (not a health score: precision, length)
     decimals: int
     shown_decimals: int = 1
 
@@ -84,7 +86,10 @@ class ScoreInfo:
 
     @property
     def direction_text(self) -> str:
-        """``higher is better`` or ``higher is worse`` in the current language."""
+        """``higher is better`` or ``higher is worse`` in the current language; empty for
+        a score that is not a health score (an adaptive test's SE or number of items)."""
+        if self.better == "none":
+            return ""
         return gettext("higher is better" if self.better == "higher" else "higher is worse")
 
     def format(self, value: float | None) -> str:
@@ -125,6 +130,8 @@ def score_info(instrument_id: str, scale: str) -> ScoreInfo:
     found = mid(instrument_id, scale)
     if found is not None:
         better = found.better
+    elif scale in NO_DIRECTION:
+        better = "none"
     else:
         better = "lower" if direction == "higher_worse" else "higher"
     low, high = RANGES.get((instrument_id, scale), (0.0, 100.0))
