@@ -21,7 +21,7 @@ from webapp.services import pseudonyms_index
 from webapp.services.demo import demo_national_ids
 from webapp.services.fhir_responses import patients_with_pseudonym
 from webapp.services.patients import get_or_create_patient
-from webapp.services.withdrawal import withdraw
+from webapp.services.withdrawal import reinstate, withdraw
 
 
 def _register(name: str) -> Register:
@@ -87,6 +87,11 @@ def test_a_withdrawn_patient_is_not_found(app_factory, database_url, erase):
         db.session.commit()
         assert pseudonyms_index.ensure_pseudonyms(hip.id, key) == 1
         assert set(_rows(hip.id)) == {ids["dnr"]}
+        # reinstated: found again if the enrolment was kept; erased, no longer enrolled
+        reinstate(db.session.get(Patient, ids["fnr"]), hip, reason="withdrawn by mistake")
+        db.session.commit()
+        expected = () if erase else (ids["fnr"],)
+        assert patients_with_pseudonym(hip.id, pseudonym(FNR, key), key) == expected
 
 
 def test_a_rotated_key_refreshes_the_rows(app_factory, database_url):
