@@ -81,6 +81,8 @@ def test_a_withdrawn_patient_is_not_found(app_factory, database_url, erase):
         hip, key = _register("hip"), _key(app, "hip")
         withdraw(db.session.get(Patient, ids["fnr"]), hip, erase=erase)
         db.session.commit()
+        # an erasure takes the patient's stored pseudonym with it; without one it stays
+        assert (ids["fnr"] in _rows(hip.id)) is (not erase)
         assert patients_with_pseudonym(hip.id, pseudonym(FNR, key), key) == ()
         assert patients_with_pseudonym(hip.id, pseudonym(DNR, key), key) == (ids["dnr"],)
         db.session.execute(delete(RegisterPseudonym))  # the lazy pass skips withdrawn ones

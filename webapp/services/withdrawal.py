@@ -42,6 +42,7 @@ from webapp.models import (
     PageSubmission,
     Patient,
     Register,
+    RegisterPseudonym,
     Response,
     Score,
     Unit,
@@ -286,6 +287,14 @@ def withdraw(
     responses = 0
     if erase:
         responses = _erase(enrolment_ids, invitation_ids, response_ids)
+        # the register's export pseudonym of the patient goes with the data (written again
+        # by the lookup's fill if the patient is ever enrolled in the register again)
+        db.session.execute(
+            delete(RegisterPseudonym).where(
+                RegisterPseudonym.register_id == register.id,
+                RegisterPseudonym.patient_id == patient.id,
+            )
+        )
     if existing is None:
         db.session.add(
             Withdrawal(patient_id=patient.id, register_id=register.id, at=now, erased=erase)
