@@ -488,14 +488,17 @@ class RegisterStats:
 
     # -- change beyond the MID ------------------------------------------------------------
 
-    def _change_counts(self, protocol: str, before: str) -> dict[tuple[Any, ...], list[int]]:
+    def _change_counts(
+        self, protocol: str, before: str, instrument: str, scale: str
+    ) -> dict[tuple[Any, ...], list[int]]:
         """(instrument, scale, follow-up time point, unit id, year) -> [pairs, improved,
-        worsened] for every score with a MID, from ``before`` to each other time point.
+        worsened] for one score with a MID, from ``before`` to each other time point.
 
-        One query per score with a MID: its values are grouped per enrolment into (before,
-        after 1, after 2, ...) columns, then the pairs are counted per unit and year.
+        One query, counted once per score (a page asking for one indicator's score counts
+        only that one): its values are grouped per enrolment into (before, after 1,
+        after 2, ...) columns, then the pairs are counted per unit and year.
         """
-        key = (protocol, before)
+        key = (protocol, before, instrument, scale)
         if key in self._changes:
             return self._changes[key]
         found: dict[tuple[Any, ...], list[int]] = {}
@@ -505,11 +508,11 @@ class RegisterStats:
             return found
         tps = self.protocols[protocol].time_points
         later = [tp for tp in tps if tp.id != first.id]
-        instruments = {i for tp in tps for i in tp.instruments or ()}
+        asked = {i for tp in tps for i in tp.instruments or ()}
         mids = [
             m
-            for m in (lookup_mid(i, s) for i, s in self._scales_with_mid(instruments))
-            if m is not None
+            for m in (lookup_mid(i, s) for i, s in self._scales_with_mid(asked))
+            if m is not None and (m.instrument_id, m.score) == (instrument, scale)
         ]
         if not mids or not later:
             return found
@@ -583,7 +586,7 @@ class RegisterStats:
         keep = _keep(units, year)
         n = improved = worsened = 0
         for (i, s, t, u, y), (pairs, better, worse) in self._change_counts(
-            protocol, before
+            protocol, before, instrument, scale
         ).items():
             if (i, s, t) == (instrument, scale, after) and keep(u, y):
                 n, improved, worsened = n + pairs, improved + better, worsened + worse
@@ -674,7 +677,9 @@ class _Aggregates:
     distributions: dict[tuple[str, int | None], dict[Cell, list[tuple[float, int, int]]]] = field(
         default_factory=dict
     )
-    changes: dict[tuple[str, str], dict[tuple[Any, ...], list[int]]] = field(default_factory=dict)
+    changes: dict[tuple[str, str, str, str], dict[tuple[Any, ...], list[int]]] = field(
+        default_factory=dict
+    )
     thresholds: dict[tuple[Any, ...], dict[tuple[int, int], list[int]]] = field(
         default_factory=dict
     )
