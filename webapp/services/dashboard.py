@@ -240,7 +240,14 @@ class RegisterStats:
                 select(func.count()).select_from(Invitation).scalar_subquery(),
                 select(func.max(Invitation.id)).scalar_subquery(),
                 select(func.count()).select_from(Response).where(complete).scalar_subquery(),
-                select(func.count()).select_from(Score).scalar_subquery(),
+                # scores are only ever deleted by a withdrawal (a new row, or an earlier
+                # one now erasing: counted below) and added with higher ids: the highest
+                # id and the withdrawal counts see every change without counting the
+                # score table (the largest: 15 ms at 20,000 patients on PostgreSQL)
+                select(func.count())
+                .select_from(Withdrawal)
+                .where(Withdrawal.erased.is_(True))
+                .scalar_subquery(),
                 select(func.max(Score.id)).scalar_subquery(),
                 select(func.count()).select_from(Withdrawal).scalar_subquery(),
                 # a reinstatement changes no row count: count the withdrawals in force too
