@@ -178,20 +178,14 @@ def _read_outside_transaction(engine: Engine, params: dict[str, Any]) -> list[An
     ]
 
 
-def resolve_page(
-    token: str, now: dt.datetime | None = None, *, writing: bool = False
-) -> PageAccess | None:
+def resolve_page(token: str, now: dt.datetime | None = None) -> PageAccess | None:
     """The invitation a token opens and for what, or None (unknown, expired, used, revoked).
 
     One indexed query on a pooled connection in autocommit mode, for the question page's
     GET and POST alike (a save checks the revision it read, so reading outside its
-    transaction loses nothing). ``writing`` reads in the session's transaction instead.
+    transaction loses nothing).
     """
-    params = {"digest": token_hash(token)}
-    if writing:
-        rows = db.session.connection().execute(_by_token(), params).all()
-    else:
-        rows = _read_outside_transaction(db.engine, params)
+    rows = _read_outside_transaction(db.engine, {"digest": token_hash(token)})
     if not rows:
         return None
     first = rows[0]
