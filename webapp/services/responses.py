@@ -222,16 +222,19 @@ def content_hash(answers: dict[str, Any], key: bytes | None = None) -> str:
     a short free-text answer cannot be guessed from the stored digest; the same answers
     give the same digest within one installation.
     """
-    canonical = json.dumps(answers, sort_keys=True, separators=(",", ":"))
     if key is None:
         key = _digest_key(current_app.config["OPENPROM_ID_KEY"])
-    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, _canonical(answers), hashlib.sha256).hexdigest()
 
 
 def _legacy_content_hash(answers: dict[str, Any]) -> str:
     """The unkeyed SHA-256 that rows written before the keyed digest still hold."""
-    canonical = json.dumps(answers, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(answers)).hexdigest()
+
+
+def _canonical(answers: dict[str, Any]) -> bytes:
+    """A page's answers as canonical JSON (sorted keys, no spaces, None kept)."""
+    return json.dumps(answers, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _backoff(attempt: int) -> None:
