@@ -22,7 +22,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -590,8 +590,6 @@ def _write_stats_files(
     parquet_path: Path, iid: str, lang: str, formats: tuple[str, ...], out: Path
 ) -> list[Path]:
     """SPSS/Stata files from the finished Parquet file (whole frame in memory)."""
-    import pyreadstat
-
     frame = pq.read_table(parquet_path).to_pandas()
     vlabels = {
         k: {float(c): v for c, v in codes.items()}
@@ -607,29 +605,43 @@ def _write_stats_files(
         if fmt not in formats:
             continue
         names = stats_names(columns, fmt, labelled=vlabels)
-        # a renamed variable's label starts with its export column name
-        labels = [vars_.get(c, c) if names[c] == c else f"{c}: {vars_.get(c, c)}" for c in columns]
-        renamed = frame.rename(columns=names)
         path = out / f"{iid}.{fmt}"
-        if fmt == "sav":
-            value_sets = {names[k]: codes for k, codes in vlabels.items()}
-            pyreadstat.write_sav(
-                renamed, str(path), column_labels=labels, variable_value_labels=value_sets
-            )
-        else:
-            # Stata value labels must be integers; Stata labels are at most 80 characters
-            dta_labels = {
-                names[k]: {int(c): v[:80] for c, v in codes.items()} for k, codes in vlabels.items()
-            }
-            pyreadstat.write_dta(
-                renamed,
-                str(path),
-                column_labels=[x[:80] for x in labels],
-                variable_value_labels=dta_labels,
-                version=15,
-            )
+        write_stats_file(frame, path, fmt, names, vars_, vlabels)
         written.append(path)
     return written
+
+
+def write_stats_file(
+    frame: Any,
+    path: Path,
+    fmt: str,
+    names: Mapping[str, str],
+    texts: Mapping[str, str],
+    value_labels: Mapping[str, Mapping[float, str]],
+) -> None:
+    """One SPSS (``sav``) or Stata (``dta``) file of a pandas ``frame``: columns renamed by
+    ``names`` (:func:`stats_names`), variable labels from ``texts`` (a renamed variable's
+    label starts with its export column name), ``value_labels`` by export column. Stata
+    value labels are integers and Stata labels at most 80 characters."""
+    import pyreadstat
+
+    labels = [
+        texts.get(c, c) if names[c] == c else f"{c}: {texts.get(c, c)}" for c in frame.columns
+    ]
+    renamed = frame.rename(columns=names)
+    coded = {names[k]: codes for k, codes in value_labels.items()}
+    if fmt == "sav":
+        pyreadstat.write_sav(renamed, str(path), column_labels=labels, variable_value_labels=coded)
+    else:
+        pyreadstat.write_dta(
+            renamed,
+            str(path),
+            column_labels=[x[:80] for x in labels],
+            variable_value_labels={
+                k: {int(c): v[:80] for c, v in codes.items()} for k, codes in coded.items()
+            },
+            version=15,
+        )
 
 
 def export_register(

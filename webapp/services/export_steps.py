@@ -29,7 +29,7 @@ from webapp.services.adaptive import (
     exported_steps_query,
     write_steps_csv,
 )
-from webapp.services.export import NAME_LIMITS, stats_names
+from webapp.services.export import NAME_LIMITS, stats_names, write_stats_file
 
 STEPS_BASENAME = "adaptive_steps"
 STEP_FORMATS = ("csv", "parquet", "sav", "dta")
@@ -88,29 +88,10 @@ def _read_table(register_id: int) -> pa.Table:
 
 
 def _write_stats(table: pa.Table, fmt: str, path: Path, labels: dict[int, str]) -> None:
-    import pyreadstat
-
     frame = table.to_pandas()
-    names = stats_names(list(frame.columns), fmt)
-    variable_labels = [
-        text if names[c] == c else f"{c}: {text}"
-        for c, (_, _, text) in ((c, STEP_VARIABLES[c]) for c in frame.columns)
-    ]
-    renamed = frame.rename(columns=names)
-    if fmt == "sav":
-        value_labels = {names["answer"]: {float(k): v for k, v in labels.items()}} if labels else {}
-        pyreadstat.write_sav(
-            renamed, str(path), column_labels=variable_labels, variable_value_labels=value_labels
-        )
-    else:  # Stata: integer value labels, labels at most 80 characters
-        value_labels = {names["answer"]: {k: v[:80] for k, v in labels.items()}} if labels else {}
-        pyreadstat.write_dta(
-            renamed,
-            str(path),
-            column_labels=[x[:80] for x in variable_labels],
-            variable_value_labels=value_labels,
-            version=15,
-        )
+    texts = {c: STEP_VARIABLES[c][2] for c in frame.columns}
+    codes = {"answer": {float(k): v for k, v in labels.items()}} if labels else {}
+    write_stats_file(frame, path, fmt, stats_names(list(frame.columns), fmt), texts, codes)
 
 
 def write_steps(register_id: int, out: Path, formats: tuple[str, ...], lang: str) -> StepsExport:
