@@ -67,9 +67,7 @@ class Register(Timestamped, db.Model):
         String(16), default="reservation", server_default="reservation"
     )
     # Whether exports may carry free-text answers (register file ``export: {free_text:}``).
-    export_free_text: Mapped[bool] = mapped_column(
-        default=False, server_default=false()
-    )
+    export_free_text: Mapped[bool] = mapped_column(default=False, server_default=false())
     units: Mapped[list[Unit]] = relationship(back_populates="register")
     protocols: Mapped[list[Protocol]] = relationship(back_populates="register")
 
