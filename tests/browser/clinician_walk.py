@@ -12,6 +12,7 @@ from tests.browser.patient_walk import CHROMIUM_ARGS, serve  # noqa: F401  (re-e
 
 DESKTOP = {"width": 1280, "height": 800}  # the issue #12 walk-through size
 TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}  # a clinician on call, looking at a phone
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (the documented demo password)
 
 

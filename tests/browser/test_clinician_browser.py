@@ -48,7 +48,9 @@ def _no_horizontal_scroll(page) -> None:  # type: ignore[no-untyped-def]
     assert not wide, "the page scrolls sideways"
 
 
-@pytest.mark.parametrize("viewport", [walk.DESKTOP, walk.TABLET], ids=["desktop", "tablet"])
+@pytest.mark.parametrize(
+    "viewport", [walk.DESKTOP, walk.TABLET, walk.PHONE], ids=["desktop", "tablet", "phone"]
+)
 def test_login_lookup_and_patient_page(browser, demo_site, viewport):
     base, national_id, _ = demo_site
     page = browser.new_context(viewport=viewport, locale="nb-NO").new_page()
