@@ -115,14 +115,13 @@ def register_patient_commands(app: Flask) -> None:
             if language:
                 patient.language = language
             if phone:
-                from webapp.services.patients import cipher
-                from webapp.services.sms import PHONE_CONTEXT, InvalidPhone, normalise_phone
+                from webapp.services.patient_contact import set_phone
+                from webapp.services.sms import InvalidPhone
 
                 try:
-                    number = normalise_phone(phone)
+                    set_phone(patient, phone)  # as the register admin's page stores it
                 except InvalidPhone as exc:
                     raise ProtocolError(f"--phone: {exc}") from None
-                patient.phone_encrypted = cipher().encrypt(number, PHONE_CONTEXT)
             consent = None
             if consent_method or information_version:
                 from webapp.services.withdrawal import WithdrawalError, record_consent
